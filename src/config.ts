@@ -1,0 +1,123 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Environment variables, all optional: the defaults are the embedded shape (SQLite, in-process pubsub). */
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z.string().optional(),
+  REDIS_URL: z.string().optional(),
+  MONGODB_URL: z.string().optional(),
+  AGENDA_BACKEND: z.enum(['embedded', 'mongo', 'postgres', 'redis']).optional(),
+  SWITCHBOARD_ADMIN_TOKEN: z.string().min(24, 'SWITCHBOARD_ADMIN_TOKEN must be at least 24 characters').optional(),
+  SWITCHBOARD_SECRET_KEY: z.string().optional(),
+  SWITCHBOARD_DATA_DIR: z.string().default('./data'),
+  OUTBOUND_ALLOW_PRIVATE: z.string().optional(),
+  OUTBOUND_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  SPEC_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  MODIFIER_BUDGET_MS: z.coerce.number().int().positive().default(1_000),
+  WEBHOOK_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  SLACK_CLIENT_ID: z.string().optional(),
+  SLACK_CLIENT_SECRET: z.string().optional(),
+  SLACK_API_URL: z.url().default('https://slack.com/api'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.string().optional(),
+});
+
+export type DatabaseConfig =
+  | { driver: 'sqlite'; dbName: string }
+  | { driver: 'postgresql'; url: string };
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  database: DatabaseConfig;
+  redisUrl?: string;
+  mongodbUrl?: string;
+  agendaBackend: 'embedded' | 'mongo' | 'postgres' | 'redis';
+  adminToken?: string;
+  /** 32-byte key for secrets encrypted at rest (auth_credential, Slack tokens). */
+  secretKey: Buffer;
+  outbound: {
+    /** true: every private/loopback address; a list: only those addresses or CIDR ranges. */
+    allowPrivate: boolean | string[];
+    timeoutMs: number;
+    specMaxBytes: number;
+  };
+  modifierBudgetMs: number;
+  webhookMaxBytes: number;
+  slack: { clientId?: string; clientSecret?: string; apiUrl: string };
+  logLevel: string;
+  prettyLogs: boolean;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.SWITCHBOARD_DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    dataDir,
+    database: parseDatabaseUrl(e.DATABASE_URL, dataDir),
+    redisUrl: e.REDIS_URL || undefined,
+    mongodbUrl: e.MONGODB_URL || undefined,
+    agendaBackend: e.AGENDA_BACKEND ?? (e.MONGODB_URL ? 'mongo' : 'embedded'),
+    adminToken: e.SWITCHBOARD_ADMIN_TOKEN,
+    secretKey: resolveSecretKey(e.SWITCHBOARD_SECRET_KEY, dataDir),
+    outbound: {
+      allowPrivate: parseAllowPrivate(e.OUTBOUND_ALLOW_PRIVATE),
+      timeoutMs: e.OUTBOUND_TIMEOUT_MS,
+      specMaxBytes: e.SPEC_MAX_BYTES,
+    },
+    modifierBudgetMs: e.MODIFIER_BUDGET_MS,
+    webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
+    slack: { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, apiUrl: e.SLACK_API_URL.replace(/\/+$/, '') },
+    logLevel: e.LOG_LEVEL,
+    prettyLogs: e.NODE_ENV !== 'production' && process.stdout.isTTY === true,
+  };
+}
+
+function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseConfig {
+  if (!url) return { driver: 'sqlite', dbName: path.join(dataDir, 'switchboard.db') };
+  if (/^postgres(ql)?:\/\//.test(url)) return { driver: 'postgresql', url };
+  if (url === ':memory:') return { driver: 'sqlite', dbName: url };
+  const file = url.replace(/^(sqlite|file):(\/\/)?/, '');
+  return { driver: 'sqlite', dbName: path.resolve(file) };
+}
+
+function parseAllowPrivate(value: string | undefined): boolean | string[] {
+  if (!value || /^(0|false|no)$/i.test(value)) return false;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * The embedded default keeps a generated key beside its database so secrets survive restarts
+ * without any setup; production passes SWITCHBOARD_SECRET_KEY (base64 or hex, 32 bytes).
+ */
+function resolveSecretKey(value: string | undefined, dataDir: string): Buffer {
+  if (value) {
+    const key = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+    if (key.length !== 32) throw new ConfigError('SWITCHBOARD_SECRET_KEY must be 32 bytes, base64 or hex encoded');
+    return key;
+  }
+  const file = path.join(dataDir, 'secret.key');
+  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString('base64'), { mode: 0o600 });
+  return key;
+}

@@ -1,0 +1,21 @@
+// Every entity the ORM knows. A module adds its entities here (and a migration: `npm run migration:create`).
+import { User } from '../modules/auth/user.entity.js';
+import { AccessToken } from '../modules/auth/access-token.entity.js';
+import { Organisation } from '../modules/organisations/organisation.entity.js';
+import { Membership } from '../modules/organisations/membership.entity.js';
+import { Channel } from '../modules/channels/channel.entity.js';
+import { Integration } from '../modules/integrations/integration.entity.js';
+import { ChannelIntegration } from '../modules/integrations/channel-integration.entity.js';
+import { IntegrationSetting, ChannelIntegrationSetting } from '../modules/settings/integration-setting.entity.js';
+
+export const entities = [
+  User,
+  AccessToken,
+  Organisation,
+  Membership,
+  Channel,
+  Integration,
+  ChannelIntegration,
+  IntegrationSetting,
+  ChannelIntegrationSetting,
+];

@@ -1,0 +1,77 @@
+import { GraphQLError } from 'graphql';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, UpstreamError, ValidationError } from '../errors.js';
+import { builder, UnauthenticatedGraphQLError } from './builder.js';
+
+/** Expected failures as typed results: every mutation's result union includes these. */
+const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
+  description: 'An expected failure: the operation was refused and nothing changed.',
+  fields: (t) => ({ message: t.exposeString('message') }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'An input was not acceptable; `field` names it (a dot path into the input).',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ field: t.exposeString('field') }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: 'No such object, or it belongs to an organisation you are not a member of.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ resource: t.exposeString('resource') }),
+});
+
+builder.objectType(ForbiddenError, {
+  name: 'ForbiddenError',
+  description: 'Your role in the organisation does not allow this.',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  description: 'The change collides with existing state.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ field: t.exposeString('field', { nullable: true }) }),
+});
+
+builder.objectType(UpstreamError, {
+  name: 'UpstreamError',
+  description: 'A remote service the operation depends on failed.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ field: t.exposeString('field') }),
+});
+
+/** Pass as `errors: mutationErrors` on every mutation field. */
+export const mutationErrors = { types: [ValidationError, NotFoundError, ForbiddenError, ConflictError, UpstreamError] };
+
+const codes: [new (...args: never[]) => DomainError, string][] = [
+  [ValidationError, 'BAD_USER_INPUT'],
+  [NotFoundError, 'NOT_FOUND'],
+  [ForbiddenError, 'FORBIDDEN'],
+  [ConflictError, 'CONFLICT'],
+  [UpstreamError, 'UPSTREAM_ERROR'],
+];
+
+/**
+ * Yoga's error masking: expected failures raised outside typed mutation results (a bad cursor on a
+ * query, say) keep their message and get a code; everything unexpected is masked.
+ */
+export function maskError(error: unknown, message: string): Error {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (original instanceof GraphQLError && !(original.originalError)) return original;
+  if (original instanceof UnauthenticatedError) return new UnauthenticatedGraphQLError();
+  if (original instanceof DomainError) {
+    const code = codes.find(([type]) => original instanceof type)?.[1] ?? 'BAD_REQUEST';
+    const field = (original as { field?: string }).field;
+    return new GraphQLError(original.message, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code, ...(field ? { field } : {}) },
+    });
+  }
+  return new GraphQLError(message, {
+    path: error instanceof GraphQLError ? error.path : undefined,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+}

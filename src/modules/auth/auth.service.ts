@@ -1,0 +1,96 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { z } from 'zod';
+import type { Scope } from '../../context.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError, ConflictError } from '../../errors.js';
+import { generateToken, hashToken } from '../../infra/crypto.js';
+import { parseInput } from '../../validation.js';
+import { AccessToken } from './access-token.entity.js';
+import { User } from './user.entity.js';
+
+export function requireViewer(scope: Scope): User {
+  if (!scope.viewer) throw new UnauthenticatedError();
+  return scope.viewer;
+}
+
+export function requireAdmin(scope: Scope): User {
+  const viewer = requireViewer(scope);
+  if (!viewer.isAdmin) throw new ForbiddenError('Only an administrator can do this');
+  return viewer;
+}
+
+/** Parse `Authorization: Bearer <token>` (also tolerates a bare token) into the token. */
+export function bearerToken(header: string | null | undefined): string | null {
+  if (!header) return null;
+  const match = /^\s*(?:bearer\s+)?(\S+)\s*$/i.exec(header);
+  return match ? match[1] : null;
+}
+
+/** The user a token belongs to, or null for an unknown or revoked token. */
+export async function authenticate(em: EntityManager, token: string | null): Promise<User | null> {
+  if (!token) return null;
+  const record = await em.findOne(AccessToken, { tokenHash: hashToken(token), revokedAt: null }, { populate: ['user'] });
+  return record ? record.user : null;
+}
+
+async function issueToken(em: EntityManager, user: User, name: string, token = generateToken('sb')) {
+  const record = em.create(AccessToken, { user, name, tokenHash: hashToken(token), hint: token.slice(-4) });
+  await em.flush();
+  return { token, accessToken: record };
+}
+
+/**
+ * On first start with an empty database: create the administrator and return its one-time token
+ * (the configured one when given). Returns null when users already exist.
+ */
+export async function bootstrapAdmin(em: EntityManager, configuredToken?: string) {
+  if ((await em.count(User, {})) > 0) return null;
+  const user = em.create(User, { name: 'admin', isAdmin: true });
+  return issueToken(em, user, 'bootstrap', configuredToken);
+}
+
+const CreateUserInput = z.object({
+  name: z.string().trim().min(1, 'name is required').max(100),
+  email: z.email().optional().nullable(),
+  isAdmin: z.boolean().optional().nullable(),
+});
+
+/** Administrators create users; the new user's first token is returned once. */
+export async function createUser(scope: Scope, input: z.input<typeof CreateUserInput>) {
+  requireAdmin(scope);
+  const data = parseInput(CreateUserInput, input);
+  if (await scope.em.count(User, { name: data.name })) throw new ConflictError(`a user named "${data.name}" already exists`, 'name');
+  const user = scope.em.create(User, { name: data.name, email: data.email ?? null, isAdmin: data.isAdmin ?? false });
+  const issued = await issueToken(scope.em, user, 'initial');
+  await scope.deps.hooks.emit('user.created', { userId: user.id });
+  return { user, ...issued };
+}
+
+const CreateTokenInput = z.object({ name: z.string().trim().min(1, 'name is required').max(100) });
+
+export async function createAccessToken(scope: Scope, input: z.input<typeof CreateTokenInput>) {
+  const viewer = requireViewer(scope);
+  const data = parseInput(CreateTokenInput, input);
+  return issueToken(scope.em, viewer, data.name);
+}
+
+export async function listAccessTokens(scope: Scope) {
+  const viewer = requireViewer(scope);
+  return scope.em.find(AccessToken, { user: viewer, revokedAt: null }, { orderBy: { createdAt: 'asc' } });
+}
+
+export async function revokeAccessToken(scope: Scope, id: string) {
+  const viewer = requireViewer(scope);
+  const token = await scope.em.findOne(AccessToken, { id, user: viewer, revokedAt: null });
+  if (!token) throw new NotFoundError('access token', id);
+  token.revokedAt = new Date();
+  await scope.em.flush();
+  return token;
+}
+
+export async function findUser(em: EntityManager, idOrName: string) {
+  return em.findOne(User, isUuid(idOrName) ? { id: idOrName } : { name: idOrName });
+}
+
+export function isUuid(value: string) {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { Organisation } from '../organisations/organisation.entity.js';
+import type { SettingSpec } from './integration-spec.js';
+
+export const INTEGRATION_TYPES = ['modifier', 'interval', 'output'] as const;
+export type IntegrationType = (typeof INTEGRATION_TYPES)[number];
+
+/**
+ * An integration added to an organisation from its JSON spec. The spec is kept whole (unknown
+ * fields preserved); the fields it is queried by are copied out of it.
+ */
+export const Integration = defineEntity({
+  name: 'Integration',
+  tableName: 'integrations',
+  indexes: [{ properties: ['organisation', 'integrationType'] }],
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    organisation: p.manyToOne(Organisation).deleteRule('cascade'),
+    /** The caller's own name for it (REST `name`); falls back to the spec's app_name. */
+    name: p.string(),
+    jsonUrl: p.text(),
+    spec: p.json<Record<string, unknown>>(),
+    appName: p.string(),
+    appDescription: p.text().default(''),
+    appLogo: p.text().nullable(),
+    appUrl: p.text().nullable(),
+    backgroundColor: p.string().nullable(),
+    integrationType: p.enum([...INTEGRATION_TYPES]),
+    integrationCategory: p.string().nullable(),
+    targetUrl: p.text().nullable(),
+    tickUrl: p.text().nullable(),
+    keyFeatures: p.json<string[]>(),
+    settingsSchema: p.json<SettingSpec[]>(),
+    isActive: p.boolean().default(true),
+    isSystemIntegration: p.boolean().default(false),
+    /** Encrypted at rest; shown back masked. */
+    authCredential: p.text().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type Integration = InferEntity<typeof Integration>;

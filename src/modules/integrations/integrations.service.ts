@@ -1,0 +1,233 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { z } from 'zod';
+import type { Scope } from '../../context.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { decryptSecret, encryptSecret, maskSecret } from '../../infra/crypto.js';
+import { OutboundError } from '../../infra/http.js';
+import { parseInput } from '../../validation.js';
+import { groupBy } from '../../util.js';
+import { isUuid } from '../auth/auth.service.js';
+import { requireChannel } from '../channels/channels.service.js';
+import type { Role } from '../organisations/membership.entity.js';
+import { requireMembership } from '../organisations/organisations.service.js';
+import { ChannelIntegration } from './channel-integration.entity.js';
+import { parseSpec, type ParsedSpec } from './integration-spec.js';
+import { INTEGRATION_TYPES, Integration, type IntegrationType } from './integration.entity.js';
+
+/** The integration, if the viewer's role in its organisation is at least `minRole`; NotFound otherwise. */
+export async function requireIntegration(scope: Scope, integrationId: string, minRole: Role = 'member', organisationId?: string) {
+  const integration = isUuid(integrationId) ? await scope.em.findOne(Integration, { id: integrationId }) : null;
+  if (!integration || (organisationId && integration.organisation.id !== organisationId)) {
+    throw new NotFoundError('integration', integrationId);
+  }
+  try {
+    await requireMembership(scope, integration.organisation.id, minRole);
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new NotFoundError('integration', integrationId);
+    throw error;
+  }
+  return integration;
+}
+
+export async function findIntegration(scope: Scope, id: string) {
+  try {
+    return await requireIntegration(scope, id);
+  } catch (error) {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  }
+}
+
+/** Fetch a spec from its URL with the guarded client and validate it. */
+export async function fetchSpec(scope: Scope, jsonUrl: string, field = 'jsonUrl'): Promise<ParsedSpec> {
+  let document: unknown;
+  try {
+    document = await scope.deps.http.fetchJson(jsonUrl, scope.deps.config.outbound.specMaxBytes);
+  } catch (error) {
+    if (error instanceof OutboundError) throw new ValidationError(field, `could not load the integration spec from ${field}: ${error.message}`);
+    throw error;
+  }
+  return parseSpec(document, field);
+}
+
+const Url = z.string().trim().min(1, 'is required').refine((v) => /^https?:\/\/[^\s]+$/i.test(v), 'must be an http(s) URL');
+
+const AddInput = z.object({
+  organisationId: z.string(),
+  jsonUrl: Url,
+  name: z.string().trim().max(200).optional().nullable(),
+  authCredential: z.string().max(10_000).optional().nullable(),
+  /** Telex's REST body carries a type; when given it must match the spec's. */
+  integrationType: z.string().optional().nullable(),
+});
+
+export async function addIntegration(scope: Scope, input: z.input<typeof AddInput>) {
+  const data = parseInput(AddInput, input);
+  const organisation = await requireMembership(scope, data.organisationId, 'admin');
+  const parsed = await fetchSpec(scope, data.jsonUrl);
+  if (data.integrationType && data.integrationType !== parsed.integrationType) {
+    throw new ValidationError('integrationType', `the spec declares integration_type "${parsed.integrationType}", not "${data.integrationType}"`);
+  }
+  const integration = scope.em.create(Integration, {
+    organisation,
+    jsonUrl: data.jsonUrl,
+    name: data.name || parsed.appName,
+    authCredential: data.authCredential ? encryptSecret(scope.deps.config.secretKey, data.authCredential) : null,
+    ...parsed,
+  });
+  await scope.em.flush();
+  return integration;
+}
+
+/** Re-read the spec (from a new URL when given), keeping settings, channels and credentials. */
+export async function refreshIntegration(scope: Scope, input: { id: string; jsonUrl?: string | null; organisationId?: string }) {
+  const integration = await requireIntegration(scope, input.id, 'admin', input.organisationId);
+  const jsonUrl = input.jsonUrl ? parseInput(z.object({ jsonUrl: Url }), { jsonUrl: input.jsonUrl }).jsonUrl : integration.jsonUrl;
+  const parsed = await fetchSpec(scope, jsonUrl);
+  if (parsed.integrationType !== integration.integrationType) {
+    throw new ValidationError('jsonUrl', `the spec now declares integration_type "${parsed.integrationType}"; it was "${integration.integrationType}": add it as a new integration instead`);
+  }
+  const { isActive: _keep, ...fields } = parsed;
+  scope.em.assign(integration, { ...fields, jsonUrl });
+  await scope.em.flush();
+  await scope.deps.hooks.emit('integration.settingsChanged', { organisationId: integration.organisation.id, integrationId: integration.id });
+  return integration;
+}
+
+const UpdateInput = z.object({
+  id: z.string(),
+  name: z.string().trim().min(1, 'name must not be empty').max(200).optional().nullable(),
+  isActive: z.boolean().optional().nullable(),
+  authCredential: z.string().max(10_000).optional().nullable(),
+  jsonUrl: Url.optional().nullable(),
+});
+
+export async function updateIntegration(scope: Scope, input: z.input<typeof UpdateInput> & { organisationId?: string }) {
+  const data = parseInput(UpdateInput, input);
+  let integration = await requireIntegration(scope, data.id, 'admin', input.organisationId);
+  if (data.jsonUrl && data.jsonUrl !== integration.jsonUrl) integration = await refreshIntegration(scope, { id: data.id, jsonUrl: data.jsonUrl });
+  if (data.name) integration.name = data.name;
+  if (data.isActive != null) integration.isActive = data.isActive;
+  if (data.authCredential !== undefined) {
+    integration.authCredential = data.authCredential ? encryptSecret(scope.deps.config.secretKey, data.authCredential) : null;
+  }
+  await scope.em.flush();
+  return integration;
+}
+
+export async function removeIntegration(scope: Scope, input: { id: string; organisationId?: string }) {
+  const integration = await requireIntegration(scope, input.id, 'admin', input.organisationId);
+  const links = await scope.em.find(ChannelIntegration, { integration });
+  const snapshot = { ...integration };
+  const organisationId = integration.organisation.id;
+  await scope.em.remove(integration).flush();
+  await scope.deps.hooks.emit('integration.removed', {
+    organisationId,
+    integrationId: snapshot.id,
+    channelIds: links.map((l) => l.channel.id),
+  });
+  return snapshot as Integration;
+}
+
+export interface IntegrationFilter {
+  type?: IntegrationType | null;
+  category?: string | null;
+  active?: boolean | null;
+}
+
+export async function listIntegrations(scope: Scope, organisationId: string, filter: IntegrationFilter = {}) {
+  await requireMembership(scope, organisationId);
+  if (filter.type && !INTEGRATION_TYPES.includes(filter.type)) {
+    throw new ValidationError('type', `type must be one of ${INTEGRATION_TYPES.join(', ')}`);
+  }
+  return scope.em.find(
+    Integration,
+    {
+      organisation: organisationId,
+      ...(filter.type ? { integrationType: filter.type } : {}),
+      ...(filter.category ? { integrationCategory: filter.category } : {}),
+      ...(filter.active != null ? { isActive: filter.active } : {}),
+    },
+    { orderBy: { createdAt: 'asc', id: 'asc' } },
+  );
+}
+
+/** The credential as shown to users: masked, never whole. */
+export function maskedCredential(scope: Pick<Scope, 'deps'>, integration: Integration) {
+  return maskSecret(revealCredential(scope, integration));
+}
+
+/** The credential in clear, for outbound calls only. */
+export function revealCredential(scope: Pick<Scope, 'deps'>, integration: Integration): string | null {
+  return integration.authCredential ? decryptSecret(scope.deps.config.secretKey, integration.authCredential) : null;
+}
+
+const EnableInput = z.object({
+  integrationId: z.string(),
+  channelId: z.string(),
+  position: z.number().int('position must be an integer').min(0, 'position must not be negative').optional().nullable(),
+});
+
+/** Switch an integration on for a channel (idempotent); `position` orders modifiers (default: last). */
+export async function enableIntegration(scope: Scope, input: z.input<typeof EnableInput>) {
+  const data = parseInput(EnableInput, input);
+  const channel = await requireChannel(scope, data.channelId, 'admin');
+  const integration = await requireIntegration(scope, data.integrationId, 'admin');
+  if (integration.organisation.id !== channel.organisation.id) throw new NotFoundError('integration', data.integrationId);
+  let link = await scope.em.findOne(ChannelIntegration, { channel, integration });
+  const created = !link;
+  if (!link) {
+    const last = await scope.em.findOne(ChannelIntegration, { channel }, { orderBy: { position: 'desc' } });
+    link = scope.em.create(ChannelIntegration, { channel, integration, position: data.position ?? (last ? last.position + 1 : 0) });
+  } else if (data.position != null) {
+    link.position = data.position;
+  }
+  await scope.em.flush();
+  if (created) {
+    await scope.deps.hooks.emit('integration.enabled', { organisationId: channel.organisation.id, integrationId: integration.id, channelId: channel.id });
+  }
+  return link;
+}
+
+export async function disableIntegration(scope: Scope, input: { integrationId: string; channelId: string }) {
+  const channel = await requireChannel(scope, input.channelId, 'admin');
+  const integration = await requireIntegration(scope, input.integrationId, 'admin');
+  const link = await scope.em.findOne(ChannelIntegration, { channel, integration });
+  if (!link) throw new ConflictError('the integration is not enabled for this channel', 'integrationId');
+  await scope.em.remove(link).flush();
+  await scope.deps.hooks.emit('integration.disabled', { organisationId: channel.organisation.id, integrationId: integration.id, channelId: channel.id });
+  return link;
+}
+
+/**
+ * Switch an integration off for a channel without a viewer: an output that answered 410 Gone.
+ * Returns whether a link was removed.
+ */
+export async function detachIntegration(em: EntityManager, deps: Scope['deps'], integrationId: string, channelId: string) {
+  const link = await em.findOne(ChannelIntegration, { channel: channelId, integration: integrationId }, { populate: ['channel'] });
+  if (!link) return false;
+  const organisationId = link.channel.organisation.id;
+  await em.remove(link).flush();
+  await deps.hooks.emit('integration.disabled', { organisationId, integrationId, channelId });
+  return true;
+}
+
+/** Active integrations of a channel in chain order, with no viewer check (the message path). */
+export async function activeChannelIntegrations(em: EntityManager, channelId: string, type?: IntegrationType) {
+  const links = await em.find(
+    ChannelIntegration,
+    { channel: channelId, integration: { isActive: true, ...(type ? { integrationType: type } : {}) } },
+    { populate: ['integration'], orderBy: { position: 'asc', createdAt: 'asc' } },
+  );
+  return links;
+}
+
+/** ChannelIntegration rows for many channels at once (batched loading, no N+1). */
+export async function channelIntegrationsFor(em: EntityManager, channelIds: readonly string[]) {
+  const links = await em.find(
+    ChannelIntegration,
+    { channel: { $in: [...channelIds] } },
+    { populate: ['integration'], orderBy: { position: 'asc', createdAt: 'asc' } },
+  );
+  return groupBy(channelIds, links, (l) => l.channel.id);
+}

@@ -1,0 +1,175 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { z } from 'zod';
+import type { Scope } from '../../context.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import { parseInput } from '../../validation.js';
+import { isUuid } from '../auth/auth.service.js';
+import { requireChannel } from '../channels/channels.service.js';
+import { coerceSettingValue, type SettingSpec } from '../integrations/integration-spec.js';
+import type { Integration } from '../integrations/integration.entity.js';
+import { requireIntegration } from '../integrations/integrations.service.js';
+import { ChannelIntegrationSetting, IntegrationSetting } from './integration-setting.entity.js';
+
+/**
+ * A value for a setting label. Labels the spec declares are validated and typed by it; labels it does
+ * not declare are kept as text (Telex stores free-form form fields) and never sent to the integration.
+ */
+export function validateSettingValue(integration: Integration, label: string, value: unknown, field = 'value'): unknown {
+  const spec = integration.settingsSchema.find((s) => s.label === label);
+  if (!spec) {
+    if (value !== null && typeof value === 'object') throw new ValidationError(field, `"${label}" is not a setting of this integration, so its value must be plain text`);
+    return value == null ? '' : String(value);
+  }
+  const empty = value == null || value === '' || (Array.isArray(value) && value.length === 0);
+  if (empty) {
+    if (spec.required) throw new ValidationError(field, `"${label}" is required`);
+    return spec.type === 'number' ? null : Array.isArray(value) ? [] : '';
+  }
+  try {
+    return coerceSettingValue(spec, value);
+  } catch (error) {
+    throw new ValidationError(field, `"${label}": ${(error as Error).message}`);
+  }
+}
+
+const SetInput = z.object({
+  integrationId: z.string(),
+  label: z.string().trim().min(1, 'label is required').max(255),
+  value: z.unknown().optional(),
+});
+
+/** Set (create or replace) an organisation-level value. */
+export async function setIntegrationSetting(scope: Scope, input: z.input<typeof SetInput> & { organisationId?: string }) {
+  const data = parseInput(SetInput, input);
+  const integration = await requireIntegration(scope, data.integrationId, 'admin', input.organisationId);
+  const value = validateSettingValue(integration, data.label, data.value);
+  let setting = await scope.em.findOne(IntegrationSetting, { integration, label: data.label });
+  if (setting) setting.value = value;
+  else setting = scope.em.create(IntegrationSetting, { organisation: integration.organisation, integration, label: data.label, value });
+  await scope.em.flush();
+  await scope.deps.hooks.emit('integration.settingsChanged', { organisationId: integration.organisation.id, integrationId: integration.id });
+  return setting;
+}
+
+export async function listIntegrationSettings(scope: Scope, integrationId: string, organisationId?: string) {
+  const integration = await requireIntegration(scope, integrationId, 'member', organisationId);
+  return scope.em.find(IntegrationSetting, { integration }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+}
+
+const SetChannelInput = SetInput.extend({ channelId: z.string() });
+
+/** Set (create or replace) a channel-level value, which overrides the organisation's. */
+export async function setChannelIntegrationSetting(scope: Scope, input: z.input<typeof SetChannelInput> & { organisationId?: string }) {
+  const data = parseInput(SetChannelInput, input);
+  const integration = await requireIntegration(scope, data.integrationId, 'admin', input.organisationId);
+  const channel = await requireChannel(scope, data.channelId, 'admin');
+  if (channel.organisation.id !== integration.organisation.id) throw new NotFoundError('channel', data.channelId);
+  const value = validateSettingValue(integration, data.label, data.value);
+  let setting = await scope.em.findOne(ChannelIntegrationSetting, { integration, channel, label: data.label });
+  if (setting) setting.value = value;
+  else setting = scope.em.create(ChannelIntegrationSetting, { organisation: integration.organisation, integration, channel, label: data.label, value });
+  await scope.em.flush();
+  await scope.deps.hooks.emit('integration.settingsChanged', { organisationId: integration.organisation.id, integrationId: integration.id, channelId: channel.id });
+  return setting;
+}
+
+export async function listChannelIntegrationSettings(scope: Scope, input: { integrationId: string; channelId: string; organisationId?: string }) {
+  const integration = await requireIntegration(scope, input.integrationId, 'member', input.organisationId);
+  const channel = await requireChannel(scope, input.channelId);
+  if (channel.organisation.id !== integration.organisation.id) throw new NotFoundError('channel', input.channelId);
+  return scope.em.find(ChannelIntegrationSetting, { integration, channel }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+}
+
+async function requireChannelSetting(scope: Scope, input: { settingId: string; integrationId?: string; channelId?: string; organisationId?: string }) {
+  const setting = isUuid(input.settingId) ? await scope.em.findOne(ChannelIntegrationSetting, { id: input.settingId }, { populate: ['integration'] }) : null;
+  const mismatch =
+    !setting ||
+    (input.integrationId && setting.integration.id !== input.integrationId) ||
+    (input.channelId && setting.channel.id !== input.channelId) ||
+    (input.organisationId && setting.organisation.id !== input.organisationId);
+  if (mismatch) throw new NotFoundError('setting', input.settingId);
+  try {
+    await requireIntegration(scope, setting!.integration.id, 'admin');
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new NotFoundError('setting', input.settingId);
+    throw error;
+  }
+  return setting!;
+}
+
+/** Change one channel-level value by its id (label and/or value). */
+export async function updateChannelIntegrationSetting(
+  scope: Scope,
+  input: { settingId: string; label?: string | null; value?: unknown; integrationId?: string; channelId?: string; organisationId?: string },
+) {
+  const setting = await requireChannelSetting(scope, input);
+  const label = input.label?.trim() || setting.label;
+  if (label !== setting.label && (await scope.em.count(ChannelIntegrationSetting, { integration: setting.integration, channel: setting.channel, label }))) {
+    throw new ValidationError('label', `"${label}" already has a value for this channel`);
+  }
+  const value = validateSettingValue(setting.integration, label, input.value === undefined ? setting.value : input.value);
+  scope.em.assign(setting, { label, value });
+  await scope.em.flush();
+  await scope.deps.hooks.emit('integration.settingsChanged', { organisationId: setting.organisation.id, integrationId: setting.integration.id, channelId: setting.channel.id });
+  return setting;
+}
+
+export async function deleteChannelIntegrationSetting(scope: Scope, input: { settingId: string; integrationId?: string; channelId?: string; organisationId?: string }) {
+  const setting = await requireChannelSetting(scope, input);
+  const event = { organisationId: setting.organisation.id, integrationId: setting.integration.id, channelId: setting.channel.id };
+  await scope.em.remove(setting).flush();
+  await scope.deps.hooks.emit('integration.settingsChanged', event);
+  return setting;
+}
+
+export type SettingSource = 'channel' | 'organisation' | 'default';
+export interface SettingInForce {
+  spec: SettingSpec;
+  value: unknown;
+  source: SettingSource;
+}
+
+/** Each spec setting with the value in force and where it comes from: channel > organisation > default. */
+export function settingsInForce(schema: SettingSpec[], orgValues: Map<string, unknown>, channelValues: Map<string, unknown>): SettingInForce[] {
+  return schema.map((spec) => {
+    if (channelValues.has(spec.label)) return { spec, value: channelValues.get(spec.label) ?? null, source: 'channel' };
+    if (orgValues.has(spec.label)) return { spec, value: orgValues.get(spec.label) ?? null, source: 'organisation' };
+    return { spec, value: spec.default ?? null, source: 'default' };
+  });
+}
+
+/** Settings as sent to an integration: the spec's array with `default` replaced by the typed value in force. */
+export function payloadSettings(inForce: SettingInForce[]): SettingSpec[] {
+  return inForce.map(({ spec, value }) => ({ ...spec, default: value }));
+}
+
+/** Settings in force for many (integration, channel) pairs in two queries: the message path, ticks, GraphQL. */
+export async function settingsInForceFor(em: EntityManager, pairs: { integration: Integration; channelId?: string | null }[]) {
+  if (!pairs.length) return [];
+  const integrationIds = [...new Set(pairs.map((p) => p.integration.id))];
+  const channelIds = [...new Set(pairs.map((p) => p.channelId).filter((id): id is string => !!id))];
+  const [orgRows, channelRows] = await Promise.all([
+    em.find(IntegrationSetting, { integration: { $in: integrationIds } }),
+    channelIds.length ? em.find(ChannelIntegrationSetting, { integration: { $in: integrationIds }, channel: { $in: channelIds } }) : [],
+  ]);
+  const org = new Map<string, Map<string, unknown>>();
+  for (const r of orgRows) mapFor(org, r.integration.id).set(r.label, r.value);
+  const chan = new Map<string, Map<string, unknown>>();
+  for (const r of channelRows) mapFor(chan, `${r.integration.id}:${r.channel.id}`).set(r.label, r.value);
+  const none = new Map<string, unknown>();
+  return pairs.map(({ integration, channelId }) =>
+    settingsInForce(integration.settingsSchema, org.get(integration.id) ?? none, (channelId && chan.get(`${integration.id}:${channelId}`)) || none),
+  );
+}
+
+function mapFor<K, V>(maps: Map<K, Map<string, V>>, key: K) {
+  let m = maps.get(key);
+  if (!m) maps.set(key, (m = new Map()));
+  return m;
+}
+
+/** The settings payload for one integration on one channel (or organisation level when channelId is null). */
+export async function effectiveSettings(em: EntityManager, integration: Integration, channelId?: string | null) {
+  const [inForce] = await settingsInForceFor(em, [{ integration, channelId }]);
+  return payloadSettings(inForce);
+}

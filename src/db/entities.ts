@@ -7,6 +7,7 @@ import { Channel } from '../modules/channels/channel.entity.js';
 import { Integration } from '../modules/integrations/integration.entity.js';
 import { ChannelIntegration } from '../modules/integrations/channel-integration.entity.js';
 import { IntegrationSetting, ChannelIntegrationSetting } from '../modules/settings/integration-setting.entity.js';
+import { AgendaJob } from '../infra/agenda-sql-backend/agenda-job.entity.js';
 
 export const entities = [
   User,
@@ -18,4 +19,5 @@ export const entities = [
   ChannelIntegration,
   IntegrationSetting,
   ChannelIntegrationSetting,
+  AgendaJob,
 ];

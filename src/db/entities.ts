@@ -8,6 +8,8 @@ import { Integration } from '../modules/integrations/integration.entity.js';
 import { ChannelIntegration } from '../modules/integrations/channel-integration.entity.js';
 import { IntegrationSetting, ChannelIntegrationSetting } from '../modules/settings/integration-setting.entity.js';
 import { AgendaJob } from '../infra/agenda-sql-backend/agenda-job.entity.js';
+import { Message } from '../modules/messages/message.entity.js';
+import { Delivery } from '../modules/deliveries/delivery.entity.js';
 
 export const entities = [
   User,
@@ -20,4 +22,6 @@ export const entities = [
   IntegrationSetting,
   ChannelIntegrationSetting,
   AgendaJob,
+  Message,
+  Delivery,
 ];

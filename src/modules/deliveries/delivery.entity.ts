@@ -1,0 +1,55 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { Channel } from '../channels/channel.entity.js';
+import { Organisation } from '../organisations/organisation.entity.js';
+import { newId } from '../messages/message-id.js';
+
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'retried'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
+ * One outbound call attempt (modifier, output, tick, outgoing webhook, custom channel ...): the history
+ * users read to see why an integration failed, and the durable queue of pending retries.
+ *
+ * status: pending (not yet sent; due at nextAttemptAt), succeeded, failed (final), retried (failed and a
+ * next attempt row, attempt + 1, was queued). A pending row is claimed by one worker at a time through
+ * lockedBy/lockedUntil, so replicas can share the queue and a crashed worker's claims expire.
+ */
+export const Delivery = defineEntity({
+  name: 'Delivery',
+  tableName: 'deliveries',
+  indexes: [
+    { properties: ['channel', 'id'] },
+    { properties: ['status', 'nextAttemptAt'] },
+    { properties: ['messageId'] },
+  ],
+  properties: {
+    id: p.string().length(26).primary().onCreate(() => newId()),
+    organisation: p.manyToOne(Organisation).deleteRule('cascade'),
+    channel: p.manyToOne(Channel).deleteRule('cascade').nullable().index(false),
+    kind: p.string(),
+    /** The integration id (or outgoing webhook id, custom channel id ...) the call was made for. */
+    targetId: p.string().nullable(),
+    url: p.text(),
+    method: p.string().default('POST'),
+    /** The JSON body sent (kept so a retry sends the same bytes). */
+    body: p.json<unknown>().nullable(),
+    /** Extra request headers; may carry credentials, so never exposed through the API. */
+    headers: p.json<Record<string, string>>().nullable(),
+    attempt: p.integer().default(1),
+    /** The retry schedule in ms after each failed attempt; attempt n+1 waits retry[n-1]. */
+    retry: p.json<number[]>(),
+    status: p.enum([...DELIVERY_STATUSES]),
+    statusCode: p.integer().nullable(),
+    latencyMs: p.integer().nullable(),
+    error: p.text().nullable(),
+    /** The start of the answer's body (at most 2 KB), for the history. */
+    response: p.text().nullable(),
+    nextAttemptAt: p.datetime().nullable(),
+    lockedBy: p.string().nullable(),
+    lockedUntil: p.datetime().nullable(),
+    messageId: p.string().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type Delivery = InferEntity<typeof Delivery>;

@@ -1,0 +1,33 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { Channel } from '../channels/channel.entity.js';
+import { Organisation } from '../organisations/organisation.entity.js';
+import { newId } from './message-id.js';
+
+/**
+ * A channel message. The id is a ULID (see message-id.ts): it sorts in creation order, so it is the
+ * cursor for history pages and subscription resumes.
+ */
+export const Message = defineEntity({
+  name: 'Message',
+  tableName: 'messages',
+  indexes: [{ properties: ['channel', 'id'] }],
+  properties: {
+    id: p.string().length(26).primary().onCreate(() => newId()),
+    channel: p.manyToOne(Channel).deleteRule('cascade').index(false),
+    organisation: p.manyToOne(Organisation).deleteRule('cascade'),
+    eventName: p.string().default(''),
+    username: p.string().default(''),
+    status: p.string().default(''),
+    message: p.text(),
+    /** The payload as it arrived (webhook body or query), unknown fields preserved. */
+    payload: p.json<unknown>().nullable(),
+    /** webhook | user | tick | integration | rocketchat | custom_channel | ... */
+    source: p.string(),
+    /** The author: a gateway user id for `user` messages, the sender's own id (webhook `user_id`) otherwise. */
+    userId: p.string().nullable(),
+    /** Ids of the modifier integrations whose answer replaced the text, in chain order. */
+    modifiersApplied: p.json<string[]>(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type Message = InferEntity<typeof Message>;

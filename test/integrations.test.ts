@@ -4,18 +4,7 @@ import { graphql } from './gql/index.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { json, serveJson, startServer, type LocalServer } from './support/http-server.js';
 import { databases } from './support/services.js';
-
-export const CreateOrg = graphql(`
-  mutation IntCreateOrg($name: String!) {
-    createOrganisation(input: { name: $name }) { __typename ... on MutationCreateOrganisationSuccess { data { id } } }
-  }
-`);
-
-export const CreateChannel = graphql(`
-  mutation IntCreateChannel($organisationId: ID!, $name: String!) {
-    createChannel(input: { organisationId: $organisationId, name: $name }) { __typename ... on MutationCreateChannelSuccess { data { id } } }
-  }
-`);
+import { createChannel, createOrg } from './support/seed.js';
 
 const AddIntegration = graphql(`
   mutation AddIntegration($organisationId: ID!, $jsonUrl: String!, $authCredential: String) {
@@ -136,10 +125,8 @@ for (const db of databases) {
         }
         json(res, 404, { error: 'not found' });
       });
-      const org = await t.gql(CreateOrg, { name: 'Integrations' });
-      orgId = org.createOrganisation.__typename === 'MutationCreateOrganisationSuccess' ? org.createOrganisation.data.id : '';
-      const ch = await t.gql(CreateChannel, { organisationId: orgId, name: 'alerts' });
-      channelId = ch.createChannel.__typename === 'MutationCreateChannelSuccess' ? ch.createChannel.data.id : '';
+      orgId = await createOrg(t, 'Integrations');
+      channelId = (await createChannel(t, orgId, 'alerts')).id;
     });
     afterAll(async () => {
       await specs.close();
@@ -285,8 +272,7 @@ describe('outbound guard without OUTBOUND_ALLOW_PRIVATE', () => {
   });
 
   it('refuses a spec on a loopback address', async () => {
-    const org = await t.gql(CreateOrg, { name: 'Guarded' });
-    const orgId = org.createOrganisation.__typename === 'MutationCreateOrganisationSuccess' ? org.createOrganisation.data.id : '';
+    const orgId = await createOrg(t, 'Guarded');
     const r = await t.gql(AddIntegration, { organisationId: orgId, jsonUrl: `${specs.url}/modifier.json` });
     expect(r.addIntegration).toMatchObject({ __typename: 'ValidationError', field: 'jsonUrl' });
     expect((r.addIntegration as { message: string }).message).toMatch(/private, loopback or link-local/);

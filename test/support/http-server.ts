@@ -19,7 +19,7 @@ export interface LocalServer {
  * A real HTTP server on a loopback port, playing an integration or a third party. The handler gets the
  * parsed request (body read in full) and answers on `res`.
  */
-export async function startServer(handler: (req: Recorded, res: ServerResponse) => void | Promise<void>): Promise<LocalServer> {
+export async function startServer(handler: (req: Recorded, res: ServerResponse) => unknown): Promise<LocalServer> {
   const requests: Recorded[] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];

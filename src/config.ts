@@ -12,6 +12,7 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().optional(),
   MONGODB_URL: z.string().optional(),
   AGENDA_BACKEND: z.enum(['embedded', 'mongo', 'postgres', 'redis']).optional(),
+  AGENDA_PROCESS_EVERY_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
   SWITCHBOARD_ADMIN_TOKEN: z.string().min(24, 'SWITCHBOARD_ADMIN_TOKEN must be at least 24 characters').optional(),
   SWITCHBOARD_SECRET_KEY: z.string().optional(),
   SWITCHBOARD_DATA_DIR: z.string().default('./data'),
@@ -40,6 +41,8 @@ export interface Config {
   redisUrl?: string;
   mongodbUrl?: string;
   agendaBackend: 'embedded' | 'mongo' | 'postgres' | 'redis';
+  /** How often Agenda looks for due jobs, in ms (it locks jobs due within this window and runs them on time). */
+  agendaProcessEveryMs: number;
   adminToken?: string;
   /** 32-byte key for secrets encrypted at rest (auth_credential, Slack tokens). */
   secretKey: Buffer;
@@ -75,6 +78,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL || undefined,
     mongodbUrl: e.MONGODB_URL || undefined,
     agendaBackend: e.AGENDA_BACKEND ?? (e.MONGODB_URL ? 'mongo' : 'embedded'),
+    agendaProcessEveryMs: e.AGENDA_PROCESS_EVERY_MS,
     adminToken: e.SWITCHBOARD_ADMIN_TOKEN,
     secretKey: resolveSecretKey(e.SWITCHBOARD_SECRET_KEY, dataDir),
     outbound: {

@@ -1,0 +1,162 @@
+/**
+ * Rocket.Chat integration scripts (`class Script { process_incoming_request(...) ... }`) run in an
+ * isolated-vm isolate: its own V8 heap (8 MB), no Node globals (no process, require, timers, network),
+ * a time limit (3 s) for the whole call, sync part and returned promise alike. Values cross the boundary
+ * as JSON copies only, so nothing the script builds (getters, prototypes, proxies) reaches the gateway.
+ *
+ * Each call gets a fresh isolate: a script that blew its heap or was killed mid-loop leaves nothing behind,
+ * and one integration's script cannot see another's state. isolated-vm runs the script on its own thread,
+ * so a looping script does not block the event loop that serves webhooks.
+ */
+import ivm from 'isolated-vm';
+
+export const SCRIPT_MEMORY_MB = 8;
+export const SCRIPT_TIMEOUT_MS = 3_000;
+const MAX_LOG_LINES = 50;
+const MAX_LOG_LINE = 1_000;
+const MAX_RESULT_BYTES = 256 * 1024;
+
+export type ScriptMethod = 'process_incoming_request' | 'prepare_outgoing_request' | 'process_outgoing_response';
+
+export interface SandboxLimits {
+  memoryMb?: number;
+  timeoutMs?: number;
+}
+
+export type ScriptErrorKind = 'syntax' | 'no_script_class' | 'timeout' | 'memory' | 'exception' | 'bad_result';
+
+export class ScriptError extends Error {
+  constructor(
+    readonly kind: ScriptErrorKind,
+    message: string,
+    readonly logs: string[] = [],
+  ) {
+    super(message);
+    this.name = 'ScriptError';
+  }
+}
+
+export interface ScriptRun {
+  /** What the method returned, as a JSON copy (undefined when it returned nothing). */
+  result: unknown;
+  logs: string[];
+  durationMs: number;
+}
+
+/** Rocket.Chat's sandbox helpers that need no I/O; `console.*` lines are captured for the history. */
+const PRELUDE = `
+'use strict';
+const console = (() => {
+  const out = (level) => (...args) => {
+    const line = args.map((a) => { try { return typeof a === 'string' ? a : JSON.stringify(a); } catch (e) { return String(a); } }).join(' ');
+    __log.applyIgnored(undefined, [level + ': ' + line]);
+  };
+  return Object.freeze({ log: out('log'), info: out('info'), warn: out('warn'), error: out('error'), debug: out('debug') });
+})();
+globalThis.console = console;
+`;
+
+async function withIsolate<T>(limits: SandboxLimits, logs: string[], work: (context: ivm.Context, isolate: ivm.Isolate) => Promise<T>): Promise<T> {
+  const memoryMb = limits.memoryMb ?? SCRIPT_MEMORY_MB;
+  const timeoutMs = limits.timeoutMs ?? SCRIPT_TIMEOUT_MS;
+  const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  try {
+    const context = await isolate.createContext();
+    const log = new ivm.Reference((line: string) => {
+      if (logs.length < MAX_LOG_LINES) logs.push(String(line).slice(0, MAX_LOG_LINE));
+    });
+    await context.global.set('__log', log);
+    await context.eval(PRELUDE);
+    // The wall-clock limit covers awaited promises too (a script's own timeout only bounds sync code).
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new ScriptError('timeout', `script exceeded the ${timeoutMs} ms time limit`, logs));
+        if (!isolate.isDisposed) isolate.dispose();
+      }, timeoutMs);
+    });
+    return await Promise.race([work(context, isolate), deadline]);
+  } catch (error) {
+    throw classify(error, isolate, timedOut, { memoryMb, timeoutMs }, logs);
+  } finally {
+    clearTimeout(timer);
+    if (!isolate.isDisposed) isolate.dispose();
+  }
+}
+
+function classify(error: unknown, isolate: ivm.Isolate, timedOut: boolean, limits: { memoryMb: number; timeoutMs: number }, logs: string[]): ScriptError {
+  if (error instanceof ScriptError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/memory limit/i.test(message) || (isolate.isDisposed && !timedOut && /disposed/i.test(message))) {
+    return new ScriptError('memory', `script exceeded the ${limits.memoryMb} MB memory limit`, logs);
+  }
+  if (timedOut || /timed out/i.test(message)) return new ScriptError('timeout', `script exceeded the ${limits.timeoutMs} ms time limit`, logs);
+  if (error instanceof SyntaxError || (error instanceof Error && error.name === 'SyntaxError')) return new ScriptError('syntax', `SyntaxError: ${message}`, logs);
+  const name = error instanceof Error && error.name && error.name !== 'Error' ? `${error.name}: ` : '';
+  return new ScriptError('exception', `${name}${message}`.slice(0, 2_000), logs);
+}
+
+/**
+ * Refuse a script that cannot work: a syntax error, or no `class Script` once its top level has run.
+ * The top level runs under the same limits, so a script that loops at load time is refused too.
+ */
+export async function checkScript(source: string, limits: SandboxLimits = {}): Promise<void> {
+  const logs: string[] = [];
+  await withIsolate(limits, logs, async (context, isolate) => {
+    const script = await isolate.compileScript(source, { filename: 'integration-script.js' });
+    await script.run(context, { timeout: limits.timeoutMs ?? SCRIPT_TIMEOUT_MS });
+    const kind = await context.eval(`typeof Script === 'function' && typeof Script.prototype === 'object' ? 'ok' : typeof Script`, { timeout: 100 }).catch(() => 'undefined');
+    if (kind !== 'ok') throw new ScriptError('no_script_class', 'script must declare `class Script` with the methods it implements', logs);
+  });
+}
+
+/**
+ * Run `new Script()[method](input)` and return a JSON copy of its (awaited) result. A script that does
+ * not implement the method yields `{implemented: false}` so the caller applies Rocket.Chat's default.
+ */
+export async function runScript(source: string, method: ScriptMethod, input: unknown, limits: SandboxLimits = {}): Promise<ScriptRun & { implemented: boolean }> {
+  const logs: string[] = [];
+  const started = performance.now();
+  const timeoutMs = limits.timeoutMs ?? SCRIPT_TIMEOUT_MS;
+  const out = await withIsolate(limits, logs, async (context, isolate) => {
+    const script = await isolate.compileScript(source, { filename: 'integration-script.js' });
+    await script.run(context, { timeout: timeoutMs });
+    await context.global.set('__input', JSON.stringify(input ?? null));
+    const call = `
+      (() => {
+        if (typeof Script !== 'function') throw new Error('script does not declare class Script');
+        const instance = new Script();
+        if (typeof instance[${JSON.stringify(method)}] !== 'function') return '{"implemented":false}';
+        const value = instance[${JSON.stringify(method)}](JSON.parse(__input));
+        return Promise.resolve(value).then((v) => '{"implemented":true,"result":' + (v === undefined ? 'null,"undefined":true' : JSON.stringify(v) ?? 'null') + '}');
+      })()`;
+    const text = (await context.eval(call, { timeout: timeoutMs, promise: true, copy: true })) as unknown;
+    if (typeof text !== 'string') throw new ScriptError('bad_result', 'script result could not be copied out of the sandbox', logs);
+    if (text.length > MAX_RESULT_BYTES) throw new ScriptError('bad_result', `script result is larger than ${MAX_RESULT_BYTES} bytes`, logs);
+    try {
+      const parsed = JSON.parse(text) as { implemented?: unknown; result?: unknown; undefined?: unknown };
+      return { implemented: parsed.implemented === true, result: parsed.result, undefined: parsed.undefined === true };
+    } catch {
+      throw new ScriptError('bad_result', 'script result is not JSON-serialisable', logs);
+    }
+  });
+  return {
+    implemented: out.implemented,
+    result: out.undefined ? undefined : out.result,
+    logs,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/** A plain record from a script's answer, or null: only own enumerable data, no prototype tricks. */
+export function plainObject(value: unknown): Record<string, unknown> | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const out: Record<string, unknown> = Object.create(null);
+  for (const [key, v] of Object.entries(value)) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
+    out[key] = v;
+  }
+  return out;
+}

@@ -10,6 +10,7 @@ import { IntegrationSetting, ChannelIntegrationSetting } from '../modules/settin
 import { AgendaJob } from '../infra/agenda-sql-backend/agenda-job.entity.js';
 import { Message } from '../modules/messages/message.entity.js';
 import { Delivery } from '../modules/deliveries/delivery.entity.js';
+import { SlackInstallation } from '../modules/slack/slack-installation.entity.js';
 
 export const entities = [
   User,
@@ -24,4 +25,5 @@ export const entities = [
   AgendaJob,
   Message,
   Delivery,
+  SlackInstallation,
 ];

@@ -11,11 +11,19 @@ import { schema } from './graphql/schema.js';
 import { maskError } from './graphql/errors.js';
 import { createHttpClient } from './infra/http.js';
 import { Hooks } from './infra/hooks.js';
-import { createLogger } from './infra/logger.js';
+import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
+import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js';
+import { waitForDependency } from './infra/startup.js';
+import { Readiness, databaseCheck } from './modules/health/health.service.js';
+import { healthRoutes } from './modules/health/health.rest.js';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { Plugin as EnvelopPlugin } from 'graphql-yoga';
+import type { DestinationStream } from 'pino';
 import { authenticate, bearerToken, bootstrapAdmin } from './modules/auth/auth.service.js';
 import { errorBody } from './rest/envelope.js';
 import { restScope, type RestOptions } from './rest/scope.js';
 import { restModules } from './rest/modules.js';
+import { registerOpenApi } from './rest/openapi.js';
 
 export interface App {
   server: FastifyInstance;
@@ -27,33 +35,58 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export async function buildApp(config: Config): Promise<App> {
-  const logger = createLogger({ level: config.logLevel, pretty: config.prettyLogs });
-  const orm = await initOrm(config.database);
-  const deps: Deps = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger) };
+export interface BuildOptions {
+  /** Where log lines go (default stdout). */
+  logDestination?: DestinationStream;
+  /** How long to keep retrying the database (and Redis) at start before giving up, ms. */
+  startupTimeoutMs?: number;
+  /** How long WebSocket subscribers get to acknowledge the 1001 close frame before being cut, ms. */
+  websocketCloseTimeoutMs?: number;
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const logger = createLogger({ level: config.logLevel, pretty: config.prettyLogs, destination: options.logDestination });
+  const startupTimeoutMs = options.startupTimeoutMs ?? 60_000;
+  const metrics = createMetrics();
+  const readiness = new Readiness();
+  const orm = await waitForDependency('database', () => initOrm(config.database), logger, { timeoutMs: startupTimeoutMs });
+  readiness.register('database', databaseCheck(orm));
+  const deps: Deps = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger), metrics, readiness };
 
   const issued = await bootstrapAdmin(orm.em.fork(), config.adminToken);
 
-  const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, GraphQLContext>({
+  const yoga = createYoga<{ connectionParams?: Record<string, unknown>; reqId?: string }, GraphQLContext>({
     schema,
+    plugins: [countSubscriptions(metrics)],
     graphqlEndpoint: '/graphql',
     logging: logger.child({ component: 'graphql' }),
     maskedErrors: { maskError },
     landingPage: false,
     graphiql: { title: 'Switchboard', subscriptionsProtocol: 'WS' },
-    context: async ({ request, connectionParams }) => {
+    // GraphiQL bundled in the page: the playground works without reaching a CDN.
+    renderGraphiQL,
+    context: async ({ request, connectionParams, reqId }) => {
       const em = orm.em.fork();
       const header = request?.headers.get('authorization') ?? (connectionParams?.authorization as string | undefined) ?? (connectionParams?.Authorization as string | undefined);
       const viewer = await authenticate(em, bearerToken(header));
-      return { em, viewer, deps, requestId: request?.headers.get('x-request-id') ?? randomUUID() };
+      return { em, viewer, deps, requestId: reqId ?? randomUUID() };
     },
   });
 
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.webhookMaxBytes,
-    genReqId: (req) => (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
+    // A caller's x-request-id is honoured (and echoed) so one id follows a message across services.
+    genReqId: (req) => (acceptableRequestId(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID()),
   });
+  // Every log line written while serving a request (in services too) carries its id: set on request,
+  // and again after body parsing, which loses the async context.
+  server.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    withRequestId(request.id, done);
+  });
+  server.addHook('preHandler', (request, _reply, done) => withRequestId(request.id, done));
+  instrumentHttp(server, metrics);
   server.setErrorHandler((error, request, reply) => {
     const body = errorBody(error, request);
     void reply.code(body.status_code).send(body);
@@ -66,7 +99,7 @@ export async function buildApp(config: Config): Promise<App> {
     url: yoga.graphqlEndpoint,
     method: ['GET', 'POST', 'OPTIONS'],
     handler: async (req, reply) => {
-      const response = await yoga.handleNodeRequestAndResponse(req, reply, {});
+      const response = await yoga.handleNodeRequestAndResponse(req, reply, { reqId: req.id });
       response.headers.forEach((value, key) => void reply.header(key, value));
       reply.status(response.status);
       reply.send(response.body);
@@ -74,7 +107,10 @@ export async function buildApp(config: Config): Promise<App> {
     },
   });
 
+  // The OpenAPI document collects REST routes as they are added: register it before them.
+  await registerOpenApi(server);
   const restOptions: RestOptions = { orm, deps, scope: (request) => restScope(orm, deps, request) };
+  await server.register(healthRoutes, restOptions);
   for (const plugin of restModules) await server.register(plugin, restOptions);
 
   // graphql-ws on the same port and path, through Yoga's envelope so HTTP and WebSocket share one context.
@@ -89,6 +125,7 @@ export async function buildApp(config: Config): Promise<App> {
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
+          reqId: acceptableRequestId(ctx.extra.request.headers['x-request-id']) ? ctx.extra.request.headers['x-request-id'] : randomUUID(),
         });
         const document = parse(params.query);
         const errors = validate(s, document);
@@ -105,8 +142,29 @@ export async function buildApp(config: Config): Promise<App> {
     },
     wss,
   );
+  wss.on('connection', (socket) => {
+    metrics.websocketConnections.inc();
+    socket.once('close', () => metrics.websocketConnections.dec());
+  });
+  const websocketCloseTimeoutMs = options.websocketCloseTimeoutMs ?? 3_000;
+  // Before the listener closes (open WebSockets would hold it open): every subscriber gets close code 1001
+  // "Going away" so it reconnects to another replica and resumes with `after`; those that do not answer
+  // the close frame in time are cut.
+  server.addHook('preClose', async () => {
+    const open = wss.clients.size;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.resolve(wsServer.dispose()).catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, websocketCloseTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const client of wss.clients) client.terminate();
+    if (open) logger.info({ websockets: open }, 'closed WebSocket subscribers (1001 going away)');
+  });
 
-  let stopped = false;
+  let stopping: Promise<void> | null = null;
   return {
     server,
     orm,
@@ -118,15 +176,44 @@ export async function buildApp(config: Config): Promise<App> {
       const port = typeof address === 'object' && address ? address.port : config.port;
       return `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await wsServer.dispose();
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await server.close();
-      deps.http.close();
-      await orm.close(true);
+    /**
+     * Graceful shutdown, in order: /readyz answers 503 at once (the balancer stops sending), WebSocket
+     * subscribers are closed with 1001, the listener stops accepting and in-flight requests are answered
+     * (long-lived ones such as SSE streams are cut after the grace period), then background work stops and
+     * the database closes last. Calling it again returns the same promise.
+     */
+    stop() {
+      stopping ??= (async () => {
+        readiness.drain();
+        logger.info('shutting down: draining requests');
+        const grace = setTimeout(() => server.server.closeAllConnections(), websocketCloseTimeoutMs + 5_000);
+        try {
+          await server.close();
+        } finally {
+          clearTimeout(grace);
+        }
+        // Background workers (scheduler, delivery retries) stop here, before the database closes.
+        deps.http.close();
+        await orm.close(true);
+        logger.info('shutdown complete');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Count running GraphQL subscriptions by transport (graphql-ws or SSE), ended however they end. */
+function countSubscriptions(metrics: Metrics): EnvelopPlugin {
+  return {
+    onSubscribe({ args }) {
+      const transport = 'socket' in (args.contextValue as object) ? 'websocket' : 'sse';
+      return {
+        onSubscribeResult({ result }) {
+          if (!(result && typeof result === 'object' && Symbol.asyncIterator in result)) return;
+          metrics.activeSubscriptions.inc({ transport });
+          return { onEnd: () => metrics.activeSubscriptions.dec({ transport }) };
+        },
+      };
     },
   };
 }

@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { HttpClient } from './infra/http.js';
 import type { Hooks } from './infra/hooks.js';
+import type { PubSub } from './infra/pubsub.js';
+import type { Metrics } from './infra/metrics.js';
+import type { Readiness } from './modules/health/health.service.js';
 import type { User } from './modules/auth/user.entity.js';
 
 /** Process-wide collaborators, built once by buildApp. */
@@ -11,6 +14,12 @@ export interface Deps {
   http: HttpClient;
   hooks: Hooks;
   logger: Logger;
+  /** Prometheus metrics (src/infra/metrics.ts): each path increments its own. */
+  metrics: Metrics;
+  /** Named readiness checks behind GET /readyz; register one for each dependency you connect to. */
+  readiness: Readiness;
+  /** Channel messages to subscribers on every replica (Redis with REDIS_URL, in-process otherwise). */
+  pubsub: PubSub;
 }
 
 /**

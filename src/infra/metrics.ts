@@ -1,0 +1,119 @@
+/**
+ * Prometheus metrics (prom-client), served at GET /metrics.
+ *
+ * One registry per app (not prom-client's global one) so several gateways can live in one process (tests)
+ * without clashing names. buildApp puts it on `deps.metrics`; the owner of each path increments its own
+ * metric:
+ *
+ *   deps.metrics.webhookMessages.inc({ outcome: 'accepted', source: 'webhook' })
+ *   deps.metrics.modifierDuration.observe({ outcome: 'skipped' }, seconds)
+ *   deps.metrics.modifierSkips.inc({ reason: 'timeout' })
+ *   deps.metrics.deliveries.inc({ kind: 'output', outcome: 'success' })
+ *   deps.metrics.tickLateness.observe(seconds)
+ *   deps.metrics.jobStoreErrors.inc({ operation: 'schedule' })
+ *
+ * HTTP requests, WebSocket connections and subscriptions are counted here and in app.ts.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+
+/** Why a webhook message was not stored, as a bounded label set. */
+export type RejectReason = 'validation' | 'not_found' | 'too_large' | 'unauthorised' | 'rate_limited' | 'error';
+export type DeliveryKind = 'modifier' | 'output' | 'outgoing' | 'tick' | 'slack';
+export type DeliveryOutcome = 'success' | 'failure' | 'retry_scheduled' | 'gave_up';
+
+export function createMetrics() {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: 'switchboard' });
+  collectDefaultMetrics({ register: registry });
+
+  const httpRequests = new Counter({
+    name: 'switchboard_http_requests_total',
+    help: 'HTTP requests answered, by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'switchboard_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by method and route template',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const webhookMessages = new Counter({
+    name: 'switchboard_webhook_messages_total',
+    help: 'Messages posted to inbound webhooks, by outcome (accepted: stored; rejected: answered 4xx/5xx) and reason',
+    labelNames: ['outcome', 'source', 'reason'] as const,
+    registers: [registry],
+  });
+  const modifierDuration = new Histogram({
+    name: 'switchboard_modifier_duration_seconds',
+    help: 'Latency of modifier integration calls, by outcome (applied or skipped)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [registry],
+  });
+  const modifierSkips = new Counter({
+    name: 'switchboard_modifier_skips_total',
+    help: 'Modifiers skipped (message went on unmodified), by reason: timeout, error, status, invalid_answer, blocked',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const deliveries = new Counter({
+    name: 'switchboard_deliveries_total',
+    help: 'Outbound delivery attempts, by kind (modifier, output, outgoing, tick, slack) and outcome',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  });
+  const websocketConnections = new Gauge({
+    name: 'switchboard_websocket_connections',
+    help: 'Open graphql-ws WebSocket connections',
+    registers: [registry],
+  });
+  const activeSubscriptions = new Gauge({
+    name: 'switchboard_active_subscriptions',
+    help: 'GraphQL subscriptions currently running, over WebSocket or SSE',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+  });
+  const tickLateness = new Histogram({
+    name: 'switchboard_tick_lateness_seconds',
+    help: 'How late an interval integration tick ran compared to its scheduled time',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const jobStoreErrors = new Counter({
+    name: 'switchboard_job_store_errors_total',
+    help: 'Errors raised by the job store (Agenda), by operation',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    httpRequests,
+    httpDuration,
+    webhookMessages,
+    modifierDuration,
+    modifierSkips,
+    deliveries,
+    websocketConnections,
+    activeSubscriptions,
+    tickLateness,
+    jobStoreErrors,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Count every HTTP answer by its route template (never the raw URL: ids would explode the label set);
+ * requests that matched no route are counted under "unmatched".
+ */
+export function instrumentHttp(server: FastifyInstance, metrics: Metrics) {
+  server.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched' };
+    metrics.httpRequests.inc({ ...labels, status_code: String(reply.statusCode) });
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+}

@@ -1,0 +1,69 @@
+import type { Orm } from '../../db/orm.js';
+
+/**
+ * Readiness: what this replica needs to serve traffic. Each dependency registers a named check (the
+ * database here; Redis pubsub and the job store where they are built); GET /readyz runs them all and
+ * names the ones that fail. Once shutdown begins every probe answers "shutting down", so a balancer
+ * stops routing here before the listener closes.
+ */
+export type ReadinessCheck = () => Promise<string | void>;
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<string, { status: 'up' | 'down'; detail?: string; error?: string }>;
+}
+
+export class Readiness {
+  private checks = new Map<string, ReadinessCheck>();
+  private draining = false;
+
+  constructor(private timeoutMs = 2_000) {}
+
+  /** Add (or replace) a named check; it throws or rejects when the dependency is down. */
+  register(name: string, check: ReadinessCheck): void {
+    this.checks.set(name, check);
+  }
+
+  /** Called first thing on shutdown. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  async report(): Promise<ReadinessReport> {
+    const checks: ReadinessReport['checks'] = {};
+    if (this.draining) checks.shutdown = { status: 'down', error: 'shutting down' };
+    await Promise.all(
+      [...this.checks].map(async ([name, check]) => {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          const detail = await Promise.race([
+            check(),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+            }),
+          ]);
+          checks[name] = detail ? { status: 'up', detail } : { status: 'up' };
+        } catch (error) {
+          checks[name] = { status: 'down', error: error instanceof Error ? error.message : String(error) };
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    return { ready: Object.values(checks).every((c) => c.status === 'up'), checks };
+  }
+}
+
+/** The database answers a query and every migration shipped with this build has been applied. */
+export function databaseCheck(orm: Orm): ReadinessCheck {
+  return async () => {
+    await orm.em.getConnection().execute('select 1');
+    const pending = await orm.getMigrator().getPendingMigrations();
+    if (pending.length) throw new Error(`${pending.length} migration(s) not applied: ${pending.map((m) => m.name).join(', ')}`);
+    return 'reachable, migrations applied';
+  };
+}

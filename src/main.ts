@@ -1,30 +1,61 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
+/** A positive whole number of milliseconds from the environment, or the default. */
+function millis(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`Invalid configuration:\n  ${name}: must be a positive number of milliseconds`);
+  return value;
+}
+
 try {
   const config = loadConfig();
-  const app = await buildApp(config);
-  const url = await app.start();
-  if (app.bootstrapToken) {
-    // Printed once, on purpose: this is the first administrator's only copy of their token.
-    console.log(`\nFirst start: created user "admin". Its access token (shown once, store it now):\n\n  ${app.bootstrapToken}\n`);
-  }
-  console.log(`Switchboard is listening on ${url}\nGraphiQL: ${config.publicUrl}/graphql  (send Authorization: Bearer <token>)\n`);
+  // How long to wait for the database and Redis at start, and how long a shutdown may take in all
+  // (docker's stop grace period is 10 s by default: stay under it).
+  const startupTimeoutMs = millis('STARTUP_TIMEOUT_MS', 60_000);
+  const shutdownTimeoutMs = millis('SHUTDOWN_TIMEOUT_MS', 9_000);
+  const app = await buildApp(config, { startupTimeoutMs, websocketCloseTimeoutMs: Math.min(3_000, Math.floor(shutdownTimeoutMs / 3)) });
+  const log = app.deps.logger;
+
+  let shuttingDown = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      log.info({ signal, timeoutMs: shutdownTimeoutMs }, `received ${signal}: shutting down`);
+      const deadline = setTimeout(() => {
+        log.error({ timeoutMs: shutdownTimeoutMs }, 'shutdown did not finish in time: exiting anyway');
+        process.exit(1);
+      }, shutdownTimeoutMs);
+      deadline.unref();
       app.stop().then(
-        () => process.exit(0),
+        () => {
+          clearTimeout(deadline);
+          log.flush?.();
+          process.exit(0);
+        },
         (error) => {
-          console.error(error);
+          log.error({ err: error }, 'shutdown failed');
           process.exit(1);
         },
       );
     });
   }
+
+  const url = await app.start();
+  if (app.bootstrapToken) {
+    // Printed once, on purpose: this is the first administrator's only copy of their token.
+    console.log(`\nFirst start: created user "admin". Its access token (shown once, store it now):\n\n  ${app.bootstrapToken}\n`);
+  }
+  log.info({ url, graphiql: `${config.publicUrl}/graphql` }, 'Switchboard is listening');
+  console.log(`Switchboard is listening on ${url}\nGraphiQL: ${config.publicUrl}/graphql  (send Authorization: Bearer <token>)\n`);
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(error.message);
     process.exit(2);
   }
-  throw error;
+  console.error(error);
+  process.exit(1);
 }

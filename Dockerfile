@@ -1,0 +1,10 @@
+# The gateway image: Node.js 20 with build tools for the native sandbox addon.
+FROM node:20-bookworm
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+EXPOSE 4000
+CMD ["npm", "start"]

@@ -52,6 +52,12 @@ export async function fetchSpec(scope: Scope, jsonUrl: string, field = 'jsonUrl'
 
 const Url = z.string().trim().min(1, 'is required').refine((v) => /^https?:\/\/[^\s]+$/i.test(v), 'must be an http(s) URL');
 
+/**
+ * Older names callers still send for a type: Telex's REST example creates an integration with
+ * `"integration_type": "filter"`, a message filter, which is what a modifier does.
+ */
+export const INTEGRATION_TYPE_ALIASES: Record<string, IntegrationType> = { filter: 'modifier' };
+
 const AddInput = z.object({
   organisationId: z.string(),
   jsonUrl: Url,
@@ -65,7 +71,8 @@ export async function addIntegration(scope: Scope, input: z.input<typeof AddInpu
   const data = parseInput(AddInput, input);
   const organisation = await requireMembership(scope, data.organisationId, 'admin');
   const parsed = await fetchSpec(scope, data.jsonUrl);
-  if (data.integrationType && data.integrationType !== parsed.integrationType) {
+  const declared = data.integrationType?.trim().toLowerCase();
+  if (declared && (INTEGRATION_TYPE_ALIASES[declared] ?? declared) !== parsed.integrationType) {
     throw new ValidationError('integrationType', `the spec declares integration_type "${parsed.integrationType}", not "${data.integrationType}"`);
   }
   const integration = scope.em.create(Integration, {
@@ -133,6 +140,8 @@ export interface IntegrationFilter {
   type?: IntegrationType | null;
   category?: string | null;
   active?: boolean | null;
+  /** true: only the platform's system integrations; false: only those the organisation added (custom). */
+  system?: boolean | null;
 }
 
 export async function listIntegrations(scope: Scope, organisationId: string, filter: IntegrationFilter = {}) {
@@ -147,6 +156,7 @@ export async function listIntegrations(scope: Scope, organisationId: string, fil
       ...(filter.type ? { integrationType: filter.type } : {}),
       ...(filter.category ? { integrationCategory: filter.category } : {}),
       ...(filter.active != null ? { isActive: filter.active } : {}),
+      ...(filter.system != null ? { isSystemIntegration: filter.system } : {}),
     },
     { orderBy: { createdAt: 'asc', id: 'asc' } },
   );

@@ -56,6 +56,48 @@ export async function listIntegrationSettings(scope: Scope, integrationId: strin
   return scope.em.find(IntegrationSetting, { integration }, { orderBy: { createdAt: 'asc', id: 'asc' } });
 }
 
+const UpdateInput = z.object({
+  integrationId: z.string(),
+  settingId: z.string().optional().nullable(),
+  label: z.string().trim().min(1, 'label must not be empty').max(255).optional().nullable(),
+  value: z.unknown().optional(),
+});
+
+/**
+ * Change one organisation-level value. The setting is the one with `settingId`; without an id, the one
+ * whose label is `label` (its value changes); failing that, when the integration has exactly one stored
+ * value, that one (renamed to `label`). Anything else is ambiguous and names the field to send.
+ */
+export async function updateIntegrationSetting(scope: Scope, input: z.input<typeof UpdateInput> & { organisationId?: string }) {
+  const data = parseInput(UpdateInput, input);
+  if (!data.settingId && !data.label && data.value === undefined) throw new ValidationError('label', 'send the label and/or the value to change');
+  const integration = await requireIntegration(scope, data.integrationId, 'admin', input.organisationId);
+  let setting: IntegrationSetting | null = null;
+  if (data.settingId) {
+    setting = isUuid(data.settingId) ? await scope.em.findOne(IntegrationSetting, { id: data.settingId, integration }) : null;
+    if (!setting) throw new NotFoundError('setting', data.settingId);
+  } else if (data.label) {
+    setting = await scope.em.findOne(IntegrationSetting, { integration, label: data.label });
+  }
+  if (!setting) {
+    const all = await scope.em.find(IntegrationSetting, { integration }, { limit: 2 });
+    if (all.length === 0) throw new NotFoundError('setting', data.label ?? undefined);
+    if (all.length > 1) {
+      throw new ValidationError(data.label ? 'label' : 'settingId', data.label ? `no setting is labelled "${data.label}"; name the setting to change by its id` : 'this integration has several settings: name the one to change by its id or label');
+    }
+    setting = all[0];
+  }
+  const label = data.label || setting.label;
+  if (label !== setting.label && (await scope.em.count(IntegrationSetting, { integration, label }))) {
+    throw new ValidationError('label', `"${label}" already has a value for this integration`);
+  }
+  const value = validateSettingValue(integration, label, data.value === undefined ? setting.value : data.value);
+  scope.em.assign(setting, { label, value });
+  await scope.em.flush();
+  await scope.deps.hooks.emit('integration.settingsChanged', { organisationId: integration.organisation.id, integrationId: integration.id });
+  return setting;
+}
+
 const SetChannelInput = SetInput.extend({ channelId: z.string() });
 
 /** Set (create or replace) a channel-level value, which overrides the organisation's. */

@@ -1,0 +1,401 @@
+/**
+ * Telex's organisation-integration and custom-integration REST endpoints, as thin doors over
+ * integrations.service.ts and settings.service.ts (the same functions the GraphQL mutations call).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Scope } from '../../context.js';
+import { success } from '../../rest/envelope.js';
+import { envelope, iso, params, routeSchema, settingValue, telexDoor, withRestFields } from '../../rest/openapi.js';
+import type { RestOptions } from '../../rest/scope.js';
+import { listIntegrationSettings, setIntegrationSetting } from '../settings/settings.service.js';
+import type { Integration } from './integration.entity.js';
+import { addIntegration, listIntegrations, maskedCredential, removeIntegration, updateIntegration } from './integrations.service.js';
+
+/** camelCase service inputs -> the REST body's snake_case names, for error messages. */
+const FIELDS = {
+  organisationId: 'organisationId',
+  jsonUrl: 'json_url',
+  authCredential: 'auth_credential',
+  integrationType: 'integration_type',
+  isActive: 'is_active',
+  label: 'setting_entry.field_name',
+  value: 'setting_entry.value',
+};
+
+/** An integration as REST shows it: the documented snake_case fields, the credential masked. */
+export function integrationBody(scope: Pick<Scope, 'deps'>, i: Integration) {
+  return {
+    id: i.id,
+    org_id: i.organisation.id,
+    name: i.name,
+    app_name: i.appName,
+    app_description: i.appDescription,
+    app_logo: i.appLogo,
+    app_url: i.appUrl,
+    background_color: i.backgroundColor,
+    json_url: i.jsonUrl,
+    json_schema: i.spec,
+    integration_type: i.integrationType,
+    integration_category: i.integrationCategory,
+    target_url: i.targetUrl,
+    tick_url: i.tickUrl,
+    key_features: i.keyFeatures,
+    auth_credential: maskedCredential(scope, i),
+    is_active: i.isActive,
+    is_system_integration: i.isSystemIntegration,
+    created_at: iso(i.createdAt),
+    updated_at: iso(i.updatedAt),
+  };
+}
+
+const nullableString = { type: 'string', nullable: true } as const;
+export const integrationSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    org_id: { type: 'string', format: 'uuid' },
+    name: { type: 'string', description: "The caller's name for it; the spec's app_name when none was given." },
+    app_name: { type: 'string' },
+    app_description: { type: 'string' },
+    app_logo: nullableString,
+    app_url: nullableString,
+    background_color: nullableString,
+    json_url: { type: 'string' },
+    json_schema: { type: 'object', additionalProperties: true, description: 'The integration spec as fetched from json_url, whole.' },
+    integration_type: { type: 'string', enum: ['modifier', 'interval', 'output'] },
+    integration_category: nullableString,
+    target_url: nullableString,
+    tick_url: nullableString,
+    key_features: { type: 'array', items: { type: 'string' } },
+    auth_credential: { ...nullableString, description: 'Masked: only the last four characters are shown.' },
+    is_active: { type: 'boolean' },
+    is_system_integration: { type: 'boolean' },
+    created_at: { type: 'string', format: 'date-time' },
+    updated_at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+const orgParams = params({ organisationId: { type: 'string', description: 'The UUID of the organisation.' } });
+const integrationParams = params({
+  organisationId: { type: 'string', description: 'The UUID of the organisation.' },
+  integrationId: { type: 'string', description: 'The UUID of the integration.' },
+});
+
+const jsonUrl = { type: 'string', description: "URL of the integration's JSON spec (`{\"data\": {...}}`); fetched and validated now." };
+const authCredential = { type: 'string', description: 'A secret the integration needs; stored encrypted, shown back masked.' };
+
+export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
+  const scopeOf = telexDoor(app, opts);
+
+  // ---------- organisation integrations ----------
+
+  app.post<{ Params: { organisationId: string }; Body: { name?: string; json_url: string; auth_credential?: string; integration_type?: string } }>(
+    '/organisations/:organisationId/integrations',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Integrations'],
+          summary: 'Create a new integration for the organization',
+          description:
+            "Fetches the spec at json_url, validates it and adds the integration (GraphQL: addIntegration). `integration_type` is optional; " +
+            'when given it must match the spec\'s type (modifier, interval, output). `"filter"`, as in Telex\'s documented example, is accepted ' +
+            'as the older name of `modifier`; the answer shows the stored type. `json_schema` in the answer is the fetched spec. Needs the admin role.',
+          params: orgParams,
+          body: {
+            type: 'object',
+            required: ['json_url'],
+            properties: {
+              name: { type: 'string', description: "Your name for it; defaults to the spec's app_name." },
+              json_url: jsonUrl,
+              auth_credential: authCredential,
+              integration_type: { type: 'string', description: 'modifier, interval or output (filter = modifier); checked against the spec.' },
+            },
+          },
+          response: { 201: envelope('Integration app created successfully', integrationSchema) },
+        },
+        [400, 403, 404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const b = request.body;
+      const integration = await withRestFields(FIELDS, () =>
+        addIntegration(scope, {
+          organisationId: request.params.organisationId,
+          jsonUrl: b.json_url,
+          name: b.name,
+          authCredential: b.auth_credential,
+          integrationType: b.integration_type,
+        }),
+      );
+      return success(reply, 201, 'Integration app created successfully', integrationBody(scope, integration));
+    },
+  );
+
+  app.get<{ Params: { organisationId: string } }>(
+    '/organisations/:organisationId/integrations',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Integrations'],
+          summary: 'Get integrations for an organization',
+          description: "Every integration of the organisation, oldest first (GraphQL: Organisation.integrations).",
+          params: orgParams,
+          response: { 200: envelope('Integrations retrieved successfully.', { type: 'array', items: integrationSchema }) },
+        },
+        [404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const list = await listIntegrations(scope, request.params.organisationId);
+      return success(reply, 200, 'Integrations retrieved successfully.', list.map((i) => integrationBody(scope, i)));
+    },
+  );
+
+  app.patch<{ Params: { organisationId: string; integrationId: string }; Body: { name?: string; json_url?: string; auth_credential?: string | null; is_active?: boolean } }>(
+    '/organisations/:organisationId/integrations/:integrationId',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Integrations'],
+          summary: "Update an organization's integration",
+          description:
+            'Changes the fields sent (GraphQL: updateIntegration). A new json_url is fetched and validated; its spec must keep the ' +
+            'integration_type. Settings and channels are kept. `auth_credential: null` removes the credential. Needs the admin role.',
+          params: integrationParams,
+          body: {
+            type: 'object',
+            minProperties: 1,
+            properties: {
+              json_url: jsonUrl,
+              name: { type: 'string' },
+              auth_credential: { ...authCredential, nullable: true },
+              is_active: { type: 'boolean' },
+            },
+          },
+          response: { 200: envelope('Integrations updated successfully', integrationSchema) },
+        },
+        [400, 403, 404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const b = request.body;
+      const integration = await withRestFields(FIELDS, () =>
+        updateIntegration(scope, {
+          id: request.params.integrationId,
+          organisationId: request.params.organisationId,
+          jsonUrl: b.json_url,
+          name: b.name,
+          authCredential: b.auth_credential,
+          isActive: b.is_active,
+        }),
+      );
+      return success(reply, 200, 'Integrations updated successfully', integrationBody(scope, integration));
+    },
+  );
+
+  app.delete<{ Params: { organisationId: string; integrationId: string } }>(
+    '/organisations/:organisationId/integrations/:integrationId',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Integrations'],
+          summary: "Delete an organization's integration",
+          description: 'Removes the integration with its settings and channel links (GraphQL: removeIntegration). Answers the removed integration. Needs the admin role.',
+          params: integrationParams,
+          response: { 200: envelope('Integrations deleted successfully', integrationSchema) },
+        },
+        [403, 404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const removed = await removeIntegration(scope, { id: request.params.integrationId, organisationId: request.params.organisationId });
+      return success(reply, 200, 'Integrations deleted successfully', integrationBody(scope, removed));
+    },
+  );
+
+  // ---------- custom integrations ----------
+
+  app.post<{ Params: { organisationId: string }; Body: { json_url: string; name?: string; auth_credential?: string } }>(
+    '/organisations/:organisationId/integrations/custom',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Custom Integrations'],
+          summary: 'Creates a new integration within the specified organization.',
+          description:
+            "Same as POST /organisations/{organisationId}/integrations (GraphQL: addIntegration): the spec at json_url is fetched and validated. " +
+            'The documented answer has no data; the created integration is included as `data` so its id is known.',
+          params: orgParams,
+          body: { type: 'object', required: ['json_url'], properties: { json_url: jsonUrl, name: { type: 'string' }, auth_credential: authCredential } },
+          response: { 201: envelope('Integration app created successfully', integrationSchema) },
+        },
+        [400, 403, 404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const b = request.body;
+      const integration = await withRestFields(FIELDS, () =>
+        addIntegration(scope, { organisationId: request.params.organisationId, jsonUrl: b.json_url, name: b.name, authCredential: b.auth_credential }),
+      );
+      return success(reply, 201, 'Integration app created successfully', integrationBody(scope, integration));
+    },
+  );
+
+  app.get<{ Params: { organisationId: string } }>(
+    '/organisations/:organisationId/integrations/custom',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Custom Integrations'],
+          summary: 'Retrieve a list of integrations for a specific organization.',
+          description: 'The integrations the organisation added itself (is_system_integration false), oldest first.',
+          params: orgParams,
+          response: { 200: envelope('Integrations retrieved successfully.', { type: 'array', items: integrationSchema }) },
+        },
+        [404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const list = await listIntegrations(scope, request.params.organisationId, { system: false });
+      return success(reply, 200, 'Integrations retrieved successfully.', list.map((i) => integrationBody(scope, i)));
+    },
+  );
+
+  app.put<{ Params: { organisationId: string; integrationId: string }; Body: { json_url: string; name?: string; auth_credential?: string | null } }>(
+    '/organisations/:organisationId/integrations/custom/:integrationId',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Custom Integrations'],
+          summary: "Update an organization's integration.",
+          description:
+            'Re-reads the spec from json_url (GraphQL: updateIntegration / refreshIntegration); the spec must keep the integration_type. ' +
+            'Settings and channels are kept. The updated integration is included as `data`.',
+          params: integrationParams,
+          body: { type: 'object', required: ['json_url'], properties: { json_url: jsonUrl, name: { type: 'string' }, auth_credential: { ...authCredential, nullable: true } } },
+          response: { 200: envelope('Integrations updated successfully', integrationSchema) },
+        },
+        [400, 403, 404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const b = request.body;
+      const integration = await withRestFields(FIELDS, () =>
+        updateIntegration(scope, {
+          id: request.params.integrationId,
+          organisationId: request.params.organisationId,
+          jsonUrl: b.json_url,
+          name: b.name,
+          authCredential: b.auth_credential,
+        }),
+      );
+      return success(reply, 200, 'Integrations updated successfully', integrationBody(scope, integration));
+    },
+  );
+
+  app.delete<{ Params: { organisationId: string; integrationId: string } }>(
+    '/organisations/:organisationId/integrations/custom/:integrationId',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Custom Integrations'],
+          summary: "Delete an organization's integration.",
+          description: 'Removes the integration with its settings and channel links (GraphQL: removeIntegration).',
+          params: integrationParams,
+          response: { 200: envelope('Integrations deleted successfully', integrationSchema) },
+        },
+        [403, 404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const removed = await removeIntegration(scope, { id: request.params.integrationId, organisationId: request.params.organisationId });
+      return success(reply, 200, 'Integrations deleted successfully', integrationBody(scope, removed));
+    },
+  );
+
+  const entrySchema = { type: 'object', properties: { field_name: { type: 'string', nullable: true }, value: {} } } as const;
+
+  app.put<{ Params: { organisationId: string; integrationId: string }; Body: { setting_entry: { field_name: string; value: unknown } } }>(
+    '/organisations/:organisationId/integrations/custom/:integrationId/settings',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Custom Integrations'],
+          summary: "Update an organization's custom integration settings.",
+          description:
+            'Sets one organisation-level value: `field_name` is the setting label (GraphQL: setIntegrationSetting). Labels the spec declares ' +
+            'are validated and typed by it. The stored entry is included as `data`.',
+          params: integrationParams,
+          body: {
+            type: 'object',
+            required: ['setting_entry'],
+            properties: {
+              setting_entry: {
+                type: 'object',
+                required: ['field_name', 'value'],
+                properties: { field_name: { type: 'string', description: 'The setting label.' }, value: settingValue },
+              },
+            },
+          },
+          response: { 200: envelope('Integrations Settings updated successfully', entrySchema) },
+        },
+        [400, 403, 404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const entry = request.body.setting_entry;
+      const setting = await withRestFields(FIELDS, () =>
+        setIntegrationSetting(scope, {
+          integrationId: request.params.integrationId,
+          organisationId: request.params.organisationId,
+          label: entry.field_name,
+          value: entry.value,
+        }),
+      );
+      return success(reply, 200, 'Integrations Settings updated successfully', { field_name: setting.label, value: setting.value });
+    },
+  );
+
+  app.get<{ Params: { organisationId: string; integrationId: string } }>(
+    '/organisations/:organisationId/integrations/custom/:integrationId/settings',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Custom Integrations'],
+          summary: 'Retrieve a list of integration settings for a specific organization.',
+          description:
+            'Telex documents `data` as one `{field_name, value}` entry. `data.field_name`/`data.value` are the entry written last ' +
+            '(what a PUT just stored; both null when nothing is stored) and `data.entries` lists every stored entry, oldest first ' +
+            '(the same values as GraphQL Integration.settings).',
+          params: integrationParams,
+          response: {
+            200: envelope('Integrations retrieved successfully.', {
+              type: 'object',
+              properties: { ...entrySchema.properties, entries: { type: 'array', items: entrySchema } },
+            }),
+          },
+        },
+        [404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const settings = await listIntegrationSettings(scope, request.params.integrationId, request.params.organisationId);
+      const latest = settings.reduce<(typeof settings)[number] | null>((a, s) => (!a || s.updatedAt >= a.updatedAt ? s : a), null);
+      return success(reply, 200, 'Integrations retrieved successfully.', {
+        field_name: latest?.label ?? null,
+        value: latest ? latest.value : null,
+        entries: settings.map((s) => ({ field_name: s.label, value: s.value })),
+      });
+    },
+  );
+};

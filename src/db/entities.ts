@@ -11,6 +11,8 @@ import { AgendaJob } from '../infra/agenda-sql-backend/agenda-job.entity.js';
 import { Message } from '../modules/messages/message.entity.js';
 import { Delivery } from '../modules/deliveries/delivery.entity.js';
 import { SlackInstallation } from '../modules/slack/slack-installation.entity.js';
+import { WebhookIntegration, WebhookIntegrationHistory } from '../modules/rocketchat/webhook-integration.entity.js';
+import { CustomChannelConnection } from '../modules/custom-channels/custom-channel.entity.js';
 
 export const entities = [
   User,
@@ -26,4 +28,7 @@ export const entities = [
   Message,
   Delivery,
   SlackInstallation,
+  WebhookIntegration,
+  WebhookIntegrationHistory,
+  CustomChannelConnection,
 ];

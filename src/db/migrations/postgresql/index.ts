@@ -3,10 +3,12 @@ import { Migration20261125121821_initial } from './Migration20261125121821_initi
 import { Migration20261125122820_agenda_jobs } from './Migration20261125122820_agenda_jobs.js';
 import { Migration20261125122836_messages_deliveries } from './Migration20261125122836_messages_deliveries.js';
 import { Migration20261125123116_slack_installations } from './Migration20261125123116_slack_installations.js';
+import { Migration20261125123240_webhook_integrations_custom_channels } from './Migration20261125123240_webhook_integrations_custom_channels.js';
 
 export const postgresqlMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
   { name: 'Migration20261125122820_agenda_jobs', class: Migration20261125122820_agenda_jobs },
   { name: 'Migration20261125122836_messages_deliveries', class: Migration20261125122836_messages_deliveries },
   { name: 'Migration20261125123116_slack_installations', class: Migration20261125123116_slack_installations },
+  { name: 'Migration20261125123240_webhook_integrations_custom_channels', class: Migration20261125123240_webhook_integrations_custom_channels },
 ];

@@ -1,0 +1,26 @@
+import { Migration } from '@mikro-orm/migrations';
+
+export class Migration20261125123240_webhook_integrations_custom_channels extends Migration {
+
+  override async up(): Promise<void> {
+    this.addSql(`create table \`custom_channel_connections\` (\`id\` text not null, \`organisation_id\` text not null, \`channel_id\` text not null, \`base_url\` text not null, \`token_hash\` text not null, \`token_cipher\` text not null, \`token_hint\` text not null, \`default_contact_id\` text null, \`last_contact_id\` text null, \`created_by_id\` text null, \`created_at\` datetime not null, \`updated_at\` datetime not null, constraint \`custom_channel_connections_organisation_id_foreign\` foreign key(\`organisation_id\`) references \`organisations\`(\`id\`) on delete cascade on update cascade, constraint \`custom_channel_connections_channel_id_foreign\` foreign key(\`channel_id\`) references \`channels\`(\`id\`) on delete cascade on update cascade, constraint \`custom_channel_connections_created_by_id_foreign\` foreign key(\`created_by_id\`) references \`users\`(\`id\`) on delete set null on update cascade, primary key (\`id\`));`);
+    this.addSql(`create index \`custom_channel_connections_organisation_id_index\` on \`custom_channel_connections\` (\`organisation_id\`);`);
+    this.addSql(`create index \`custom_channel_connections_channel_id_index\` on \`custom_channel_connections\` (\`channel_id\`);`);
+    this.addSql(`create unique index \`custom_channel_connections_channel_id_unique\` on \`custom_channel_connections\` (\`channel_id\`);`);
+    this.addSql(`create unique index \`custom_channel_connections_token_hash_unique\` on \`custom_channel_connections\` (\`token_hash\`);`);
+    this.addSql(`create index \`custom_channel_connections_created_by_id_index\` on \`custom_channel_connections\` (\`created_by_id\`);`);
+
+    this.addSql(`create table \`webhook_integrations\` (\`id\` text not null, \`organisation_id\` text not null, \`type\` text check (\`type\` in ('webhook-incoming', 'webhook-outgoing')) not null, \`name\` text not null, \`enabled\` integer not null, \`username\` text not null, \`channels\` json not null, \`alias\` text null, \`avatar\` text null, \`emoji\` text null, \`script_enabled\` integer not null, \`script\` text null, \`token_hash\` text null, \`outgoing_token\` text null, \`event\` text null, \`urls\` json not null, \`trigger_words\` json not null, \`trigger_word_anywhere\` integer not null default false, \`retry_failed_calls\` integer not null default true, \`retry_count\` integer not null default 6, \`retry_delay\` text not null default 'powers-of-ten', \`created_by_id\` text null, \`updated_by_id\` text null, \`created_at\` datetime not null, \`updated_at\` datetime not null, constraint \`webhook_integrations_organisation_id_foreign\` foreign key(\`organisation_id\`) references \`organisations\`(\`id\`) on delete cascade on update cascade, constraint \`webhook_integrations_created_by_id_foreign\` foreign key(\`created_by_id\`) references \`users\`(\`id\`) on delete set null on update cascade, constraint \`webhook_integrations_updated_by_id_foreign\` foreign key(\`updated_by_id\`) references \`users\`(\`id\`) on delete set null on update cascade, primary key (\`id\`));`);
+    this.addSql(`create index \`webhook_integrations_organisation_id_index\` on \`webhook_integrations\` (\`organisation_id\`);`);
+    this.addSql(`create unique index \`webhook_integrations_token_hash_unique\` on \`webhook_integrations\` (\`token_hash\`);`);
+    this.addSql(`create index \`webhook_integrations_created_by_id_index\` on \`webhook_integrations\` (\`created_by_id\`);`);
+    this.addSql(`create index \`webhook_integrations_updated_by_id_index\` on \`webhook_integrations\` (\`updated_by_id\`);`);
+    this.addSql(`create index \`webhook_integrations_organisation_id_type_index\` on \`webhook_integrations\` (\`organisation_id\`, \`type\`);`);
+
+    this.addSql(`create table \`webhook_integration_history\` (\`id\` text not null, \`integration_id\` text not null, \`organisation_id\` text not null, \`type\` text not null, \`step\` text not null, \`event\` text null, \`trigger_word\` text null, \`url\` text null, \`data\` json null, \`ran_prepare_script\` integer not null default false, \`finished\` integer not null default false, \`error\` integer not null default false, \`error_message\` text null, \`script_logs\` json null, \`http_call_data\` json null, \`http_status\` integer null, \`http_result\` text null, \`http_error\` text null, \`delivery_id\` text null, \`message_id\` text null, \`posted_message_ids\` json null, \`created_at\` datetime not null, \`updated_at\` datetime not null, constraint \`webhook_integration_history_integration_id_foreign\` foreign key(\`integration_id\`) references \`webhook_integrations\`(\`id\`) on delete cascade on update cascade, constraint \`webhook_integration_history_organisation_id_foreign\` foreign key(\`organisation_id\`) references \`organisations\`(\`id\`) on delete cascade on update cascade, primary key (\`id\`));`);
+    this.addSql(`create index \`webhook_integration_history_organisation_id_index\` on \`webhook_integration_history\` (\`organisation_id\`);`);
+    this.addSql(`create index \`webhook_integration_history_integration_id_id_index\` on \`webhook_integration_history\` (\`integration_id\`, \`id\`);`);
+
+  }
+
+}

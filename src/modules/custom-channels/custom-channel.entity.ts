@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { User } from '../auth/user.entity.js';
+import { Channel } from '../channels/channel.entity.js';
+import { Organisation } from '../organisations/organisation.entity.js';
+
+/**
+ * A channel's connection to a respond.io-style custom-channel server. The API token authenticates both
+ * directions: the server sends it on inbound pushes (matched by its SHA-256), Switchboard sends it on
+ * outbound calls (so it is also kept encrypted).
+ */
+export const CustomChannelConnection = defineEntity({
+  name: 'CustomChannelConnection',
+  tableName: 'custom_channel_connections',
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    organisation: p.manyToOne(Organisation).deleteRule('cascade'),
+    channel: p.manyToOne(Channel).deleteRule('cascade').unique(),
+    baseUrl: p.text(),
+    tokenHash: p.string().unique(),
+    tokenCipher: p.text(),
+    tokenHint: p.string(),
+    /** Who outbound messages go to when a message names no contact and no contact has written yet. */
+    defaultContactId: p.string().nullable(),
+    /** The contact that wrote last: outbound replies go to it. */
+    lastContactId: p.string().nullable(),
+    createdBy: p.manyToOne(User).deleteRule('set null').nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type CustomChannelConnection = InferEntity<typeof CustomChannelConnection>;

@@ -11,6 +11,9 @@ import { schema } from './graphql/schema.js';
 import { maskError } from './graphql/errors.js';
 import { createHttpClient } from './infra/http.js';
 import { Hooks } from './infra/hooks.js';
+import { createAppPubSub } from './infra/pubsub.js';
+import { startDeliveryWorker, type DeliveryWorker } from './modules/deliveries/deliveries.service.js';
+import { releaseMessageWriter } from './modules/messages/messages.service.js';
 import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
 import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js';
 import { waitForDependency } from './infra/startup.js';
@@ -51,7 +54,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const readiness = new Readiness();
   const orm = await waitForDependency('database', () => initOrm(config.database), logger, { timeoutMs: startupTimeoutMs });
   readiness.register('database', databaseCheck(orm));
-  const deps: Deps = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger), metrics, readiness };
+  const pubsub = await createAppPubSub(config.redisUrl);
+  const deps: Deps = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger), pubsub, metrics, readiness };
 
   const issued = await bootstrapAdmin(orm.em.fork(), config.adminToken);
 
@@ -164,6 +168,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (open) logger.info({ websockets: open }, 'closed WebSocket subscribers (1001 going away)');
   });
 
+  let worker: DeliveryWorker | undefined;
+
   let stopping: Promise<void> | null = null;
   return {
     server,
@@ -172,6 +178,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bootstrapToken: issued?.token ?? null,
     async start() {
       await server.listen({ port: config.port, host: config.host });
+      // Pending output deliveries and retries (durable in the database) resume here.
+      worker ??= startDeliveryWorker(orm, deps);
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       return `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
@@ -193,6 +201,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           clearTimeout(grace);
         }
         // Background workers (scheduler, delivery retries) stop here, before the database closes.
+        await worker?.stop();
+        releaseMessageWriter(orm.em);
+        await deps.pubsub.close();
         deps.http.close();
         await orm.close(true);
         logger.info('shutdown complete');

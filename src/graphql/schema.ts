@@ -7,5 +7,10 @@ import '../modules/organisations/organisations.graphql.js';
 import '../modules/channels/channels.graphql.js';
 import '../modules/integrations/integrations.graphql.js';
 import '../modules/settings/settings.graphql.js';
+import '../modules/messages/messages.graphql.js';
+import '../modules/deliveries/deliveries.graphql.js';
+
+// Declared here rather than in builder.ts: an empty Subscription type is invalid, so it exists once a module adds fields.
+builder.subscriptionType({ authScopes: { authenticated: true } });
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -13,6 +13,21 @@ export interface HookEvents {
   'integration.removed': { organisationId: string; integrationId: string; channelIds: string[] };
   'integration.settingsChanged': { organisationId: string; integrationId: string; channelId?: string };
   'user.created': { userId: string };
+  /** A message was stored in a channel (emitted after the commit, not awaited by the poster). */
+  'message.created': {
+    message: {
+      id: string;
+      channelId: string;
+      organisationId: string;
+      eventName: string;
+      username: string;
+      status: string;
+      message: string;
+      source: string;
+      userId: string | null;
+      createdAt: Date;
+    };
+  };
 }
 
 type Handler<K extends keyof HookEvents> = (payload: HookEvents[K]) => void | Promise<void>;

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { RestOptions } from './scope.js';
+import { webhooksRest } from '../modules/webhooks/webhooks.rest.js';
 import { integrationsRest } from '../modules/integrations/integrations.rest.js';
 import { settingsRest } from '../modules/settings/settings.rest.js';
 import { slackRest } from '../modules/slack/slack.rest.js';
 
 /** Every module's REST shim routes (documented paths only); app.ts registers them in this order. */
-export const restModules: FastifyPluginAsync<RestOptions>[] = [integrationsRest, settingsRest, slackRest];
+export const restModules: FastifyPluginAsync<RestOptions>[] = [webhooksRest, integrationsRest, settingsRest, slackRest];

@@ -1,0 +1,85 @@
+/**
+ * Publish/subscribe between the message path and subscriptions, on this replica and every other one.
+ * With REDIS_URL it is graphql-yoga's pubsub over `@graphql-yoga/redis-event-target` (two ioredis
+ * clients, connected before the target is built: see STACK.md); otherwise an in-process EventTarget.
+ *
+ * Subscribers register a listener with `listen`, which resolves only once the subscription is live
+ * (on Redis: after the SUBSCRIBE has been processed), so a caller can subscribe first and then replay
+ * history without a gap.
+ */
+import { createPubSub } from 'graphql-yoga';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { Redis } from 'ioredis';
+
+/** A message as it travels to subscribers (JSON-safe: dates as ISO strings). */
+export interface MessageEvent {
+  id: string;
+  channelId: string;
+  organisationId: string;
+  eventName: string;
+  username: string;
+  status: string;
+  message: string;
+  source: string;
+  userId: string | null;
+  modifiersApplied: string[];
+  createdAt: string;
+}
+
+export type PubSubTopics = {
+  'channel:message': [channelId: string, message: MessageEvent];
+};
+
+type Listener = (message: MessageEvent) => void;
+
+export interface PubSub {
+  /** 'redis' or 'memory'. */
+  readonly kind: 'redis' | 'memory';
+  publish(channelId: string, message: MessageEvent): void;
+  /** Listen to a channel's messages; resolves once the listener is live; the returned function stops it. */
+  listen(channelId: string, listener: Listener): Promise<() => void>;
+  close(): Promise<void>;
+}
+
+interface TargetLike {
+  addEventListener(topic: string, listener: (event: Event) => void): void;
+  removeEventListener(topic: string, listener: (event: Event) => void): void;
+  dispatchEvent(event: Event): boolean;
+}
+
+const topicOf = (channelId: string) => `channel:message:${channelId}`;
+
+export async function createAppPubSub(redisUrl?: string): Promise<PubSub> {
+  let target: TargetLike;
+  let clients: Redis[] = [];
+  let subscriber: Redis | null = null;
+  if (redisUrl) {
+    const publishClient = new Redis(redisUrl, { lazyConnect: true });
+    const subscribeClient = new Redis(redisUrl, { lazyConnect: true });
+    await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+    clients = [publishClient, subscribeClient];
+    subscriber = subscribeClient;
+    target = createRedisEventTarget({ publishClient, subscribeClient }) as unknown as TargetLike;
+  } else {
+    target = new EventTarget();
+  }
+  const pubsub = createPubSub<PubSubTopics>({ eventTarget: target as never });
+
+  return {
+    kind: redisUrl ? 'redis' : 'memory',
+    publish(channelId, message) {
+      pubsub.publish('channel:message', channelId, message);
+    },
+    async listen(channelId, listener) {
+      const handler = (event: Event) => listener((event as CustomEvent<MessageEvent>).detail);
+      target.addEventListener(topicOf(channelId), handler);
+      // Redis answers commands on one connection in order: once this PING is answered, the SUBSCRIBE
+      // sent by addEventListener is in force.
+      if (subscriber) await subscriber.ping();
+      return () => target.removeEventListener(topicOf(channelId), handler);
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}

@@ -1,0 +1,427 @@
+/**
+ * Deliveries: every outbound call the gateway makes, recorded one row per attempt, and a durable queue
+ * with retries for the calls that may be retried (outputs, outgoing webhooks, custom channels ...).
+ *
+ * API for other modules:
+ *
+ * - `enqueueDelivery(em, { kind, organisationId, channelId?, targetId?, url, body?, headers?, method?,
+ *   retry?, messageId?, delayMs? })` -> `{ id }`
+ *   Inserts a `pending` Delivery row (committed at once, or with the caller's transaction when `em` is
+ *   inside one) and hands it to this replica's worker, which sends it right away (or after `delayMs`).
+ *   `body` is sent as JSON. `retry` is the schedule in ms after each failed attempt (default
+ *   STANDARD_RETRY, the Standard Webhooks schedule); [] means a single attempt. A 2xx answer succeeds;
+ *   410 Gone is final; anything else (other status, timeout, network error) is retried on the schedule.
+ *   Each attempt is its own row (attempt 1, 2, ...); a failed attempt that will be retried gets status
+ *   `retried` and the next attempt is a new `pending` row with `nextAttemptAt`.
+ *
+ * - `registerDeliveryKind(kind, { onResult(result, ctx) })`
+ *   Called after every attempt of that kind is recorded, with the answer (`statusCode`, `body` text,
+ *   `json` when the answer is JSON, `error`, `ok`, `final`) and `{ em, deps }`. Return `{ retry: false }`
+ *   to stop further attempts. The output kind uses it to switch an integration off on 410; Rocket.Chat
+ *   posts an outgoing webhook's reply `text` back.
+ *
+ * - `recordAttempt(em, { kind, organisationId, channelId?, targetId?, url, statusCode?, latencyMs?,
+ *   error?, response?, messageId?, body? })` -> `{ id }`
+ *   Records a call made synchronously by the caller (modifier calls, ticks) as a finished row
+ *   (`succeeded` when there is no error and the status is 2xx, else `failed`).
+ *
+ * - `sendOnce(deps, { url, body, headers?, method?, timeoutMs? })` -> attempt outcome
+ *   One outbound JSON call through the guarded got instance, timed, never throwing: for callers that
+ *   then `recordAttempt`.
+ *
+ * Durability: pending rows live in the database. `startDeliveryWorker(orm, deps)` (started by app.ts)
+ * polls for due rows and claims them with an UPDATE guarded by status and lease (`lockedBy`,
+ * `lockedUntil`), so two replicas never send the same attempt and a crashed replica's claims expire
+ * and are taken over; pending retries resume after a restart.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { EntityManager } from '@mikro-orm/core';
+import type { Deps, Scope } from '../../context.js';
+import { ValidationError } from '../../errors.js';
+import { describe as describeOutbound } from '../../infra/http.js';
+import { requireChannel } from '../channels/channels.service.js';
+import { isMessageId, newId } from '../messages/message-id.js';
+import { DELIVERY_STATUSES, Delivery, type DeliveryStatus } from './delivery.entity.js';
+
+/** Standard Webhooks' schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const STANDARD_RETRY = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+/** How long a claimed attempt stays ours before another worker may take it over. */
+const LEASE_MS = 120_000;
+const RESPONSE_KEEP = 2_048;
+
+export interface EnqueueInput {
+  kind: string;
+  organisationId: string;
+  channelId?: string | null;
+  targetId?: string | null;
+  url: string;
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string> | null;
+  retry?: number[];
+  messageId?: string | null;
+  delayMs?: number;
+}
+
+export interface AttemptOutcome {
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  /** The answer's body as text. */
+  body: string;
+  /** The answer parsed as JSON, when it is JSON. */
+  json?: unknown;
+  ok: boolean;
+}
+
+export interface DeliveryResult extends AttemptOutcome {
+  delivery: { id: string; kind: string; organisationId: string; channelId: string | null; targetId: string | null; url: string; attempt: number; messageId: string | null };
+  /** No further attempt will be made. */
+  final: boolean;
+}
+
+export interface DeliveryKindHandler {
+  onResult?(result: DeliveryResult, ctx: { em: EntityManager; deps: Deps }): void | { retry?: boolean } | Promise<void | { retry?: boolean }>;
+}
+
+const kinds = new Map<string, DeliveryKindHandler>();
+
+/** React to the answers of one kind of delivery (one handler per kind; the last registration wins). */
+export function registerDeliveryKind(kind: string, handler: DeliveryKindHandler) {
+  kinds.set(kind, handler);
+}
+
+/** A delivery row ready to insert (plain data, so it can be batched with other rows). */
+export type DeliveryRow = ReturnType<typeof pendingRow>;
+
+function pendingRow(input: EnqueueInput, now: Date, lock: { by: string; until: Date } | null) {
+  return {
+    id: newId(now.getTime()),
+    organisation: input.organisationId,
+    channel: input.channelId ?? null,
+    kind: input.kind,
+    targetId: input.targetId ?? null,
+    url: input.url,
+    method: input.method ?? 'POST',
+    body: input.body === undefined ? null : input.body,
+    headers: input.headers ?? null,
+    attempt: 1,
+    retry: input.retry ?? STANDARD_RETRY,
+    status: 'pending' as DeliveryStatus,
+    statusCode: null,
+    latencyMs: null,
+    error: null,
+    response: null,
+    nextAttemptAt: new Date(now.getTime() + (input.delayMs ?? 0)),
+    lockedBy: lock?.by ?? null,
+    lockedUntil: lock?.until ?? null,
+    messageId: input.messageId ?? null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Pending rows for this replica's worker to send as soon as they are committed (see `dispatchPrepared`). */
+export function prepareDeliveries(em: EntityManager, inputs: EnqueueInput[]): DeliveryRow[] {
+  const worker = workers.get(em.getConnection());
+  const now = new Date();
+  return inputs.map((input) => {
+    const immediate = worker && !input.delayMs;
+    return pendingRow(input, now, immediate ? { by: worker.token, until: new Date(now.getTime() + LEASE_MS) } : null);
+  });
+}
+
+/** Hand committed rows from `prepareDeliveries` to this replica's worker. */
+export function dispatchPrepared(em: EntityManager, rows: DeliveryRow[]) {
+  const worker = workers.get(em.getConnection());
+  if (!worker) return;
+  for (const row of rows) if (row.lockedBy === worker.token) worker.send(row);
+}
+
+export async function enqueueDelivery(em: EntityManager, input: EnqueueInput): Promise<{ id: string }> {
+  const [row] = prepareDeliveries(em, [input]);
+  await em.insert(Delivery, row as never);
+  dispatchPrepared(em, [row]);
+  return { id: row.id };
+}
+
+export interface RecordInput {
+  kind: string;
+  organisationId: string;
+  channelId?: string | null;
+  targetId?: string | null;
+  url: string;
+  method?: string;
+  body?: unknown;
+  statusCode?: number | null;
+  latencyMs?: number | null;
+  error?: string | null;
+  response?: string | null;
+  messageId?: string | null;
+}
+
+/** A finished synchronous call as a row (for batching); `recordAttempt` inserts it. */
+export function attemptRow(input: RecordInput, now = new Date()) {
+  const ok = !input.error && input.statusCode != null && input.statusCode >= 200 && input.statusCode < 300;
+  return {
+    ...pendingRow({ ...input, retry: [] }, now, null),
+    status: (ok ? 'succeeded' : 'failed') as DeliveryStatus,
+    statusCode: input.statusCode ?? null,
+    latencyMs: input.latencyMs == null ? null : Math.round(input.latencyMs),
+    error: input.error ?? null,
+    response: input.response == null ? null : input.response.slice(0, RESPONSE_KEEP),
+    nextAttemptAt: null,
+  };
+}
+
+export async function recordAttempt(em: EntityManager, input: RecordInput): Promise<{ id: string }> {
+  const row = attemptRow(input);
+  await em.insert(Delivery, row as never);
+  return { id: row.id };
+}
+
+/** One JSON call through the guarded client; never throws. */
+export async function sendOnce(
+  deps: Pick<Deps, 'http'>,
+  input: { url: string; body?: unknown; headers?: Record<string, string> | null; method?: string; timeoutMs?: number },
+): Promise<AttemptOutcome> {
+  const started = performance.now();
+  try {
+    const res = await deps.http.got(input.url, {
+      method: (input.method ?? 'POST') as 'POST',
+      ...(input.body === undefined || input.body === null ? {} : { json: input.body }),
+      headers: input.headers ?? undefined,
+      ...(input.timeoutMs ? { timeout: { request: input.timeoutMs } } : {}),
+      responseType: 'text',
+    });
+    const latencyMs = performance.now() - started;
+    const body = res.body;
+    let json: unknown;
+    if (body) {
+      try {
+        json = JSON.parse(body);
+      } catch {
+        json = undefined;
+      }
+    }
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    return { statusCode: res.statusCode, latencyMs, error: ok ? null : `HTTP ${res.statusCode}`, body, json, ok };
+  } catch (error) {
+    return { statusCode: null, latencyMs: performance.now() - started, error: describeOutbound(error).message, body: '', ok: false };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The worker
+
+interface Worker {
+  token: string;
+  send(row: DeliveryRow): void;
+}
+
+/** One worker per database connection (one per app), found by the EntityManagers of that app. */
+const workers = new Map<unknown, Worker>();
+
+export interface DeliveryWorker {
+  /** Look for due rows now (tests and start-up). */
+  poll(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export function startDeliveryWorker(
+  root: { em: EntityManager },
+  deps: Deps,
+  options: { pollMs?: number; batch?: number; concurrency?: number } = {},
+): DeliveryWorker {
+  const pollMs = options.pollMs ?? 1_000;
+  const batch = options.batch ?? 100;
+  const concurrency = options.concurrency ?? 64;
+  const token = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const connection = root.em.getConnection();
+  const inFlight = new Set<Promise<void>>();
+  const waiting: DeliveryRow[] = [];
+  let stopped = false;
+  let polling: Promise<number> | null = null;
+
+  function send(row: DeliveryRow) {
+    if (stopped) return; // the lease expires and another worker (or the next start) takes it
+    if (inFlight.size >= concurrency) {
+      waiting.push(row);
+      return;
+    }
+    const p = attempt(row).finally(() => {
+      inFlight.delete(p);
+      const next = waiting.shift();
+      if (next) send(next);
+    });
+    inFlight.add(p);
+  }
+
+  async function attempt(row: DeliveryRow) {
+    const outcome = await sendOnce(deps, { url: row.url, body: row.body, headers: row.headers, method: row.method });
+    const em = root.em.fork();
+    const handler = kinds.get(row.kind);
+    let final = outcome.ok || outcome.statusCode === 410 || row.attempt > row.retry.length;
+    const result: DeliveryResult = {
+      ...outcome,
+      delivery: {
+        id: row.id,
+        kind: row.kind,
+        organisationId: row.organisation,
+        channelId: row.channel,
+        targetId: row.targetId,
+        url: row.url,
+        attempt: row.attempt,
+        messageId: row.messageId,
+      },
+      final,
+    };
+    let decision: void | { retry?: boolean } = undefined;
+    try {
+      decision = await handler?.onResult?.(result, { em, deps });
+    } catch (error) {
+      deps.logger.error({ err: error, kind: row.kind, deliveryId: row.id }, 'delivery result handler failed');
+    }
+    if (decision && decision.retry === false) final = true;
+    const now = new Date();
+    const status: DeliveryStatus = outcome.ok ? 'succeeded' : final ? 'failed' : 'retried';
+    try {
+      await em.transactional(async (tx) => {
+        const updated = await tx.nativeUpdate(
+          Delivery,
+          { id: row.id, lockedBy: row.lockedBy, status: 'pending' },
+          {
+            status,
+            statusCode: outcome.statusCode,
+            latencyMs: Math.round(outcome.latencyMs),
+            error: outcome.error,
+            response: outcome.body ? outcome.body.slice(0, RESPONSE_KEEP) : null,
+            nextAttemptAt: null,
+            lockedBy: null,
+            lockedUntil: null,
+            updatedAt: now,
+          },
+        );
+        // Not ours any more (the lease expired and another worker took it, or the row is gone).
+        if (!updated || status !== 'retried') return;
+        const delay = row.retry[row.attempt - 1] ?? 0;
+        await tx.insert(Delivery, {
+          ...row,
+          id: newId(now.getTime()),
+          attempt: row.attempt + 1,
+          status: 'pending',
+          nextAttemptAt: new Date(now.getTime() + delay),
+          lockedBy: null,
+          lockedUntil: null,
+          createdAt: now,
+          updatedAt: now,
+        } as never);
+      });
+    } catch (error) {
+      // The channel or organisation was deleted meanwhile (foreign key), or the database is down: the
+      // lease expires and the attempt is made again, which is the at-least-once contract.
+      deps.logger.warn({ err: error, deliveryId: row.id }, 'could not record a delivery attempt');
+    }
+  }
+
+  async function pollOnce(): Promise<number> {
+    if (stopped) return 0;
+    const free = concurrency - inFlight.size;
+    if (free <= 0) return 0;
+    const em = root.em.fork();
+    const now = new Date();
+    const due = await em.find(
+      Delivery,
+      { status: 'pending', nextAttemptAt: { $lte: now }, $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] },
+      { orderBy: { nextAttemptAt: 'asc' }, limit: Math.min(batch, free), fields: ['id'] },
+    );
+    if (!due.length) return 0;
+    const claim = `${token}:${randomBytes(3).toString('hex')}`;
+    await em.nativeUpdate(
+      Delivery,
+      { id: { $in: due.map((d) => d.id) }, status: 'pending', $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] },
+      { lockedBy: claim, lockedUntil: new Date(now.getTime() + LEASE_MS) },
+    );
+    const claimed = await em.fork().find(Delivery, { lockedBy: claim, status: 'pending' });
+    for (const d of claimed) {
+      send({
+        ...(d as unknown as DeliveryRow),
+        organisation: d.organisation.id,
+        channel: d.channel?.id ?? null,
+      });
+    }
+    return claimed.length;
+  }
+
+  function poll() {
+    if (!polling) {
+      polling = pollOnce()
+        .catch((error) => {
+          if (!stopped) deps.logger.warn({ err: error }, 'delivery poll failed');
+          return 0;
+        })
+        .finally(() => {
+          polling = null;
+        });
+    }
+    return polling;
+  }
+
+  const timer = setInterval(() => void poll(), pollMs);
+  timer.unref();
+  const worker: Worker = { token, send };
+  workers.set(connection, worker);
+  void poll();
+
+  return {
+    poll,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      if (workers.get(connection) === worker) workers.delete(connection);
+      waiting.length = 0;
+      await polling;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// History
+
+export interface DeliveryFilter {
+  first?: number | null;
+  after?: string | null;
+  kind?: string | null;
+  status?: string | null;
+}
+
+/** A channel's deliveries, newest first; `after` is a delivery id from a previous page. */
+export async function listChannelDeliveries(scope: Scope, channelId: string, args: DeliveryFilter) {
+  const channel = await requireChannel(scope, channelId);
+  const first = args.first ?? 50;
+  if (!Number.isInteger(first) || first < 0 || first > 100) throw new ValidationError('first', 'first must be between 0 and 100');
+  if (args.after && !isMessageId(args.after)) throw new ValidationError('after', 'after is not a cursor returned by this API');
+  if (args.status && !DELIVERY_STATUSES.includes(args.status as DeliveryStatus)) {
+    throw new ValidationError('status', `status must be one of ${DELIVERY_STATUSES.join(', ')}`);
+  }
+  const where = {
+    channel,
+    ...(args.after ? { id: { $lt: args.after } } : {}),
+    ...(args.kind ? { kind: args.kind } : {}),
+    ...(args.status ? { status: args.status as DeliveryStatus } : {}),
+  };
+  const rows = await scope.em.find(Delivery, where, { orderBy: { id: 'desc' }, limit: first + 1 });
+  const items = rows.slice(0, first);
+  return {
+    edges: items.map((node) => ({ node, cursor: node.id })),
+    pageInfo: {
+      hasNextPage: rows.length > first,
+      hasPreviousPage: !!args.after,
+      startCursor: items[0]?.id ?? null,
+      endCursor: items.at(-1)?.id ?? null,
+    },
+  };
+}

@@ -1,0 +1,519 @@
+/**
+ * The live message path: a message posted to a channel (webhook, user, tick, integration ...) runs
+ * through the channel's modifier chain, is stored, published to subscribers on every replica, handed
+ * to the channel's outputs, and announced with the 'message.created' hook.
+ *
+ * Ingest is the hot path, so:
+ * - a channel's route (organisation, active modifiers and outputs with their settings in force) is cached
+ *   for a second per replica and dropped at once on the hooks that change it;
+ * - stores are group-committed: messages (with their output deliveries and modifier attempts) arriving
+ *   while a commit is in flight are inserted together by the next one, in one transaction, and each
+ *   caller is answered only once its rows are committed.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import { z } from 'zod';
+import type { Deps, Scope } from '../../context.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import type { MessageEvent } from '../../infra/pubsub.js';
+import { parseInput } from '../../validation.js';
+import { requireChannel, findChannelById } from '../channels/channels.service.js';
+import { Delivery } from '../deliveries/delivery.entity.js';
+import { attemptRow, dispatchPrepared, prepareDeliveries, registerDeliveryKind, sendOnce, type DeliveryRow } from '../deliveries/deliveries.service.js';
+import type { Integration } from '../integrations/integration.entity.js';
+import { activeChannelIntegrations, detachIntegration } from '../integrations/integrations.service.js';
+import type { SettingSpec } from '../integrations/integration-spec.js';
+import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
+import { isMessageId, newId } from './message-id.js';
+import { Message } from './message.entity.js';
+
+const Text255 = (name: string) => z.string().max(255, `${name} is at most 255 characters`);
+
+const PostInput = z.object({
+  channelId: z.string(),
+  message: z.string({ error: 'message must be a string' }).min(1, 'message is required').max(65_536, 'message is at most 65536 characters'),
+  eventName: Text255('eventName').optional().nullable(),
+  status: Text255('status').optional().nullable(),
+  username: Text255('username').optional().nullable(),
+  payload: z.unknown().optional(),
+  source: z.string().min(1, 'source is required').max(64),
+  userId: Text255('userId').optional().nullable(),
+  threadId: z.string().max(255).optional().nullable(),
+});
+export type PostMessageInput = z.input<typeof PostInput>;
+
+// ---------------------------------------------------------------------------------------------------
+// Channel routes (cached)
+
+interface RouteTarget {
+  integration: Pick<Integration, 'id' | 'targetUrl' | 'appName'>;
+  settings: SettingSpec[];
+}
+interface ChannelRoute {
+  channelId: string;
+  organisationId: string;
+  modifiers: RouteTarget[];
+  outputs: RouteTarget[];
+  expires: number;
+}
+
+const ROUTE_TTL_MS = 1_000;
+const routeCaches = new WeakMap<Deps, Map<string, ChannelRoute>>();
+
+function routeCache(deps: Deps) {
+  let cache = routeCaches.get(deps);
+  if (!cache) {
+    const created = new Map<string, ChannelRoute>();
+    cache = created;
+    routeCaches.set(deps, created);
+    const clear = () => created.clear();
+    deps.hooks.on('channel.deleted', ({ channelId }) => void created.delete(channelId));
+    deps.hooks.on('integration.enabled', ({ channelId }) => void created.delete(channelId));
+    deps.hooks.on('integration.disabled', ({ channelId }) => void created.delete(channelId));
+    deps.hooks.on('integration.removed', clear);
+    deps.hooks.on('integration.settingsChanged', clear);
+  }
+  return cache;
+}
+
+async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Promise<ChannelRoute | null> {
+  const cache = routeCache(deps);
+  const cached = cache.get(channelId);
+  if (cached && cached.expires > Date.now()) return cached;
+  const channel = await findChannelById({ em }, channelId);
+  if (!channel) {
+    cache.delete(channelId);
+    return null;
+  }
+  const links = (await activeChannelIntegrations(em, channelId)).filter(
+    (l) => l.integration.integrationType === 'modifier' || l.integration.integrationType === 'output',
+  );
+  const inForce = await settingsInForceFor(em, links.map((l) => ({ integration: l.integration, channelId })));
+  const targets = links.map((l, i) => ({
+    type: l.integration.integrationType,
+    integration: { id: l.integration.id, targetUrl: l.integration.targetUrl, appName: l.integration.appName },
+    settings: payloadSettings(inForce[i]),
+  }));
+  const route: ChannelRoute = {
+    channelId,
+    organisationId: channel.organisation.id,
+    modifiers: targets.filter((t) => t.type === 'modifier' && t.integration.targetUrl),
+    outputs: targets.filter((t) => t.type === 'output' && t.integration.targetUrl),
+    expires: Date.now() + ROUTE_TTL_MS,
+  };
+  if (cache.size > 10_000) cache.clear();
+  cache.set(channelId, route);
+  return route;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Group commit
+
+interface Pending {
+  message: ReturnType<typeof messageRow>;
+  deliveries: (DeliveryRow | ReturnType<typeof attemptRow>)[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+const MAX_BATCH = 500;
+const committers = new Map<unknown, GroupCommitter>();
+
+class GroupCommitter {
+  private queue: Pending[] = [];
+  private running = false;
+
+  constructor(private root: EntityManager) {}
+
+  add(item: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...item, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain() {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        await this.write(batch);
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        if (batch.length === 1) {
+          batch[0].reject(error);
+          continue;
+        }
+        // One bad row (its channel deleted meanwhile, say) must not fail the others: retry one by one.
+        for (const p of batch) {
+          try {
+            await this.write([p]);
+            p.resolve();
+          } catch (e) {
+            p.reject(e);
+          }
+        }
+      }
+    }
+    this.running = false;
+  }
+
+  private async write(batch: Pending[]) {
+    const messages = batch.map((p) => p.message);
+    const deliveries = batch.flatMap((p) => p.deliveries);
+    await this.root.fork().transactional(async (tx) => {
+      await tx.insertMany(Message, messages as never[]);
+      if (deliveries.length) await tx.insertMany(Delivery, deliveries as never[]);
+    });
+  }
+}
+
+function committerFor(em: EntityManager) {
+  const connection = em.getConnection();
+  let committer = committers.get(connection);
+  if (!committer) {
+    committer = new GroupCommitter(em.fork());
+    committers.set(connection, committer);
+  }
+  return committer;
+}
+
+/** Forget the group committer of an app's connection (on stop). */
+export function releaseMessageWriter(em: EntityManager) {
+  committers.delete(em.getConnection());
+}
+
+function messageRow(data: {
+  id: string;
+  channelId: string;
+  organisationId: string;
+  eventName: string;
+  username: string;
+  status: string;
+  message: string;
+  payload?: unknown;
+  source: string;
+  userId: string | null;
+  modifiersApplied: string[];
+  createdAt: Date;
+}) {
+  return {
+    id: data.id,
+    channel: data.channelId,
+    organisation: data.organisationId,
+    eventName: data.eventName,
+    username: data.username,
+    status: data.status,
+    message: data.message,
+    payload: data.payload === undefined ? null : data.payload,
+    source: data.source,
+    userId: data.userId,
+    modifiersApplied: data.modifiersApplied,
+    createdAt: data.createdAt,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The path
+
+/** The message as subscribers, hooks and GraphQL see it. */
+export interface MessageView extends Omit<MessageEvent, 'createdAt'> {
+  createdAt: Date;
+  payload?: unknown;
+}
+
+export function toView(m: Message): MessageView {
+  return {
+    id: m.id,
+    channelId: m.channel.id,
+    organisationId: m.organisation.id,
+    eventName: m.eventName,
+    username: m.username,
+    status: m.status,
+    message: m.message,
+    source: m.source,
+    userId: m.userId ?? null,
+    modifiersApplied: m.modifiersApplied ?? [],
+    createdAt: m.createdAt,
+    payload: m.payload,
+  };
+}
+
+function toEvent(view: MessageView): MessageEvent {
+  const { payload: _payload, ...rest } = view;
+  return { ...rest, createdAt: view.createdAt.toISOString() };
+}
+
+/**
+ * Post a message to a channel with no viewer check (callers authorise: the webhook URL is a capability,
+ * ticks and integrations belong to the channel). Resolves once the message is committed; it has been
+ * published to subscribers and its output deliveries are queued (durably) when this returns. The
+ * 'message.created' hook is emitted after the commit and not awaited, so listeners never slow the caller.
+ */
+export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input: PostMessageInput): Promise<Message> {
+  const data = parseInput(PostInput, input);
+  const route = await loadRoute(ctx.em, ctx.deps, data.channelId);
+  if (!route) throw new NotFoundError('channel', data.channelId);
+
+  const id = newId();
+  const threadId = data.threadId ?? null;
+  const now = new Date();
+  let text = data.message;
+  const applied: string[] = [];
+  const attempts: ReturnType<typeof attemptRow>[] = [];
+  const budget = ctx.deps.config.modifierBudgetMs;
+
+  for (const modifier of route.modifiers) {
+    const url = modifier.integration.targetUrl!;
+    const body = { message: text, channel_id: route.channelId, org_id: route.organisationId, thread_id: threadId, settings: modifier.settings };
+    const outcome = await sendOnce(ctx.deps, { url, body, timeoutMs: budget });
+    const answer = outcome.json as { message?: unknown } | undefined;
+    let error = outcome.error;
+    if (!error && (typeof answer !== 'object' || answer === null || typeof answer.message !== 'string')) {
+      error = 'the answer is not JSON with a string "message": skipped';
+    } else if (error) {
+      error = `${error}: skipped`;
+    }
+    if (!error) {
+      text = (answer as { message: string }).message;
+      applied.push(modifier.integration.id);
+    }
+    attempts.push(
+      attemptRow(
+        {
+          kind: 'modifier',
+          organisationId: route.organisationId,
+          channelId: route.channelId,
+          targetId: modifier.integration.id,
+          url,
+          body,
+          statusCode: outcome.statusCode,
+          latencyMs: outcome.latencyMs,
+          error,
+          response: outcome.body,
+          messageId: id,
+        },
+        now,
+      ),
+    );
+  }
+  if (!text) text = data.message;
+
+  const view: MessageView = {
+    id,
+    channelId: route.channelId,
+    organisationId: route.organisationId,
+    eventName: data.eventName ?? '',
+    username: data.username ?? '',
+    status: data.status ?? '',
+    message: text,
+    source: data.source,
+    userId: data.userId ?? null,
+    modifiersApplied: applied,
+    createdAt: now,
+    payload: data.payload,
+  };
+
+  const outputs = prepareDeliveries(
+    ctx.em,
+    route.outputs.map((o) => ({
+      kind: 'output',
+      organisationId: route.organisationId,
+      channelId: route.channelId,
+      targetId: o.integration.id,
+      url: o.integration.targetUrl!,
+      body: { message: text, channel_id: route.channelId, org_id: route.organisationId, thread_id: threadId, settings: o.settings },
+      messageId: id,
+    })),
+  );
+
+  try {
+    await committerFor(ctx.em).add({ message: messageRow(view), deliveries: [...attempts, ...outputs] });
+  } catch (error) {
+    // The channel was deleted between the route lookup and the commit.
+    if (await findChannelById({ em: ctx.em.fork() }, route.channelId)) throw error;
+    routeCache(ctx.deps).delete(route.channelId);
+    throw new NotFoundError('channel', data.channelId);
+  }
+
+  ctx.deps.pubsub.publish(route.channelId, toEvent(view));
+  dispatchPrepared(ctx.em, outputs);
+  void ctx.deps.hooks.emit('message.created', {
+    message: {
+      id,
+      channelId: view.channelId,
+      organisationId: view.organisationId,
+      eventName: view.eventName,
+      username: view.username,
+      status: view.status,
+      message: view.message,
+      source: view.source,
+      userId: view.userId,
+      createdAt: view.createdAt,
+    },
+  });
+
+  return ctx.em.merge(Message, messageRow(view) as never, { refresh: true });
+}
+
+const SendInput = z.object({
+  channelId: z.string(),
+  message: z.string(),
+  eventName: z.string().optional().nullable(),
+  status: z.string().optional().nullable(),
+  username: z.string().optional().nullable(),
+});
+
+/** Post a message as the viewer (a member of the channel's organisation). */
+export async function sendMessage(scope: Scope, input: z.input<typeof SendInput>): Promise<Message> {
+  const data = parseInput(SendInput, input);
+  const channel = await requireChannel(scope, data.channelId);
+  const viewer = scope.viewer!;
+  return postMessage(scope, {
+    channelId: channel.id,
+    message: data.message,
+    eventName: data.eventName ?? 'message',
+    status: data.status ?? 'success',
+    username: data.username || viewer.name,
+    source: 'user',
+    userId: viewer.id,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading
+
+export interface MessagePageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+function checkCursor(name: 'after' | 'before', value: string | null | undefined) {
+  if (value && !isMessageId(value)) throw new ValidationError(name, `${name} is not a message id or cursor returned by this API`);
+}
+
+/** A Relay page of a channel's messages, oldest first; cursors are message ids. */
+export async function listMessages(scope: Scope, channelId: string, args: MessagePageArgs) {
+  const channel = await requireChannel(scope, channelId);
+  for (const key of ['first', 'last'] as const) {
+    const v = args[key];
+    if (v != null && (!Number.isInteger(v) || v < 0 || v > 100)) throw new ValidationError(key, `${key} must be between 0 and 100`);
+  }
+  checkCursor('after', args.after);
+  checkCursor('before', args.before);
+  const range: Record<string, string> = {};
+  if (args.after) range.$gt = args.after;
+  if (args.before) range.$lt = args.before;
+  const where = { channel, ...(Object.keys(range).length ? { id: range } : {}) };
+  const fromEnd = args.last != null && args.first == null;
+  const size = (fromEnd ? args.last : args.first) ?? 50;
+  const rows = await scope.em.find(Message, where, { orderBy: { id: fromEnd ? 'desc' : 'asc' }, limit: size + 1 });
+  const more = rows.length > size;
+  const items = rows.slice(0, size);
+  if (fromEnd) items.reverse();
+  return {
+    edges: items.map((m) => ({ node: toView(m), cursor: m.id })),
+    pageInfo: {
+      hasNextPage: fromEnd ? !!args.before : more,
+      hasPreviousPage: fromEnd ? more : !!args.after,
+      startCursor: items[0]?.id ?? null,
+      endCursor: items.at(-1)?.id ?? null,
+    },
+  };
+}
+
+const REPLAY_PAGE = 500;
+const SEAM_MEMORY = 2_000;
+
+/**
+ * A channel's messages as a stream for the viewer: with `after`, every stored message after it first,
+ * then live ones, with no gap and no duplicate at the seam. The live listener is registered (and live,
+ * on Redis too) before history is read; live messages arriving meanwhile are buffered, and those the
+ * replay already returned are dropped by id.
+ */
+export async function channelMessageStream(scope: Scope, channelId: string, after?: string | null): Promise<AsyncIterableIterator<MessageView>> {
+  const channel = await requireChannel(scope, channelId);
+  checkCursor('after', after);
+  const buffer: MessageEvent[] = [];
+  let wake: (() => void) | null = null;
+  let done = false;
+  const stopListening = await scope.deps.pubsub.listen(channel.id, (m) => {
+    buffer.push(m);
+    const w = wake;
+    wake = null;
+    w?.();
+  });
+
+  const replayed = new Set<string>();
+  const replayQueue: MessageView[] = [];
+  let cursor = after ?? null;
+  let replaying = !!after;
+  const em = scope.em.fork();
+
+  async function nextReplayed(): Promise<MessageView | null> {
+    if (!replayQueue.length && replaying && cursor) {
+      const rows = await em.fork().find(Message, { channel: channel.id, id: { $gt: cursor } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
+      if (rows.length < REPLAY_PAGE) replaying = false;
+      if (rows.length) cursor = rows.at(-1)!.id;
+      for (const m of rows) replayQueue.push(toView(m));
+    }
+    const next = replayQueue.shift();
+    if (!next) return null;
+    replayed.add(next.id);
+    if (replayed.size > SEAM_MEMORY) replayed.delete(replayed.values().next().value!);
+    return next;
+  }
+
+  function finish() {
+    if (done) return;
+    done = true;
+    stopListening();
+    const w = wake;
+    wake = null;
+    w?.();
+  }
+
+  const iterator: AsyncIterableIterator<MessageView> = {
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+    async next(): Promise<IteratorResult<MessageView>> {
+      while (!done) {
+        const fromHistory = await nextReplayed();
+        if (done) break;
+        if (fromHistory) return { value: fromHistory, done: false };
+        const live = buffer.shift();
+        if (live) {
+          if (replayed.has(live.id)) continue;
+          return { value: { ...live, createdAt: new Date(live.createdAt) }, done: false };
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      return { value: undefined, done: true };
+    },
+    async return(): Promise<IteratorResult<MessageView>> {
+      finish();
+      return { value: undefined, done: true };
+    },
+    async throw(error?: unknown): Promise<IteratorResult<MessageView>> {
+      finish();
+      throw error;
+    },
+  };
+  return iterator;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Outputs: a 410 Gone switches the integration off for the channel.
+
+registerDeliveryKind('output', {
+  async onResult(result, { em, deps }) {
+    if (result.statusCode === 410 && result.delivery.targetId && result.delivery.channelId) {
+      await detachIntegration(em, deps, result.delivery.targetId, result.delivery.channelId);
+      return { retry: false };
+    }
+  },
+});

@@ -1,0 +1,90 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { ValidationError } from '../../errors.js';
+import type { RestOptions } from '../../rest/scope.js';
+import { postMessage } from '../messages/messages.service.js';
+
+/** The fields Telex's reference documents as required on `POST /v1/webhooks/{channel_id}`. */
+export const REQUIRED_WEBHOOK_FIELDS = [
+  'channel_id',
+  'webhook_slug',
+  'action_type',
+  'status_code',
+  'event_name',
+  'username',
+  'status',
+  'message',
+  'user_id',
+  'org_id',
+] as const;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const present = (v: unknown) => v !== undefined && v !== null && !(typeof v === 'string' && v.trim() === '');
+const text = (v: unknown) => (v === undefined || v === null ? undefined : typeof v === 'string' ? v : String(v));
+
+/** Fields other than `message` may be strings, numbers or booleans (`status_code: "200"` or `200`). */
+function checkScalar(body: Record<string, unknown>, field: string) {
+  const v = body[field];
+  if (v !== undefined && v !== null && !['string', 'number', 'boolean'].includes(typeof v)) {
+    throw new ValidationError(field, `${field} must be a string`);
+  }
+}
+
+/**
+ * Inbound webhooks, as Telex documents them: GET with query parameters, POST with a JSON body. The
+ * channel id in the URL is the capability (no token). The answer (202 with the message id) is sent only
+ * after the message is committed.
+ */
+export const webhooksRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
+  const ctx = () => ({ em: opts.orm.em.fork(), deps: opts.deps });
+
+  app.post<{ Params: { channelId: string }; Body: unknown }>('/v1/webhooks/:channelId', async (request, reply) => {
+    const body = request.body;
+    if (!isRecord(body)) throw new ValidationError('body', 'the body must be a JSON object');
+    const missing = REQUIRED_WEBHOOK_FIELDS.filter((f) => !present(body[f]));
+    if (missing.length) {
+      const errors = missing.map((field) => ({ field, message: `${field} is required` }));
+      return reply.code(400).send({
+        status: 'error',
+        status_code: 400,
+        message: `missing required field${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`,
+        errors,
+      });
+    }
+    if (typeof body.message !== 'string') throw new ValidationError('message', 'message must be a string');
+    for (const f of REQUIRED_WEBHOOK_FIELDS) if (f !== 'message') checkScalar(body, f);
+    const message = await postMessage(ctx(), {
+      channelId: request.params.channelId,
+      message: body.message,
+      eventName: text(body.event_name),
+      status: text(body.status),
+      username: text(body.username),
+      userId: text(body.user_id),
+      threadId: text(body.thread_id),
+      payload: body,
+      source: 'webhook',
+    });
+    return reply.code(202).send({ status: 'success', status_code: 202, message: 'message accepted', data: { id: message.id } });
+  });
+
+  app.get<{ Params: { channelId: string }; Querystring: Record<string, string | string[]> }>('/v1/webhooks/:channelId', async (request, reply) => {
+    const query = request.query ?? {};
+    const one = (field: string) => {
+      const v = query[field];
+      if (Array.isArray(v)) throw new ValidationError(field, `${field} must be given once`);
+      return v;
+    };
+    const messageText = one('message');
+    if (!present(messageText)) throw new ValidationError('message', 'message is required');
+    const message = await postMessage(ctx(), {
+      channelId: request.params.channelId,
+      message: messageText!,
+      eventName: one('event_name'),
+      status: one('status'),
+      username: one('username'),
+      userId: one('user_id'),
+      payload: query,
+      source: 'webhook',
+    });
+    return reply.code(202).send({ status: 'success', status_code: 202, message: 'message accepted', data: { id: message.id } });
+  });
+};

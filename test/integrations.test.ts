@@ -279,3 +279,26 @@ describe('outbound guard without OUTBOUND_ALLOW_PRIVATE', () => {
     expect(specs.requests).toHaveLength(0);
   });
 });
+
+describe('outbound time limit', () => {
+  let t: TestApp;
+  let slow: LocalServer;
+  beforeAll(async () => {
+    t = await startTestApp('sqlite', { OUTBOUND_TIMEOUT_MS: '300' });
+    slow = await startServer(async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      json(res, 200, documentedModifier('https://example.com/hook'));
+    });
+  });
+  afterAll(async () => {
+    await slow.close();
+    await t.close();
+  });
+
+  it('gives up on a spec server that does not answer in time', async () => {
+    const orgId = await createOrg(t, 'Slow');
+    const r = await t.gql(AddIntegration, { organisationId: orgId, jsonUrl: `${slow.url}/spec.json` });
+    expect(r.addIntegration).toMatchObject({ __typename: 'ValidationError', field: 'jsonUrl' });
+    expect((r.addIntegration as { message: string }).message).toMatch(/did not answer in time/);
+  });
+});

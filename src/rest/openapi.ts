@@ -78,6 +78,7 @@ export async function withRestFields<T>(fields: Record<string, string>, call: ()
     const renamed = fields[head] ? [fields[head], ...field.split('.').slice(1)].join('.') : field;
     let message = error.message;
     for (const [from, to] of Object.entries(fields)) message = message.replace(new RegExp(`\\b${from}\\b`, 'g'), to);
+    if (!message.includes(renamed)) message = `${renamed}: ${message}`;
     if (error instanceof ValidationError) throw new ValidationError(renamed, message);
     if (error instanceof ConflictError) throw new ConflictError(message, renamed);
     throw new UpstreamError(renamed, message);

@@ -1,0 +1,299 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { graphql } from './gql/index.js';
+import { startTestApp, type TestApp } from './support/app.js';
+import { json, serveJson, startServer, type LocalServer } from './support/http-server.js';
+import { addIntegration, createChannel, createOrg, createUser } from './support/seed.js';
+import { databases } from './support/services.js';
+
+const Enable = graphql(`
+  mutation MsgEnable($integrationId: ID!, $channelId: ID!, $position: Int) {
+    enableIntegration(input: { integrationId: $integrationId, channelId: $channelId, position: $position }) {
+      __typename
+      ... on Error { message }
+    }
+  }
+`);
+
+const SetChannelSetting = graphql(`
+  mutation MsgSetChannelSetting($integrationId: ID!, $channelId: ID!, $label: String!, $value: JSON) {
+    setChannelIntegrationSetting(input: { integrationId: $integrationId, channelId: $channelId, label: $label, value: $value }) {
+      __typename
+      ... on Error { message }
+    }
+  }
+`);
+
+const Send = graphql(`
+  mutation MsgSend($channelId: ID!, $message: String!) {
+    sendMessage(input: { channelId: $channelId, message: $message }) {
+      __typename
+      ... on MutationSendMessageSuccess { data { id message username source userId modifiersApplied } }
+      ... on Error { message }
+      ... on ValidationError { field }
+    }
+  }
+`);
+
+const Messages = graphql(`
+  query MsgList($channelId: ID!, $first: Int) {
+    messages(channelId: $channelId, first: $first) { edges { node { id message modifiersApplied } } }
+  }
+`);
+
+const ModifierHistory = graphql(`
+  query MsgModifierHistory($id: ID!) {
+    channel(id: $id) {
+      deliveries(kind: "modifier", first: 50) { edges { node { kind targetId status statusCode error latencyMs attempt messageId } } }
+    }
+  }
+`);
+
+const SUBSCRIPTION = 'subscription($channelId: ID!, $after: String) { channelMessages(channelId: $channelId, after: $after) { id channelId message eventName username status createdAt } }';
+
+export function spec(type: 'modifier' | 'output', targetUrl: string, name: string) {
+  return {
+    data: {
+      descriptions: { app_name: name, app_description: `${type} for tests` },
+      integration_type: type,
+      is_active: true,
+      settings: [
+        { label: 'Provide Speed', type: 'number', required: true, default: '1000' },
+        { label: 'Alert Admin', type: 'multi-checkbox', required: true, default: 'Admin', options: ['Admin', 'Manager'] },
+      ],
+      target_url: targetUrl,
+    },
+  };
+}
+
+interface Received {
+  events: { id: string; message: string; channelId: string }[];
+  errors: unknown[];
+  completed: boolean;
+}
+
+/** A graphql-ws client over a real socket; resolves once the subscription is acknowledged by a first event or error. */
+function wsClient(t: TestApp, token: string | null): Client {
+  return createClient({
+    url: `${t.url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+    lazy: true,
+  });
+}
+
+function subscribe(client: Client, variables: Record<string, unknown>): Received & { stop(): void } {
+  const r: Received & { stop(): void } = { events: [], errors: [], completed: false, stop: () => {} };
+  r.stop = client.subscribe(
+    { query: SUBSCRIPTION, variables },
+    {
+      next: (v) => {
+        if (v.errors) r.errors.push(...v.errors);
+        if (v.data) r.events.push((v.data as { channelMessages: Received['events'][number] }).channelMessages);
+      },
+      error: (e) => r.errors.push(e),
+      complete: () => (r.completed = true),
+    },
+  );
+  return r;
+}
+
+async function until(check: () => boolean, timeoutMs = 10_000) {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+for (const db of databases) {
+  describe(`messages: modifier chain and subscriptions (${db})`, () => {
+    let t: TestApp;
+    let orgId: string;
+    let servers: LocalServer[] = [];
+    const post = (channelId: string, message: string) =>
+      fetch(`${t.url}/v1/webhooks/${channelId}?message=${encodeURIComponent(message)}&event_name=e&status=success&username=u`).then(async (r) => {
+        if (r.status !== 202) throw new Error(`${r.status} ${await r.text()}`);
+        return ((await r.json()) as { data: { id: string } }).data.id;
+      });
+
+    beforeAll(async () => {
+      t = await startTestApp(db, { MODIFIER_BUDGET_MS: '300' });
+      orgId = await createOrg(t, 'Messages');
+    });
+    afterAll(async () => {
+      await t.close();
+      await Promise.all(servers.map((s) => s.close()));
+    });
+
+    it('runs modifiers in channel order, skipping one that fails, one that is too slow and one that answers garbage', async () => {
+      const seen: { name: string; body: Record<string, unknown> }[] = [];
+      const modifiers = await startServer(async (req, res) => {
+        const body = req.json as { message: string; settings: { label: string; default: unknown }[] };
+        seen.push({ name: req.url, body: body as never });
+        if (req.url === '/upper') return json(res, 200, { message: body.message.toUpperCase() });
+        if (req.url === '/suffix') {
+          const speed = body.settings.find((s) => s.label === 'Provide Speed')?.default;
+          return json(res, 200, { message: `${body.message} [speed ${typeof speed} ${speed}]` });
+        }
+        if (req.url === '/slow') {
+          await new Promise((r) => setTimeout(r, 1_000));
+          return json(res, 200, { message: 'too late' });
+        }
+        if (req.url === '/garbage') {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          return void res.end('not json at all');
+        }
+        json(res, 500, { error: 'boom' });
+      });
+      servers.push(modifiers);
+      const names = ['upper', 'broken', 'slow', 'garbage', 'suffix'];
+      const specs = await serveJson(Object.fromEntries(names.map((n) => [`/${n}.json`, spec('modifier', `${modifiers.url}/${n === 'broken' ? 'fail' : n}`, n)])));
+      servers.push(specs);
+      const channel = await createChannel(t, orgId, 'chain');
+      const ids: Record<string, string> = {};
+      // Enabled out of order; positions decide the chain.
+      for (const [i, n] of [...names.entries()].reverse()) {
+        ids[n] = await addIntegration(t, orgId, `${specs.url}/${n}.json`);
+        const r = await t.gql(Enable, { integrationId: ids[n], channelId: channel.id, position: i });
+        expect(r.enableIntegration.__typename).toBe('MutationEnableIntegrationSuccess');
+      }
+      await t.gql(SetChannelSetting, { integrationId: ids.suffix, channelId: channel.id, label: 'Provide Speed', value: 42 });
+
+      const id = await post(channel.id, 'hello');
+      const [stored] = (await t.gql(Messages, { channelId: channel.id })).messages.edges.map((e) => e.node);
+      expect(stored).toEqual({ id, message: 'HELLO [speed number 42]', modifiersApplied: [ids.upper, ids.suffix] });
+      expect(seen.map((s) => s.name)).toEqual(['/upper', '/fail', '/slow', '/garbage', '/suffix']);
+      expect(seen[0].body).toMatchObject({ message: 'hello', channel_id: channel.id, org_id: orgId });
+      expect(seen[1].body.message).toBe('HELLO');
+      expect(seen[0].body.settings).toEqual([
+        { label: 'Provide Speed', type: 'number', required: true, default: 1000 },
+        { label: 'Alert Admin', type: 'multi-checkbox', required: true, default: ['Admin'], options: ['Admin', 'Manager'] },
+      ]);
+
+      const history = (await t.gql(ModifierHistory, { id: channel.id })).channel!.deliveries.edges.map((e) => e.node);
+      const byTarget = Object.fromEntries(history.map((d) => [d.targetId, d]));
+      expect(history).toHaveLength(5);
+      expect(byTarget[ids.upper]).toMatchObject({ status: 'succeeded', statusCode: 200, error: null, messageId: id, attempt: 1 });
+      expect(byTarget[ids.broken]).toMatchObject({ status: 'failed', statusCode: 500 });
+      expect(byTarget[ids.slow]).toMatchObject({ status: 'failed', statusCode: null, error: expect.stringMatching(/did not answer in time/) });
+      expect(byTarget[ids.garbage]).toMatchObject({ status: 'failed', statusCode: 200, error: expect.stringMatching(/not JSON/) });
+      expect(byTarget[ids.slow].latencyMs).toBeLessThan(1_000);
+    });
+
+    it('sendMessage posts as the viewer and refuses channels of other organisations', async () => {
+      const channel = await createChannel(t, orgId, 'chat');
+      const r = await t.gql(Send, { channelId: channel.id, message: 'from the admin' });
+      expect(r.sendMessage).toMatchObject({ __typename: 'MutationSendMessageSuccess', data: { message: 'from the admin', source: 'user', modifiersApplied: [] } });
+      const outsider = await createUser(t, 'outsider-send');
+      const refused = await t.gql(Send, { channelId: channel.id, message: 'hi' }, outsider.token);
+      expect(refused.sendMessage).toMatchObject({ __typename: 'NotFoundError' });
+      const empty = await t.gql(Send, { channelId: channel.id, message: '' });
+      expect(empty.sendMessage).toMatchObject({ __typename: 'ValidationError', field: 'message' });
+    });
+
+    it('streams live messages over graphql-ws, authenticated in connection_init, and refuses other organisations', async () => {
+      const channel = await createChannel(t, orgId, 'live');
+      const client = wsClient(t, t.token);
+      const outsider = await createUser(t, 'outsider-ws');
+      const outsiderClient = wsClient(t, outsider.token);
+      const anonymous = wsClient(t, null);
+      try {
+        const sub = subscribe(client, { channelId: channel.id });
+        const refused = subscribe(outsiderClient, { channelId: channel.id });
+        const anon = subscribe(anonymous, { channelId: channel.id });
+        await until(() => refused.errors.length > 0 && anon.errors.length > 0);
+        expect(JSON.stringify(refused.errors)).toMatch(/NOT_FOUND/);
+        expect(JSON.stringify(anon.errors)).toMatch(/UNAUTHENTICATED/);
+        // The subscription is live once a message posted now arrives.
+        const first = await post(channel.id, 'ping');
+        await until(() => sub.events.length === 1);
+        const more = [await post(channel.id, 'one'), await post(channel.id, 'two')];
+        await until(() => sub.events.length === 3);
+        expect(sub.events.map((e) => e.id)).toEqual([first, ...more]);
+        expect(sub.events[1]).toMatchObject({ channelId: channel.id, message: 'one' });
+        expect(refused.events).toEqual([]);
+        sub.stop();
+      } finally {
+        await Promise.all([client.dispose(), outsiderClient.dispose(), anonymous.dispose()]);
+      }
+    });
+
+    it('replays history after a cursor and continues live with no gap and no duplicate at the seam', async () => {
+      const channel = await createChannel(t, orgId, 'resume');
+      const history: string[] = [];
+      for (let i = 0; i < 20; i++) history.push(await post(channel.id, `h${i}`));
+      const after = history[4];
+      const client = wsClient(t, t.token);
+      try {
+        // Messages keep arriving while the subscription starts and replays.
+        const burst = (async () => {
+          const ids: string[] = [];
+          for (let i = 0; i < 40; i++) ids.push(...(await Promise.all([post(channel.id, `b${i}a`), post(channel.id, `b${i}b`)])));
+          return ids;
+        })();
+        const sub = subscribe(client, { channelId: channel.id, after });
+        const burstIds = await burst;
+        const expected = [...history.slice(5), ...burstIds].sort();
+        await until(() => sub.events.length >= expected.length);
+        await new Promise((r) => setTimeout(r, 200));
+        const got = sub.events.map((e) => e.id);
+        expect(new Set(got).size).toBe(got.length);
+        expect([...got].sort()).toEqual(expected);
+        expect(got.slice(0, 15)).toEqual(history.slice(5));
+        sub.stop();
+
+        const bad = subscribe(client, { channelId: channel.id, after: 'not-a-cursor' });
+        await until(() => bad.errors.length > 0);
+        expect(JSON.stringify(bad.errors)).toMatch(/after is not a message id/);
+      } finally {
+        await client.dispose();
+      }
+    });
+
+    it('streams over SSE', async () => {
+      const channel = await createChannel(t, orgId, 'sse');
+      const earlier = await post(channel.id, 'before');
+      const controller = new AbortController();
+      const res = await fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${t.token}` },
+        body: JSON.stringify({ query: SUBSCRIPTION, variables: { channelId: channel.id, after: earlier.replace(/.$/, '0') } }),
+        signal: controller.signal,
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      const events: { id: string; message: string }[] = [];
+      const read = (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            text += decoder.decode(value, { stream: true });
+            let cut: number;
+            while ((cut = text.indexOf('\n\n')) >= 0) {
+              const block = text.slice(0, cut);
+              text = text.slice(cut + 2);
+              const data = block.split('\n').find((l) => l.startsWith('data:'));
+              if (data && block.includes('event: next')) events.push(JSON.parse(data.slice(5)).data.channelMessages);
+            }
+          }
+        } catch {
+          // aborted
+        }
+      })();
+      await until(() => events.length === 1);
+      expect(events[0]).toMatchObject({ id: earlier, message: 'before' });
+      const live = await post(channel.id, 'over sse');
+      await until(() => events.length === 2);
+      expect(events[1]).toMatchObject({ id: live, message: 'over sse' });
+      controller.abort();
+      await read;
+    });
+  });
+}

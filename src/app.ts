@@ -17,7 +17,7 @@ import { releaseMessageWriter } from './modules/messages/messages.service.js';
 import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
 import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js';
 import { waitForDependency } from './infra/startup.js';
-import { Readiness, databaseCheck } from './modules/health/health.service.js';
+import { Readiness, databaseCheck, redisCheck } from './modules/health/health.service.js';
 import { healthRoutes } from './modules/health/health.rest.js';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Plugin as EnvelopPlugin } from 'graphql-yoga';
@@ -54,6 +54,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const readiness = new Readiness();
   const orm = await waitForDependency('database', () => initOrm(config.database), logger, { timeoutMs: startupTimeoutMs });
   readiness.register('database', databaseCheck(orm));
+  if (config.redisUrl) {
+    const redisUp = redisCheck(config.redisUrl);
+    await waitForDependency('redis', redisUp, logger, { timeoutMs: startupTimeoutMs });
+    readiness.register('redis', redisUp);
+  }
   const pubsub = await createAppPubSub(config.redisUrl);
   const deps: Deps = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger), pubsub, metrics, readiness };
 

@@ -1,7 +1,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogCapture, freePort, startOpsApp, type OpsApp } from './support/ops.js';
-import { POSTGRES_URL, databases, freshDatabase, postgresAvailable } from './support/services.js';
+import { POSTGRES_URL, REDIS_URL, databases, freshDatabase, postgresAvailable, redisAvailable } from './support/services.js';
 import { MikroORM } from '@mikro-orm/core';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { buildApp } from '../src/app.js';
@@ -155,3 +155,39 @@ describe.skipIf(!postgresAvailable)('startup waits for the database', () => {
   });
 });
 
+
+describe.skipIf(!redisAvailable)('readiness with Redis configured', () => {
+  it('names Redis in /readyz, and reports it down when it stops answering', async () => {
+    // A TCP proxy in front of the real Redis stands for the network path this replica uses.
+    const target = new URL(REDIS_URL);
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = createConnection(Number(target.port || 6379), target.hostname);
+      sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as { port: number }).port;
+    const t = await startOpsApp('sqlite', { env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+    try {
+      const up = await fetch(`${t.url}/readyz`);
+      expect(up.status).toBe(200);
+      expect(((await up.json()) as { checks: Record<string, unknown> }).checks.redis).toEqual({ status: 'up', detail: 'reachable' });
+      const closed = new Promise<void>((resolve) => proxy.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+      const down = await fetch(`${t.url}/readyz`);
+      expect(down.status).toBe(503);
+      const body = (await down.json()) as { checks: Record<string, { status: string; error?: string }> };
+      expect(body.checks.redis.status).toBe('down');
+      expect(body.checks.redis.error).toMatch(/ECONNREFUSED/);
+      expect(body.checks.database.status).toBe('up');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await t.close();
+      if (proxy.listening) await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import type { Orm } from '../../db/orm.js';
+import { Redis } from 'ioredis';
 
 /**
  * Readiness: what this replica needs to serve traffic. Each dependency registers a named check (the
@@ -65,5 +66,28 @@ export function databaseCheck(orm: Orm): ReadinessCheck {
     const pending = await orm.getMigrator().getPendingMigrations();
     if (pending.length) throw new Error(`${pending.length} migration(s) not applied: ${pending.map((m) => m.name).join(', ')}`);
     return 'reachable, migrations applied';
+  };
+}
+
+/**
+ * Redis answers PING, on a short-lived connection of its own (no retries, so a probe fails fast instead of
+ * queueing behind ioredis' reconnect loop). Also used at start to wait for Redis before pubsub connects.
+ */
+export function redisCheck(url: string, timeoutMs = 2_000): ReadinessCheck {
+  return async () => {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: timeoutMs });
+    // The socket error (ECONNREFUSED, ENOTFOUND ...) says more than the "Connection is closed." it causes.
+    let cause: Error | undefined;
+    client.on('error', (error: Error) => (cause ??= error));
+    try {
+      await client.connect();
+      const answer = await client.ping();
+      if (answer !== 'PONG') throw new Error(`unexpected PING answer ${answer}`);
+      return 'reachable';
+    } catch (error) {
+      throw cause ?? error;
+    } finally {
+      client.disconnect();
+    }
   };
 }

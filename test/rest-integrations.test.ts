@@ -170,6 +170,10 @@ for (const db of databases) {
       expect(off.body.data).toMatchObject({ is_active: false, auth_credential: '********cret' });
       expect((await t.gql(ReadIntegration, { id })).integration).toMatchObject({ isActive: false, authCredential: '********cret' });
 
+      const cleared = await rest(t, 'PATCH', path, { auth_credential: null });
+      expect(cleared.body.data.auth_credential).toBeNull();
+      expect((await t.gql(ReadIntegration, { id })).integration?.authCredential).toBeNull();
+
       expect((await rest(t, 'PATCH', `/organisations/${orgId}/integrations/${randomUUID()}`, { name: 'x' })).status).toBe(404);
       // Another organisation's integration, under my organisation or under its own.
       expect((await rest(t, 'PATCH', `/organisations/${orgId}/integrations/${otherIntegrationId}`, { name: 'x' })).status).toBe(404);

@@ -4,6 +4,8 @@ import { webhooksRest } from '../modules/webhooks/webhooks.rest.js';
 import { integrationsRest } from '../modules/integrations/integrations.rest.js';
 import { settingsRest } from '../modules/settings/settings.rest.js';
 import { slackRest } from '../modules/slack/slack.rest.js';
+import { jobsDashboardRest, ticksRest } from '../modules/ticks/ticks.rest.js';
+import { rocketChatRest } from '../modules/rocketchat/rocketchat.rest.js';
 
 /** Every module's REST shim routes (documented paths only); app.ts registers them in this order. */
-export const restModules: FastifyPluginAsync<RestOptions>[] = [webhooksRest, integrationsRest, settingsRest, slackRest];
+export const restModules: FastifyPluginAsync<RestOptions>[] = [webhooksRest, integrationsRest, settingsRest, slackRest, ticksRest, jobsDashboardRest, rocketChatRest];

@@ -1,0 +1,170 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import type { RestOptions } from '../../rest/scope.js';
+import type { Scope } from '../../context.js';
+import {
+  createWebhookIntegration,
+  getWebhookIntegration,
+  historyToRocketChat,
+  IncomingRefusedError,
+  IntegrationDisabledError,
+  InvalidChannelError,
+  listWebhookIntegrations,
+  receiveIncoming,
+  removeWebhookIntegration,
+  rocketChatViewer,
+  startRocketChatTriggers,
+  toRocketChat,
+  updateWebhookIntegration,
+  webhookIntegrationHistory,
+} from './rocketchat.service.js';
+
+const header = (request: FastifyRequest, name: string) => {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** Rocket.Chat's error bodies for domain errors; anything else goes to the app's error handler. */
+function rocketChatError(error: unknown, reply: FastifyReply) {
+  if (error instanceof UnauthenticatedError) return reply.code(401).send({ status: 'error', message: 'You must be logged in to do this.' });
+  if (error instanceof InvalidChannelError) return reply.code(400).send({ success: false, error: error.message, errorType: 'error-invalid-channel' });
+  if (error instanceof ValidationError) {
+    const m = error.message;
+    const text = m.startsWith('must have required property') ? `${m}\n ${m}\n must match exactly one schema in oneOf [invalid-params]` : `${m} [invalid-params]`;
+    return reply.code(400).send({ success: false, error: text, errorType: 'invalid-params' });
+  }
+  if (error instanceof ForbiddenError) return reply.code(403).send({ success: false, error: error.message });
+  if (error instanceof NotFoundError) {
+    const what = error.resource === 'integration' ? 'The integration does not exist.' : error.message;
+    return reply.code(404).send({ success: false, error: `${what} [error-invalid-integration]`, errorType: 'error-invalid-integration' });
+  }
+  if (error instanceof DomainError) return reply.code(400).send({ success: false, error: error.message });
+  throw error;
+}
+
+function formOrJson(request: FastifyRequest): { content: unknown; raw?: string } {
+  if (request.method === 'GET') return { content: request.query ?? {} };
+  return { content: request.body ?? {}, raw: (request as { rawForm?: string }).rawForm };
+}
+
+/**
+ * Rocket.Chat's integrations REST API (`/api/v1/integrations.*`) and its incoming webhook URL
+ * (`/hooks/{integrationId}/{token}`); registering it also wires outgoing integrations to the app's
+ * domain events.
+ */
+export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
+  const stopTriggers = startRocketChatTriggers(opts.orm, opts.deps);
+  app.addHook('onClose', async () => stopTriggers());
+
+  // Rocket.Chat senders often post a form with one `payload` field holding the JSON (Slack's format).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
+    const form = new URLSearchParams(body as string);
+    const payload = form.get('payload');
+    (request as { rawForm?: string }).rawForm = body as string;
+    if (payload === null) {
+      done(null, Object.fromEntries(form));
+      return;
+    }
+    try {
+      done(null, JSON.parse(payload));
+    } catch {
+      done(new ValidationError('payload', 'payload must be a JSON object') as never, undefined);
+    }
+  });
+
+  async function rcScope(request: FastifyRequest): Promise<Scope> {
+    const em = opts.orm.em.fork();
+    const viewer = await rocketChatViewer(em, header(request, 'x-auth-token'), header(request, 'x-user-id'));
+    return { em, viewer, deps: opts.deps };
+  }
+
+  const route = (handler: (scope: Scope, request: FastifyRequest) => Promise<Record<string, unknown>>) => async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      const scope = await rcScope(request);
+      const body = await handler(scope, request);
+      return reply.code(200).send({ ...body, success: true });
+    } catch (error) {
+      return rocketChatError(error, reply);
+    }
+  };
+
+  app.post(
+    '/api/v1/integrations.create',
+    route(async (scope, request) => {
+      const shaped = await createWebhookIntegration(scope, request.body, header(request, 'x-organisation-id'));
+      return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
+    }),
+  );
+
+  app.get(
+    '/api/v1/integrations.list',
+    route(async (scope, request) => {
+      const q = request.query as Record<string, unknown>;
+      const page = await listWebhookIntegrations(scope, q);
+      const integrations = [];
+      for (const i of page.integrations) integrations.push(await toRocketChat(scope.em, scope.deps, { integration: i }));
+      return { integrations, offset: page.offset, items: integrations.length, total: page.total };
+    }),
+  );
+
+  app.get(
+    '/api/v1/integrations.get',
+    route(async (scope, request) => {
+      const q = request.query as Record<string, unknown>;
+      const shaped = await getWebhookIntegration(scope, q.integrationId);
+      return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
+    }),
+  );
+
+  app.put(
+    '/api/v1/integrations.update',
+    route(async (scope, request) => {
+      const shaped = await updateWebhookIntegration(scope, request.body);
+      return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
+    }),
+  );
+
+  app.post(
+    '/api/v1/integrations.remove',
+    route(async (scope, request) => {
+      const shaped = await removeWebhookIntegration(scope, request.body);
+      return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
+    }),
+  );
+
+  app.get(
+    '/api/v1/integrations.history',
+    route(async (scope, request) => {
+      const page = await webhookIntegrationHistory(scope, request.query as Record<string, unknown>);
+      return { history: page.history.map(historyToRocketChat), offset: page.offset, items: page.history.length, total: page.total };
+    }),
+  );
+
+  const incoming = async (request: FastifyRequest<{ Params: { integrationId: string; token: string } }>, reply: FastifyReply) => {
+    const { content, raw } = formOrJson(request);
+    try {
+      await receiveIncoming(
+        { em: opts.orm.em.fork(), deps: opts.deps },
+        {
+          integrationId: request.params.integrationId,
+          token: request.params.token,
+          method: request.method,
+          url: request.url,
+          headers: request.headers as Record<string, unknown>,
+          query: (request.query ?? {}) as Record<string, unknown>,
+          content,
+          rawBody: raw,
+        },
+      );
+      return reply.code(200).send({ success: true });
+    } catch (error) {
+      if (error instanceof NotFoundError) return reply.code(404).send({ success: false, error: 'Invalid integration id or token provided.' });
+      if (error instanceof IntegrationDisabledError) return reply.code(503).send({ success: false, error: 'Service Unavailable' });
+      if (error instanceof IncomingRefusedError) return reply.code(400).send({ success: false, error: error.error });
+      if (error instanceof ValidationError) return reply.code(400).send({ success: false, error: error.message, errorType: 'invalid-params' });
+      throw error;
+    }
+  };
+  app.post('/hooks/:integrationId/:token', incoming);
+  app.get('/hooks/:integrationId/:token', incoming);
+};

@@ -1,0 +1,970 @@
+/**
+ * Rocket.Chat-compatible webhook integrations of an organisation.
+ *
+ * - Management (integrations.create|list|get|update|remove|history) authenticates with a Switchboard
+ *   access token (X-Auth-Token) and its user's id (X-User-Id). Rocket.Chat's permissions map onto
+ *   organisation roles: admins and owners hold manage-incoming-integrations and
+ *   manage-outgoing-integrations (every integration of the organisation); members hold
+ *   manage-own-incoming-integrations and manage-own-outgoing-integrations (only those they created).
+ * - `channel` names `#name` channels of one organisation. The organisation is the one named by the
+ *   X-Organisation-Id header, else the caller's only organisation, else the one organisation whose
+ *   channels carry every name given (ambiguous -> 400 asking for the header).
+ * - Incoming: `/hooks/{id}/{token}` posts through the normal message path (postMessage).
+ * - Outgoing: reacts to 'message.created' (sendMessage) and 'channel.created' (roomCreated); each URL
+ *   call is a Delivery (kind `rocketchat-outgoing`) whose retry delays follow Rocket.Chat's
+ *   retryFailedCalls / retryCount / retryDelay. A JSON answer with `text` is posted back. Messages an
+ *   outgoing integration posts (source `rocketchat-outgoing`) never trigger outgoing integrations.
+ * - Scripts run in the isolated-vm sandbox (script-sandbox.ts); failures land in the history.
+ */
+import { randomBytes } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/core';
+import type { Deps, Scope } from '../../context.js';
+import { DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { decryptSecret, encryptSecret, hashToken, maskSecret, safeEqual } from '../../infra/crypto.js';
+import type { HookEvents } from '../../infra/hooks.js';
+import { authenticate, isUuid } from '../auth/auth.service.js';
+import { User } from '../auth/user.entity.js';
+import { Channel } from '../channels/channel.entity.js';
+import { enqueueDelivery, registerDeliveryKind, type DeliveryResult } from '../deliveries/deliveries.service.js';
+import { postMessage } from '../messages/messages.service.js';
+import { Membership, type Role } from '../organisations/membership.entity.js';
+import { checkScript, plainObject, runScript, ScriptError, type ScriptMethod } from './script-sandbox.js';
+import {
+  OUTGOING_EVENTS,
+  RETRY_DELAYS,
+  WEBHOOK_TYPES,
+  WebhookIntegration,
+  WebhookIntegrationHistory,
+  type RetryDelay,
+  type WebhookType,
+} from './webhook-integration.entity.js';
+
+export const SCRIPT_ENGINE = 'isolated-vm';
+export const INCOMING_SOURCE = 'rocketchat-incoming';
+export const OUTGOING_SOURCE = 'rocketchat-outgoing';
+export const DELIVERY_KIND = 'rocketchat-outgoing';
+export const ALL_SCOPES = ['all_public_channels', 'all_private_groups', 'all_direct_messages'] as const;
+const MAX_RETRY_COUNT = 20;
+
+/** A disabled incoming integration: Rocket.Chat answers 503. */
+export class IntegrationDisabledError extends DomainError {
+  constructor() {
+    super('Integration is disabled');
+  }
+}
+
+/** An incoming call a script refused or failed on: answered as Rocket.Chat's failure body. */
+export class IncomingRefusedError extends DomainError {
+  constructor(readonly error: unknown) {
+    super(typeof error === 'string' ? error : 'error-running-script');
+  }
+}
+
+/** The channel names could not be resolved to channels of the caller's organisation. */
+export class InvalidChannelError extends ValidationError {
+  constructor(message: string) {
+    super('channel', message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Authentication and permissions
+
+/** The user behind X-Auth-Token, who must be the user named by X-User-Id. */
+export async function rocketChatViewer(em: EntityManager, token: string | undefined, userId: string | undefined): Promise<User> {
+  if (!token || !userId) throw new UnauthenticatedError('You must be logged in to do this.');
+  const user = await authenticate(em, token);
+  if (!user || !safeEqual(user.id, userId)) throw new UnauthenticatedError('You must be logged in to do this.');
+  return user;
+}
+
+type Direction = 'incoming' | 'outgoing';
+const directionOf = (type: WebhookType): Direction => (type === 'webhook-incoming' ? 'incoming' : 'outgoing');
+
+/** Rocket.Chat's permission names held by an organisation role, for one direction. */
+export function permissionsFor(role: Role, direction: Direction): string[] {
+  const own = `manage-own-${direction}-integrations`;
+  return role === 'member' ? [own] : [`manage-${direction}-integrations`, own];
+}
+
+function requireViewer(scope: Scope): User {
+  if (!scope.viewer) throw new UnauthenticatedError('You must be logged in to do this.');
+  return scope.viewer;
+}
+
+async function viewerMemberships(scope: Scope) {
+  const viewer = requireViewer(scope);
+  return scope.em.find(Membership, { user: viewer }, { orderBy: { createdAt: 'asc' } });
+}
+
+function forbidden(): never {
+  throw new ForbiddenError('User does not have the permissions required for this action [error-unauthorized]');
+}
+
+/** The integration, if the viewer may manage it: admins every one of their organisation, members their own. */
+async function requireManageable(scope: Scope, id: unknown, type?: unknown): Promise<WebhookIntegration> {
+  const viewer = requireViewer(scope);
+  const integrationId = typeof id === 'string' ? id : '';
+  const integration = isUuid(integrationId) ? await scope.em.findOne(WebhookIntegration, { id: integrationId }) : null;
+  const membership = integration ? await scope.em.findOne(Membership, { organisation: integration.organisation, user: viewer }) : null;
+  if (!integration || !membership || (type !== undefined && type !== integration.type)) throw new NotFoundError('integration', integrationId || undefined);
+  const all = permissionsFor(membership.role, directionOf(integration.type)).includes(`manage-${directionOf(integration.type)}-integrations`);
+  if (!all && integration.createdBy?.id !== viewer.id) forbidden();
+  return integration;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Input
+
+type Body = Record<string, unknown>;
+
+const required = (field: string): never => {
+  throw new ValidationError(field, `must have required property '${field}'`);
+};
+const wrongType = (field: string, type: string): never => {
+  throw new ValidationError(field, `/${field} must be ${type}`);
+};
+
+function str(body: Body, field: string, need: boolean, max = 1_000): string | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return need ? required(field) : undefined;
+  if (typeof v !== 'string') return wrongType(field, 'string');
+  if (need && !v.trim()) throw new ValidationError(field, `/${field} must NOT have fewer than 1 characters`);
+  if (v.length > max) throw new ValidationError(field, `/${field} must NOT have more than ${max} characters`);
+  return v;
+}
+
+function bool(body: Body, field: string, need: boolean): boolean | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return need ? required(field) : undefined;
+  if (typeof v !== 'boolean') return wrongType(field, 'boolean');
+  return v;
+}
+
+/** `#a,#b` or ["#a", "#b"] into a list; `@user` (direct messages) has no Switchboard equivalent. */
+function channelList(value: unknown): string[] {
+  const parts = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : wrongType('channel', 'string');
+  const names = parts.map((p) => (typeof p === 'string' ? p.trim() : wrongType('channel', 'string'))).filter(Boolean);
+  if (!names.length) throw new InvalidChannelError('Invalid Channel [error-invalid-channel]');
+  for (const name of names) {
+    if ((ALL_SCOPES as readonly string[]).includes(name)) continue;
+    if (!name.startsWith('#') || name.length < 2) {
+      throw new InvalidChannelError(`Invalid Channel "${name}": name a #channel of your organisation or one of ${ALL_SCOPES.join(', ')} [error-invalid-channel]`);
+    }
+  }
+  return [...new Set(names)];
+}
+
+function wordList(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const parts = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : wrongType('triggerWords', 'string');
+  return parts.map((w) => (typeof w === 'string' ? w.trim() : wrongType('triggerWords', 'string'))).filter(Boolean);
+}
+
+function urlList(value: unknown): string[] {
+  if (!Array.isArray(value)) return wrongType('urls', 'array');
+  const urls = value.map((u, i) => {
+    if (typeof u !== 'string') return wrongType(`urls/${i}`, 'string');
+    let parsed: URL;
+    try {
+      parsed = new URL(u.trim());
+    } catch {
+      throw new ValidationError(`urls.${i}`, `/urls/${i} must be a valid http or https URL`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ValidationError(`urls.${i}`, `/urls/${i} must be a valid http or https URL`);
+    return u.trim();
+  });
+  if (!urls.length) throw new ValidationError('urls', '/urls must NOT have fewer than 1 items');
+  return urls;
+}
+
+interface Fields {
+  type: WebhookType;
+  name: string;
+  enabled: boolean;
+  username: string;
+  channels: string[];
+  scriptEnabled: boolean;
+  script: string | null;
+  alias: string | null;
+  avatar: string | null;
+  emoji: string | null;
+  event: string | null;
+  urls: string[];
+  triggerWords: string[];
+  triggerWordAnywhere: boolean;
+  token: string | null | undefined;
+  retryFailedCalls: boolean;
+  retryCount: number;
+  retryDelay: RetryDelay;
+}
+
+/**
+ * Rocket.Chat's body for create (every required field) or update (`partial`: what is absent keeps its
+ * value). Errors name the field the way Rocket.Chat's validator does.
+ */
+async function parseFields(body: unknown, partial: WebhookIntegration | null): Promise<Fields> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'must be object');
+  const b = body as Body;
+  const type = str(b, 'type', !partial) ?? partial!.type;
+  if (!(WEBHOOK_TYPES as readonly string[]).includes(type)) throw new ValidationError('type', `/type must be equal to one of the allowed values: ${WEBHOOK_TYPES.join(', ')}`);
+  const need = !partial;
+  const username = str(b, 'username', need, 255) ?? partial!.username;
+  const channelValue = b.channel ?? (need ? required('channel') : undefined);
+  const channels = channelValue === undefined ? partial!.channels : channelList(channelValue);
+  const scriptEnabled = bool(b, 'scriptEnabled', need) ?? partial!.scriptEnabled;
+  const name = str(b, 'name', need, 255) ?? partial!.name;
+  const enabled = bool(b, 'enabled', need) ?? partial!.enabled;
+  const opt = (field: string, current: string | null | undefined) => {
+    const v = str(b, field, false, 2_000);
+    return v === undefined ? (b[field] === null ? null : (current ?? null)) : v || null;
+  };
+  const script = b.script === undefined ? (partial?.script ?? null) : (str(b, 'script', false, 200_000) ?? null);
+  if (bool(b, 'overrideDestinationChannelEnabled', false)) {
+    throw new ValidationError('overrideDestinationChannelEnabled', '/overrideDestinationChannelEnabled is not supported: messages always go to the integration\'s channels');
+  }
+
+  let event: string | null = null;
+  let urls: string[] = [];
+  let triggerWords: string[] = [];
+  let triggerWordAnywhere = false;
+  let retryFailedCalls = true;
+  let retryCount = 6;
+  let retryDelay: RetryDelay = 'powers-of-ten';
+  let token: string | null | undefined;
+  if (type === 'webhook-outgoing') {
+    event = str(b, 'event', need) ?? partial!.event ?? null;
+    if (!event || !(OUTGOING_EVENTS as readonly string[]).includes(event)) {
+      throw new ValidationError('event', `/event must be equal to one of the allowed values: ${OUTGOING_EVENTS.join(', ')}`);
+    }
+    urls = b.urls === undefined ? (need ? required('urls') : partial!.urls) : urlList(b.urls);
+    triggerWords = b.triggerWords === undefined ? (partial?.triggerWords ?? []) : wordList(b.triggerWords);
+    triggerWordAnywhere = bool(b, 'triggerWordAnywhere', false) ?? partial?.triggerWordAnywhere ?? false;
+    retryFailedCalls = bool(b, 'retryFailedCalls', false) ?? partial?.retryFailedCalls ?? true;
+    const count = b.retryCount ?? partial?.retryCount ?? 6;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > MAX_RETRY_COUNT) {
+      throw new ValidationError('retryCount', `/retryCount must be an integer from 0 to ${MAX_RETRY_COUNT}`);
+    }
+    retryCount = count;
+    const delay = str(b, 'retryDelay', false) ?? partial?.retryDelay ?? 'powers-of-ten';
+    if (!(RETRY_DELAYS as readonly string[]).includes(delay)) throw new ValidationError('retryDelay', `/retryDelay must be equal to one of the allowed values: ${RETRY_DELAYS.join(', ')}`);
+    retryDelay = delay as RetryDelay;
+    token = b.token === undefined ? undefined : (str(b, 'token', false, 1_000) ?? null);
+  }
+
+  if (script && script.trim()) {
+    try {
+      await checkScript(script);
+    } catch (error) {
+      if (error instanceof ScriptError) throw new ValidationError('script', error.message);
+      throw error;
+    }
+  }
+  return {
+    type: type as WebhookType,
+    name,
+    enabled,
+    username,
+    channels,
+    scriptEnabled,
+    script: script && script.trim() ? script : null,
+    alias: opt('alias', partial?.alias),
+    avatar: opt('avatar', partial?.avatar),
+    emoji: opt('emoji', partial?.emoji),
+    event,
+    urls,
+    triggerWords,
+    triggerWordAnywhere,
+    token,
+    retryFailedCalls,
+    retryCount,
+    retryDelay,
+  };
+}
+
+/** The organisation whose channels the names refer to (see the module comment). */
+async function chooseOrganisation(scope: Scope, channels: string[], organisationHint: string | undefined): Promise<string> {
+  const memberships = await viewerMemberships(scope);
+  let orgIds = memberships.map((m) => m.organisation.id);
+  if (organisationHint) {
+    if (!orgIds.includes(organisationHint)) throw new NotFoundError('organisation', organisationHint);
+    orgIds = [organisationHint];
+  }
+  if (!orgIds.length) throw new InvalidChannelError('You belong to no organisation, so no channel can be named [error-invalid-channel]');
+  const names = channels.filter((c) => c.startsWith('#')).map((c) => c.slice(1));
+  if (!names.length) {
+    if (orgIds.length === 1) return orgIds[0];
+    throw new InvalidChannelError('You belong to several organisations: send X-Organisation-Id to say which one the integration belongs to [error-invalid-channel]');
+  }
+  const found = await scope.em.find(Channel, { organisation: { $in: orgIds }, name: { $in: names } }, { fields: ['name', 'organisation'] });
+  const complete = orgIds.filter((org) => names.every((n) => found.some((c) => c.organisation.id === org && c.name === n)));
+  if (complete.length === 1) return complete[0];
+  if (complete.length > 1) {
+    throw new InvalidChannelError('These channel names exist in several of your organisations: send X-Organisation-Id to choose one [error-invalid-channel]');
+  }
+  const missing = names.find((n) => !found.some((c) => c.name === n)) ?? names[0];
+  throw new InvalidChannelError(`Invalid Channel "#${missing}" [error-invalid-channel]`);
+}
+
+async function checkChannelsExist(em: EntityManager, organisationId: string, channels: string[]) {
+  const names = channels.filter((c) => c.startsWith('#')).map((c) => c.slice(1));
+  if (!names.length) return;
+  const found = await em.find(Channel, { organisation: organisationId, name: { $in: names } }, { fields: ['name'] });
+  const missing = names.find((n) => !found.some((c) => c.name === n));
+  if (missing) throw new InvalidChannelError(`Invalid Channel "#${missing}" [error-invalid-channel]`);
+}
+
+async function requireRole(scope: Scope, organisationId: string, type: WebhookType) {
+  const viewer = requireViewer(scope);
+  const membership = await scope.em.findOne(Membership, { organisation: organisationId, user: viewer });
+  if (!membership) throw new NotFoundError('organisation', organisationId);
+  return permissionsFor(membership.role, directionOf(type));
+}
+
+function newIncomingToken() {
+  return randomBytes(36).toString('base64url');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Management
+
+export interface Shaped {
+  integration: WebhookIntegration;
+  /** The incoming token, only right after it was created. */
+  token?: string;
+}
+
+export async function createWebhookIntegration(scope: Scope, body: unknown, organisationHint?: string): Promise<Shaped> {
+  const viewer = requireViewer(scope);
+  const fields = await parseFields(body, null);
+  const organisationId = await chooseOrganisation(scope, fields.channels, organisationHint);
+  await requireRole(scope, organisationId, fields.type); // members hold the manage-own-* permissions
+  const token = fields.type === 'webhook-incoming' ? newIncomingToken() : undefined;
+  const integration = scope.em.create(WebhookIntegration, {
+    organisation: organisationId,
+    type: fields.type,
+    name: fields.name,
+    enabled: fields.enabled,
+    username: fields.username,
+    channels: fields.channels,
+    alias: fields.alias,
+    avatar: fields.avatar,
+    emoji: fields.emoji,
+    scriptEnabled: fields.scriptEnabled,
+    script: fields.script,
+    tokenHash: token ? hashToken(token) : null,
+    outgoingToken: fields.token ? encryptSecret(scope.deps.config.secretKey, fields.token) : null,
+    event: fields.event,
+    urls: fields.urls,
+    triggerWords: fields.triggerWords,
+    triggerWordAnywhere: fields.triggerWordAnywhere,
+    retryFailedCalls: fields.retryFailedCalls,
+    retryCount: fields.retryCount,
+    retryDelay: fields.retryDelay,
+    createdBy: viewer,
+    updatedBy: null,
+  });
+  await scope.em.flush();
+  return { integration, token };
+}
+
+export async function updateWebhookIntegration(scope: Scope, body: unknown): Promise<Shaped> {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Body;
+  const type = str(b, 'type', true);
+  const id = str(b, 'integrationId', true);
+  const integration = await requireManageable(scope, id, type);
+  const fields = await parseFields(body, integration);
+  await checkChannelsExist(scope.em, integration.organisation.id, fields.channels);
+  Object.assign(integration, {
+    name: fields.name,
+    enabled: fields.enabled,
+    username: fields.username,
+    channels: fields.channels,
+    alias: fields.alias,
+    avatar: fields.avatar,
+    emoji: fields.emoji,
+    scriptEnabled: fields.scriptEnabled,
+    script: fields.script,
+    updatedBy: scope.viewer,
+  });
+  if (integration.type === 'webhook-outgoing') {
+    Object.assign(integration, {
+      event: fields.event,
+      urls: fields.urls,
+      triggerWords: fields.triggerWords,
+      triggerWordAnywhere: fields.triggerWordAnywhere,
+      retryFailedCalls: fields.retryFailedCalls,
+      retryCount: fields.retryCount,
+      retryDelay: fields.retryDelay,
+    });
+    if (fields.token !== undefined) integration.outgoingToken = fields.token ? encryptSecret(scope.deps.config.secretKey, fields.token) : null;
+  }
+  await scope.em.flush();
+  return { integration };
+}
+
+export async function removeWebhookIntegration(scope: Scope, body: unknown): Promise<Shaped> {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Body;
+  const type = str(b, 'type', true);
+  if (!(WEBHOOK_TYPES as readonly string[]).includes(type!)) throw new ValidationError('type', `/type must be equal to one of the allowed values: ${WEBHOOK_TYPES.join(', ')}`);
+  const id = str(b, 'integrationId', true);
+  const integration = await requireManageable(scope, id, type);
+  await scope.em.remove(integration).flush();
+  return { integration };
+}
+
+export async function getWebhookIntegration(scope: Scope, integrationId: unknown): Promise<Shaped> {
+  if (integrationId === undefined || integrationId === '') throw new ValidationError('integrationId', `The query parameter "integrationId" is required.`);
+  return { integration: await requireManageable(scope, integrationId) };
+}
+
+function pageArgs(offsetValue: unknown, countValue: unknown) {
+  const offset = offsetValue === undefined ? 0 : Number(offsetValue);
+  const count = countValue === undefined ? 50 : Number(countValue);
+  if (!Number.isInteger(offset) || offset < 0) throw new ValidationError('offset', 'offset must be a non-negative integer');
+  if (!Number.isInteger(count) || count < 0 || count > 100) throw new ValidationError('count', 'count must be an integer from 0 to 100');
+  return { offset, count };
+}
+
+/** Integrations the viewer may manage, across their organisations, newest first. */
+export async function listWebhookIntegrations(scope: Scope, query: { offset?: unknown; count?: unknown; name?: unknown; type?: unknown }) {
+  const viewer = requireViewer(scope);
+  const { offset, count } = pageArgs(query.offset, query.count);
+  if (query.type !== undefined && !(WEBHOOK_TYPES as readonly string[]).includes(String(query.type))) {
+    throw new ValidationError('type', `type must be one of ${WEBHOOK_TYPES.join(', ')}`);
+  }
+  const memberships = await viewerMemberships(scope);
+  const admin = memberships.filter((m) => m.role !== 'member').map((m) => m.organisation.id);
+  const member = memberships.filter((m) => m.role === 'member').map((m) => m.organisation.id);
+  const where = {
+    $or: [{ organisation: { $in: admin } }, { organisation: { $in: member }, createdBy: viewer }],
+    ...(query.type ? { type: String(query.type) as WebhookType } : {}),
+    ...(typeof query.name === 'string' && query.name ? { name: { $like: `%${query.name.replace(/[%_\\]/g, (c) => `\\${c}`)}%` } } : {}),
+  };
+  if (!admin.length && !member.length) return { integrations: [], offset, total: 0 };
+  const [rows, total] = await scope.em.findAndCount(WebhookIntegration, where, {
+    orderBy: { createdAt: 'desc', id: 'desc' },
+    limit: count,
+    offset,
+    populate: ['createdBy', 'updatedBy'],
+  });
+  return { integrations: rows, offset, total };
+}
+
+export async function webhookIntegrationHistory(scope: Scope, query: { id?: unknown; offset?: unknown; count?: unknown }) {
+  if (query.id === undefined || query.id === '') throw new ValidationError('id', 'The query parameter "id" is required.');
+  const integration = await requireManageable(scope, query.id);
+  const { offset, count } = pageArgs(query.offset, query.count);
+  const [history, total] = await scope.em.findAndCount(WebhookIntegrationHistory, { integration }, { orderBy: { id: 'desc' }, limit: count, offset });
+  return { history, offset, total };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rocket.Chat shapes
+
+export async function toRocketChat(em: EntityManager, deps: Deps, shaped: Shaped) {
+  const i = shaped.integration;
+  const creator = i.createdBy ? await em.findOne(User, { id: i.createdBy.id }) : null;
+  const updater = i.updatedBy ? await em.findOne(User, { id: i.updatedBy.id }) : null;
+  const out: Record<string, unknown> = {
+    type: i.type,
+    name: i.name,
+    enabled: i.enabled,
+    username: i.username,
+    channel: i.channels,
+    scriptEnabled: i.scriptEnabled,
+    ...(i.script ? { script: i.script } : {}),
+    scriptEngine: SCRIPT_ENGINE,
+    overrideDestinationChannelEnabled: false,
+    ...(i.alias ? { alias: i.alias } : {}),
+    ...(i.avatar ? { avatar: i.avatar } : {}),
+    ...(i.emoji ? { emoji: i.emoji } : {}),
+  };
+  if (i.type === 'webhook-incoming') {
+    if (shaped.token) out.token = shaped.token;
+  } else {
+    out.event = i.event;
+    out.urls = i.urls;
+    if (i.triggerWords.length) out.triggerWords = i.triggerWords;
+    out.triggerWordAnywhere = i.triggerWordAnywhere;
+    out.retryFailedCalls = i.retryFailedCalls;
+    out.retryCount = i.retryCount;
+    out.retryDelay = i.retryDelay;
+    if (i.outgoingToken) out.token = maskSecret(decryptSecret(deps.config.secretKey, i.outgoingToken));
+  }
+  const creatorName = creator?.name;
+  out.userId = i.createdBy?.id ?? null;
+  out._createdAt = i.createdAt.toISOString();
+  out._createdBy = i.createdBy ? { _id: i.createdBy.id, username: creatorName ?? null } : null;
+  out._updatedAt = i.updatedAt.toISOString();
+  if (i.updatedBy) out._updatedBy = { _id: i.updatedBy.id, username: updater?.name ?? null };
+  out._id = i.id;
+  return out;
+}
+
+export function historyToRocketChat(h: WebhookIntegrationHistory) {
+  return {
+    _id: h.id,
+    type: h.type,
+    step: h.step,
+    integration: { _id: h.integration.id },
+    event: h.event,
+    _createdAt: h.createdAt.toISOString(),
+    _updatedAt: h.updatedAt.toISOString(),
+    data: h.data,
+    ranPrepareScript: h.ranPrepareScript,
+    finished: h.finished,
+    ...(h.triggerWord ? { triggerWord: h.triggerWord } : {}),
+    ...(h.url ? { url: h.url } : {}),
+    ...(h.httpCallData ? { httpCallData: h.httpCallData } : {}),
+    ...(h.httpStatus != null ? { httpResult: { statusCode: h.httpStatus, content: h.httpResult } } : {}),
+    ...(h.httpError ? { httpError: h.httpError } : {}),
+    ...(h.error ? { error: true, errorStack: h.errorMessage } : {}),
+    ...(h.scriptLogs?.length ? { scriptLogs: h.scriptLogs } : {}),
+    ...(h.deliveryId ? { deliveryId: h.deliveryId } : {}),
+    ...(h.messageId ? { messageId: h.messageId } : {}),
+    ...(h.postedMessageIds?.length ? { postedMessageIds: h.postedMessageIds } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Running integrations
+
+type Ctx = { em: EntityManager; deps: Deps };
+
+/** Channel ids an integration's `channel` list names, in its organisation. */
+async function targetChannels(em: EntityManager, integration: WebhookIntegration): Promise<Channel[]> {
+  const all = integration.channels.some((c) => (ALL_SCOPES as readonly string[]).includes(c));
+  const names = integration.channels.filter((c) => c.startsWith('#')).map((c) => c.slice(1));
+  if (!all && !names.length) return [];
+  return em.find(Channel, { organisation: integration.organisation, ...(all ? {} : { name: { $in: names } }) }, { orderBy: { createdAt: 'asc' } });
+}
+
+function watches(integration: WebhookIntegration, channelName: string) {
+  return integration.channels.some((c) => (ALL_SCOPES as readonly string[]).includes(c) || c === `#${channelName}`);
+}
+
+/** Rocket.Chat's message text: `text` (or `msg`), else what the attachments say. */
+function messageText(content: Record<string, unknown>): string {
+  const text = typeof content.text === 'string' ? content.text : typeof content.msg === 'string' ? content.msg : '';
+  if (text.trim()) return text;
+  const attachments = Array.isArray(content.attachments) ? content.attachments : [];
+  const parts: string[] = [];
+  for (const a of attachments) {
+    const att = plainObject(a);
+    if (!att) continue;
+    for (const key of ['pretext', 'title', 'text', 'fallback']) if (typeof att[key] === 'string' && (att[key] as string).trim()) parts.push(att[key] as string);
+  }
+  return parts.join('\n');
+}
+
+function decorations(content: Record<string, unknown>, integration: WebhookIntegration) {
+  const pick = (k: string) => (typeof content[k] === 'string' && content[k] ? (content[k] as string) : null);
+  return {
+    alias: pick('alias') ?? integration.alias,
+    emoji: pick('emoji') ?? pick('icon_emoji') ?? integration.emoji,
+    avatar: pick('avatar') ?? pick('icon_url') ?? integration.avatar,
+    attachments: Array.isArray(content.attachments) ? content.attachments : [],
+  };
+}
+
+async function history(em: EntityManager, integration: WebhookIntegration, data: Partial<WebhookIntegrationHistory>) {
+  const row = em.create(WebhookIntegrationHistory, {
+    integration,
+    organisation: integration.organisation,
+    type: integration.type === 'webhook-incoming' ? 'incoming-webhook' : 'outgoing-webhook',
+    step: 'start',
+    ...data,
+  } as never);
+  await em.flush();
+  return row as WebhookIntegrationHistory;
+}
+
+function scriptFailure(row: WebhookIntegrationHistory, step: string, error: unknown) {
+  row.step = step;
+  row.error = true;
+  row.finished = true;
+  row.errorMessage = error instanceof Error ? error.message : String(error);
+  if (error instanceof ScriptError && error.logs.length) row.scriptLogs = error.logs;
+}
+
+async function runIntegrationScript(ctx: Ctx, integration: WebhookIntegration, method: ScriptMethod, input: unknown) {
+  const run = await runScript(integration.script!, method, input);
+  ctx.deps.logger.debug({ integrationId: integration.id, method, ms: run.durationMs }, 'integration script ran');
+  return run;
+}
+
+export interface IncomingRequest {
+  integrationId: string;
+  token: string;
+  method: string;
+  url: string;
+  headers: Record<string, unknown>;
+  query: Record<string, unknown>;
+  /** The parsed body (JSON, or the `payload` field of a form), or the query for GET. */
+  content: unknown;
+  rawBody?: string;
+}
+
+/** An incoming webhook call: authenticate by the URL token, run the script, post to the channels. */
+export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{ messageIds: string[] }> {
+  const integration = isUuid(req.integrationId)
+    ? await ctx.em.findOne(WebhookIntegration, { id: req.integrationId, type: 'webhook-incoming' })
+    : null;
+  if (!integration || !integration.tokenHash || !safeEqual(integration.tokenHash, hashToken(req.token))) {
+    throw new NotFoundError('integration');
+  }
+  if (!integration.enabled) throw new IntegrationDisabledError();
+
+  let content = plainObject(req.content) ?? {};
+  const row = await history(ctx.em, integration, { event: 'incoming', data: redactHeaders(content) });
+  if (integration.scriptEnabled && integration.script) {
+    const parsedUrl = new URL(req.url, 'http://localhost');
+    const request = {
+      url: { hash: parsedUrl.hash || null, search: parsedUrl.search || null, query: req.query, pathname: parsedUrl.pathname, path: parsedUrl.pathname + parsedUrl.search },
+      url_raw: req.url,
+      url_params: req.query,
+      content,
+      content_raw: req.rawBody ?? JSON.stringify(content),
+      headers: redactHeaders(req.headers),
+      body: content,
+      user: { _id: integration.createdBy?.id ?? null, name: integration.username, username: integration.username },
+    };
+    let run;
+    try {
+      run = await runIntegrationScript(ctx, integration, 'process_incoming_request', { request });
+    } catch (error) {
+      scriptFailure(row, 'execute-script-error', error);
+      await ctx.em.flush();
+      throw new IncomingRefusedError('error-running-script');
+    }
+    row.ranPrepareScript = true;
+    row.scriptLogs = run.logs;
+    if (run.implemented) {
+      const result = plainObject(run.result);
+      if (!run.result) {
+        row.step = 'script-returned-nothing';
+        row.finished = true;
+        await ctx.em.flush();
+        return { messageIds: [] };
+      }
+      if (result?.error !== undefined) {
+        row.step = 'script-returned-error';
+        row.finished = true;
+        row.error = true;
+        row.errorMessage = typeof result.error === 'string' ? result.error : JSON.stringify(result.error);
+        await ctx.em.flush();
+        throw new IncomingRefusedError(result.error);
+      }
+      content = plainObject(result?.content) ?? {};
+    }
+  }
+
+  const text = messageText(content);
+  if (!text.trim()) {
+    row.step = 'invalid-message';
+    row.error = true;
+    row.finished = true;
+    row.errorMessage = 'text is required (or attachments with a text, title or fallback)';
+    await ctx.em.flush();
+    throw new ValidationError('text', 'text is required (or attachments with a text, title or fallback)');
+  }
+  const messageIds = await postToChannels(ctx, integration, await targetChannels(ctx.em, integration), text, content, INCOMING_SOURCE);
+  row.step = 'finished';
+  row.finished = true;
+  row.postedMessageIds = messageIds;
+  await ctx.em.flush();
+  return { messageIds };
+}
+
+function redactHeaders(headers: Record<string, unknown>) {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    out[k] = /^(authorization|cookie|x-auth-token)$/i.test(k) ? '[redacted]' : v;
+  }
+  return out;
+}
+
+async function postToChannels(ctx: Ctx, integration: WebhookIntegration, channels: Channel[], text: string, content: Record<string, unknown>, source: string) {
+  const ids: string[] = [];
+  for (const channel of channels) {
+    const message = await postMessage(
+      { em: ctx.em.fork(), deps: ctx.deps },
+      {
+        channelId: channel.id,
+        message: text,
+        username: integration.username,
+        eventName: integration.type,
+        status: 'success',
+        source,
+        userId: `integration:${integration.id}`,
+        payload: { integrationId: integration.id, ...decorations(content, integration) },
+      },
+    );
+    ids.push(message.id);
+  }
+  return ids;
+}
+
+/** Rocket.Chat's wait before retry number `tries + 1` (tries counts from 0). */
+export function retryDelayMs(delay: RetryDelay, tries: number): number {
+  switch (delay) {
+    case 'powers-of-ten':
+      return 10 ** (tries + 2); // 0.1 s, 1 s, 10 s, 1 min 40 s, 16 min 40 s ...
+    case 'powers-of-two':
+      return 2 ** (tries + 1) * 1_000; // 2 s, 4 s, 8 s ...
+    case 'increments-of-two':
+      return (tries + 1) * 2 * 1_000; // 2 s, 4 s, 6 s ...
+  }
+}
+
+export function retrySchedule(integration: Pick<WebhookIntegration, 'retryFailedCalls' | 'retryCount' | 'retryDelay'>): number[] {
+  if (!integration.retryFailedCalls) return [];
+  return Array.from({ length: integration.retryCount }, (_, i) => retryDelayMs(integration.retryDelay as RetryDelay, i));
+}
+
+interface Trigger {
+  event: string;
+  channel: Channel;
+  payload: Record<string, unknown>;
+  triggerWord?: string | null;
+  messageId?: string | null;
+}
+
+/** Call each url of an outgoing integration for one event: prepare script, then a Delivery per url. */
+async function fire(ctx: Ctx, integration: WebhookIntegration, trigger: Trigger) {
+  const token = integration.outgoingToken ? decryptSecret(ctx.deps.config.secretKey, integration.outgoingToken) : undefined;
+  const data = { token, bot: false, ...trigger.payload, ...(trigger.triggerWord ? { trigger_word: trigger.triggerWord } : {}) };
+  for (const url of integration.urls) {
+    const row = await history(ctx.em, integration, {
+      event: trigger.event,
+      url,
+      triggerWord: trigger.triggerWord ?? null,
+      data: { ...data, token: token ? maskSecret(token) : undefined },
+      messageId: trigger.messageId ?? null,
+    });
+    let request: { url: string; method: string; data: unknown; headers: Record<string, string> } = { url, method: 'POST', data, headers: {} };
+    if (integration.scriptEnabled && integration.script) {
+      let run;
+      try {
+        run = await runIntegrationScript(ctx, integration, 'prepare_outgoing_request', { request });
+      } catch (error) {
+        scriptFailure(row, 'execute-script-error', error);
+        await ctx.em.flush();
+        continue;
+      }
+      row.ranPrepareScript = true;
+      row.scriptLogs = run.logs;
+      if (run.implemented) {
+        const result = plainObject(run.result);
+        if (!result) {
+          row.step = 'script-returned-nothing';
+          row.finished = true;
+          await ctx.em.flush();
+          continue;
+        }
+        const direct = plainObject(result.message);
+        if (direct) {
+          const text = messageText(direct);
+          row.step = 'script-returned-message';
+          row.finished = true;
+          if (text.trim()) row.postedMessageIds = await postToChannels(ctx, integration, [trigger.channel], text, direct, OUTGOING_SOURCE);
+          await ctx.em.flush();
+          continue;
+        }
+        try {
+          request = sanitizeRequest(result, request);
+        } catch (error) {
+          scriptFailure(row, 'script-returned-invalid-request', error);
+          await ctx.em.flush();
+          continue;
+        }
+      }
+    }
+    row.step = 'pre-http-call';
+    row.httpCallData = { url: request.url, method: request.method, data: maskToken(request.data, token) };
+    await ctx.em.flush();
+    const delivery = await enqueueDelivery(ctx.em, {
+      kind: DELIVERY_KIND,
+      organisationId: integration.organisation.id,
+      channelId: trigger.channel.id,
+      targetId: integration.id,
+      url: request.url,
+      method: request.method,
+      body: request.method === 'GET' ? null : request.data,
+      headers: Object.keys(request.headers).length ? request.headers : null,
+      retry: retrySchedule(integration),
+      messageId: trigger.messageId ?? null,
+    });
+    await ctx.em.nativeUpdate(WebhookIntegrationHistory, { id: row.id }, { deliveryId: delivery.id });
+  }
+}
+
+function maskToken(data: unknown, token: string | undefined) {
+  const record = plainObject(data);
+  if (!record || !token || record.token !== token) return data;
+  return { ...record, token: maskSecret(token) };
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** What prepare_outgoing_request may change: url (http/https), method, data, string headers. */
+function sanitizeRequest(result: Record<string, unknown>, base: { url: string; method: string; data: unknown; headers: Record<string, string> }) {
+  const url = typeof result.url === 'string' ? result.url : base.url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`script returned an invalid url "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('script returned a url that is not http or https');
+  const method = typeof result.method === 'string' ? result.method.toUpperCase() : base.method;
+  if (!METHODS.includes(method)) throw new Error(`script returned an unsupported method "${method}"`);
+  const headers: Record<string, string> = {};
+  const given = plainObject(result.headers);
+  if (given) for (const [k, v] of Object.entries(given)) if (typeof v === 'string' && /^[A-Za-z0-9-]+$/.test(k) && !/^(host|content-length|connection|transfer-encoding)$/i.test(k)) headers[k] = v;
+  return { url, method, data: 'data' in result ? result.data : base.data, headers };
+}
+
+function matchTrigger(integration: WebhookIntegration, text: string): string | null | false {
+  if (!integration.triggerWords.length) return null;
+  for (const word of integration.triggerWords) {
+    if (integration.triggerWordAnywhere ? text.includes(word) : text.startsWith(word)) return word;
+  }
+  return false;
+}
+
+async function onMessageCreated(ctx: Ctx, { message }: HookEvents['message.created']) {
+  // Replies of outgoing integrations never trigger outgoing integrations (no ping-pong between bots).
+  if (message.source === OUTGOING_SOURCE) return;
+  const integrations = await ctx.em.find(WebhookIntegration, {
+    organisation: message.organisationId,
+    type: 'webhook-outgoing',
+    enabled: true,
+    event: 'sendMessage',
+  });
+  if (!integrations.length) return;
+  const channel = await ctx.em.findOne(Channel, { id: message.channelId });
+  if (!channel) return;
+  for (const integration of integrations) {
+    if (!watches(integration, channel.name)) continue;
+    if (message.userId === `integration:${integration.id}`) continue;
+    const word = matchTrigger(integration, message.message);
+    if (word === false) continue;
+    await fire(ctx, integration, {
+      event: 'sendMessage',
+      channel,
+      triggerWord: word,
+      messageId: message.id,
+      payload: {
+        channel_id: channel.id,
+        channel_name: channel.name,
+        message_id: message.id,
+        timestamp: message.createdAt.toISOString(),
+        user_id: message.userId,
+        user_name: message.username,
+        text: message.message,
+        siteUrl: ctx.deps.config.publicUrl,
+      },
+    });
+  }
+}
+
+async function onChannelCreated(ctx: Ctx, { organisationId, channelId }: HookEvents['channel.created']) {
+  const integrations = await ctx.em.find(WebhookIntegration, { organisation: organisationId, type: 'webhook-outgoing', enabled: true, event: 'roomCreated' });
+  if (!integrations.length) return;
+  const channel = await ctx.em.findOne(Channel, { id: channelId });
+  if (!channel) return;
+  for (const integration of integrations) {
+    if (!watches(integration, channel.name)) continue;
+    await fire(ctx, integration, {
+      event: 'roomCreated',
+      channel,
+      payload: { channel_id: channel.id, channel_name: channel.name, timestamp: channel.createdAt.toISOString(), siteUrl: ctx.deps.config.publicUrl },
+    });
+  }
+}
+
+/** The answer of an outgoing call: history, Rocket.Chat's 410 rule, the response script, the reply. */
+async function onDeliveryResult(result: DeliveryResult, ctx: Ctx): Promise<void | { retry?: boolean }> {
+  const { delivery } = result;
+  const integration = delivery.targetId ? await ctx.em.findOne(WebhookIntegration, { id: delivery.targetId }) : null;
+  if (!integration) return { retry: false };
+  const row = await ctx.em.findOne(
+    WebhookIntegrationHistory,
+    { integration, url: delivery.url, messageId: delivery.messageId, step: { $in: ['pre-http-call', 'http-error'] } },
+    { orderBy: { id: 'desc' } },
+  );
+  const gone = result.statusCode === 410;
+  if (row) {
+    row.httpStatus = result.statusCode;
+    row.httpResult = result.body ? result.body.slice(0, 2_048) : null;
+    row.httpError = result.ok ? null : result.error;
+    row.step = result.ok ? 'after-http-call' : 'http-error';
+    row.finished = result.ok || result.final || gone;
+    if (!result.ok && row.finished) {
+      row.error = true;
+      row.errorMessage = gone ? 'Disabling the integration because the status code was 410 (Gone)' : `${result.error} after ${delivery.attempt} attempt(s)`;
+    }
+  }
+  if (gone) {
+    integration.enabled = false;
+    await ctx.em.flush();
+    return { retry: false };
+  }
+  if (!result.ok) {
+    await ctx.em.flush();
+    return;
+  }
+
+  let content = plainObject(result.json);
+  let post = true;
+  if (integration.scriptEnabled && integration.script) {
+    try {
+      const run = await runIntegrationScript(ctx, integration, 'process_outgoing_response', {
+        request: row?.httpCallData ?? { url: delivery.url },
+        response: { error: null, status_code: result.statusCode, content: result.json ?? null, content_raw: result.body, headers: {} },
+      });
+      if (row) row.scriptLogs = [...(row.scriptLogs ?? []), ...run.logs];
+      if (run.implemented) {
+        if (run.result === false) post = false;
+        else if (run.result !== undefined && run.result !== null) content = plainObject(plainObject(run.result)?.content);
+      }
+    } catch (error) {
+      if (row) scriptFailure(row, 'process-response-script-error', error);
+      post = false;
+    }
+  }
+  if (post && content && delivery.channelId) {
+    const text = messageText(content);
+    if (text.trim()) {
+      const channel = await ctx.em.findOne(Channel, { id: delivery.channelId });
+      if (channel) {
+        const ids = await postToChannels(ctx, integration, [channel], text, content, OUTGOING_SOURCE);
+        if (row) row.postedMessageIds = ids;
+      }
+    }
+  }
+  if (row) row.step = row.error ? row.step : 'finished';
+  await ctx.em.flush();
+}
+
+/**
+ * Wire outgoing integrations to the domain events of one app; returns the unsubscribe function.
+ * Handlers fork their own EntityManager and never throw into the emitter.
+ */
+export function startRocketChatTriggers(root: { em: EntityManager }, deps: Deps): () => void {
+  const guard = <T>(name: string, fn: (ctx: Ctx, payload: T) => Promise<void>) => async (payload: T) => {
+    try {
+      await fn({ em: root.em.fork(), deps }, payload);
+    } catch (error) {
+      deps.logger.error({ err: error, handler: name }, 'outgoing webhook trigger failed');
+    }
+  };
+  registerDeliveryKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx) });
+  const offs = [
+    deps.hooks.on('message.created', guard('message.created', onMessageCreated)),
+    deps.hooks.on('channel.created', guard('channel.created', onChannelCreated)),
+  ];
+  return () => offs.forEach((off) => off());
+}

@@ -106,14 +106,39 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Inbound message doors by route template, and the source label they count under. */
+const INBOUND_ROUTES: [prefix: string, source: string][] = [
+  ['/v1/webhooks/', 'webhook'],
+  ['/v1/return/', 'return'],
+  ['/hooks/', 'rocketchat'],
+];
+
+/** Why an inbound message was refused, from the status it was answered with. */
+function rejectReason(status: number): RejectReason {
+  if (status === 400 || status === 422) return 'validation';
+  if (status === 401 || status === 403) return 'unauthorised';
+  if (status === 404) return 'not_found';
+  if (status === 413) return 'too_large';
+  if (status === 429) return 'rate_limited';
+  return 'error';
+}
+
 /**
  * Count every HTTP answer by its route template (never the raw URL: ids would explode the label set);
- * requests that matched no route are counted under "unmatched".
+ * requests that matched no route are counted under "unmatched". Answers of the inbound message doors
+ * also count as webhook messages: a 2xx is sent only once the message is stored (accepted), anything
+ * else is a rejection.
  */
 export function instrumentHttp(server: FastifyInstance, metrics: Metrics) {
   server.addHook('onResponse', async (request, reply) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched' };
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route };
     metrics.httpRequests.inc({ ...labels, status_code: String(reply.statusCode) });
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    if (request.method !== 'POST' && request.method !== 'GET') return;
+    const inbound = INBOUND_ROUTES.find(([prefix]) => route.startsWith(prefix));
+    if (!inbound) return;
+    const ok = reply.statusCode >= 200 && reply.statusCode < 300;
+    metrics.webhookMessages.inc({ outcome: ok ? 'accepted' : 'rejected', source: inbound[1], reason: ok ? '' : rejectReason(reply.statusCode) });
   });
 }

@@ -7,9 +7,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { buildApp, type App, type BuildOptions } from '../../src/app.js';
+import { print } from 'graphql';
+import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { ADMIN_TOKEN } from './app.js';
+import { ADMIN_TOKEN, type TestApp } from './app.js';
 import { freshDatabase, type DbKind } from './services.js';
 
 /** Every log line the app wrote, as text and parsed. */
@@ -27,12 +28,9 @@ export class LogCapture extends Writable {
   }
 }
 
-export interface OpsApp {
-  app: App;
-  url: string;
+export interface OpsApp extends TestApp {
   logs: LogCapture;
   databaseUrl: string;
-  close(): Promise<void>;
 }
 
 /** A gateway on a loopback port with a fresh database, logging JSON at `level` into `logs`. */
@@ -55,11 +53,26 @@ export async function startOpsApp(
   const app = await buildApp(config, { logDestination: logs, ...options.build });
   const url = await app.start();
   config.publicUrl = url;
+  async function gqlRaw(query: string, variables?: Record<string, unknown>, token: string | null = ADMIN_TOKEN) {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await res.json()) as Awaited<ReturnType<TestApp['gqlRaw']>>;
+  }
   return {
     app,
     url,
+    token: ADMIN_TOKEN,
     logs,
     databaseUrl: database.url,
+    gqlRaw,
+    async gql(doc, variables, token) {
+      const body = await gqlRaw(print(doc), variables as Record<string, unknown>, token === undefined ? ADMIN_TOKEN : token);
+      if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+      return body.data as never;
+    },
     async close() {
       await app.stop();
       await database.drop();

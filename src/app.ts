@@ -12,6 +12,10 @@ import { maskError } from './graphql/errors.js';
 import { createHttpClient } from './infra/http.js';
 import { Hooks } from './infra/hooks.js';
 import { createAppPubSub } from './infra/pubsub.js';
+import { createScheduler, schedulerOptions } from './infra/scheduler.js';
+import { defineTickJobs } from './modules/ticks/ticks.jobs.js';
+import { reconcileTicks, registerTickHooks } from './modules/ticks/ticks.service.js';
+import { hostname } from 'node:os';
 import { startDeliveryWorker, type DeliveryWorker } from './modules/deliveries/deliveries.service.js';
 import { releaseMessageWriter } from './modules/messages/messages.service.js';
 import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
@@ -60,7 +64,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     readiness.register('redis', redisUp);
   }
   const pubsub = await createAppPubSub(config.redisUrl);
-  const deps: Deps = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger), pubsub, metrics, readiness };
+  const scheduler = await createScheduler(schedulerOptions(config, { name: `${hostname()}:${process.pid}` }), orm, logger.child({ component: 'scheduler' }));
+  const deps: Deps = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger), pubsub, metrics, readiness, scheduler };
+  defineTickJobs(scheduler, orm, deps);
+  registerTickHooks(deps, () => orm.em.fork());
 
   const issued = await bootstrapAdmin(orm.em.fork(), config.adminToken);
 
@@ -185,6 +192,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await server.listen({ port: config.port, host: config.host });
       // Pending output deliveries and retries (durable in the database) resume here.
       worker ??= startDeliveryWorker(orm, deps);
+      // Interval integrations: the job store is brought in line with the database, then ticks run.
+      await reconcileTicks({ em: orm.em.fork(), deps }).catch((error) => logger.error({ err: error }, 'could not reconcile tick jobs'));
+      await scheduler.start();
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       return `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
@@ -206,6 +216,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           clearTimeout(grace);
         }
         // Background workers (scheduler, delivery retries) stop here, before the database closes.
+        await scheduler.stop();
         await worker?.stop();
         releaseMessageWriter(orm.em);
         await deps.pubsub.close();

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { HttpClient } from './infra/http.js';
 import type { Hooks } from './infra/hooks.js';
 import type { PubSub } from './infra/pubsub.js';
+import type { Scheduler } from './infra/scheduler.js';
 import type { Metrics } from './infra/metrics.js';
 import type { Readiness } from './modules/health/health.service.js';
 import type { User } from './modules/auth/user.entity.js';
@@ -20,6 +21,8 @@ export interface Deps {
   readiness: Readiness;
   /** Channel messages to subscribers on every replica (Redis with REDIS_URL, in-process otherwise). */
   pubsub: PubSub;
+  /** Agenda on the configured job store (src/infra/scheduler.ts): tick jobs. */
+  scheduler: Scheduler;
 }
 
 /**

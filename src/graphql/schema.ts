@@ -9,6 +9,8 @@ import '../modules/integrations/integrations.graphql.js';
 import '../modules/settings/settings.graphql.js';
 import '../modules/messages/messages.graphql.js';
 import '../modules/deliveries/deliveries.graphql.js';
+import '../modules/ticks/ticks.graphql.js';
+import '../modules/custom-channels/custom-channels.graphql.js';
 
 // Declared here rather than in builder.ts: an empty Subscription type is invalid, so it exists once a module adds fields.
 builder.subscriptionType({ authScopes: { authenticated: true } });

@@ -142,6 +142,8 @@ export async function createScheduler(options: SchedulerOptions, orm: MikroORM, 
     name: options.name,
     processEvery: options.processEveryMs, // a number: Agenda reads '500 milliseconds' as 500 s
     defaultLockLifetime: 120_000,
+    // Agenda's default of 20 jobs at once per process would queue a slot shared by many integrations.
+    maxConcurrency: 500,
   });
   agenda.on('error', (error: Error) => logger?.error({ err: error }, 'scheduler error'));
   let started = false;

@@ -1,0 +1,22 @@
+/** The Agenda job behind interval integrations: the same definition whatever the job store. */
+import type { MikroORM } from '@mikro-orm/core';
+import type { Deps } from '../../context.js';
+import type { Scheduler } from '../../infra/scheduler.js';
+import { runTick, TICK_JOB, type TickJobData } from './ticks.service.js';
+
+/** Ticks of many integrations may share a slot; each mostly waits on the network. */
+export const TICK_CONCURRENCY = 200;
+
+export function defineTickJobs(scheduler: Scheduler, orm: MikroORM, deps: Deps) {
+  scheduler.agenda.define<TickJobData>(
+    TICK_JOB,
+    async (job) => {
+      // Agenda computed the next slot before calling us: retries of a failing tick_url stay within this slot.
+      const outcome = await runTick({ em: orm.em.fork(), deps }, job.attrs.data, job.attrs.nextRunAt ?? null);
+      if (outcome.status !== 'sent') deps.logger.debug({ job: job.attrs._id, ...job.attrs.data, ...outcome }, 'tick not sent');
+    },
+    // A lock outlives the longest tick (retries end before the next slot); a replica that dies mid-tick
+    // releases its jobs to the others after this long.
+    { concurrency: TICK_CONCURRENCY, lockLifetime: 120_000 },
+  );
+}

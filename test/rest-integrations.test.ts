@@ -47,6 +47,7 @@ for (const db of databases) {
         '/modifier-v2.json': { data: { ...documentedModifier('https://example.com/modify-v2').data, descriptions: { app_name: 'Modifier v2' } } },
         '/output.json': realWorldOutput('https://example.com/output'),
         '/no-data.json': { name: 'not wrapped in data' },
+        '/unlabelled-setting.json': { data: { ...documentedModifier('https://example.com/modify').data, settings: [{ type: 'text' }] } },
       });
       t = await startTestApp(db);
       orgId = await createOrg(t, 'Telex REST');
@@ -99,6 +100,8 @@ for (const db of databases) {
         expect(r.body.errors?.[0].field, JSON.stringify(r.body)).toBe(field);
         expect(r.body.message).toContain(field === 'body' ? '' : field);
       }
+      const unlabelled = await rest(t, 'POST', path, { json_url: `${specs.url}/unlabelled-setting.json` });
+      expect(unlabelled.body).toMatchObject({ status_code: 400, message: 'json_url: invalid integration spec: data.settings[0].label is missing', errors: [{ field: 'json_url' }] });
       const malformed = await rest(t, 'POST', path, '{"json_url": ');
       expect(malformed.status).toBe(400);
       expect(malformed.body).toEqual({ status: 'error', status_code: 400, message: 'request body is not valid JSON' });

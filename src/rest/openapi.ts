@@ -77,7 +77,12 @@ export async function withRestFields<T>(fields: Record<string, string>, call: ()
     const head = field.split('.')[0];
     const renamed = fields[head] ? [fields[head], ...field.split('.').slice(1)].join('.') : field;
     let message = error.message;
-    for (const [from, to] of Object.entries(fields)) message = message.replace(new RegExp(`\\b${from}\\b`, 'g'), to);
+    // Rename outside quoted text only (quotes hold the caller's own labels and values), and not inside
+    // dotted paths such as a spec's `data.settings[0].label`.
+    message = message
+      .split(/("[^"]*")/)
+      .map((part) => (part.startsWith('"') ? part : Object.entries(fields).reduce((m, [from, to]) => m.replace(new RegExp(`(?<![\\w.\\[])${from}(?![\\w.\\]])`, 'g'), to), part)))
+      .join('');
     if (!message.includes(renamed)) message = `${renamed}: ${message}`;
     if (error instanceof ValidationError) throw new ValidationError(renamed, message);
     if (error instanceof ConflictError) throw new ConflictError(message, renamed);

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
-import { pino, symbols, type DestinationStream, type Logger } from 'pino';
+import { RequestError } from 'got';
+import { pino, stdSerializers, symbols, type DestinationStream, type Logger } from 'pino';
 
 /** Field names whose values are secrets wherever they appear in a logged object. */
 const SECRET_KEYS = [
@@ -97,7 +98,27 @@ export function acceptableRequestId(value: unknown): value is string {
   return typeof value === 'string' && /^[\w.:@/+=-]{1,128}$/.test(value);
 }
 
+/**
+ * Errors as pino serializes them, except outbound (got) errors: those carry their whole request options
+ * (headers with credentials, the JSON body, the agent) and response; keep only what says what failed.
+ */
+function serializeError(error: unknown) {
+  if (!(error instanceof Error)) return error;
+  const serialized = stdSerializers.err(error) as unknown as Record<string, unknown>;
+  if (error instanceof RequestError) {
+    for (const key of ['options', 'request', 'response', 'timings', 'input']) delete serialized[key];
+    serialized.method = error.options?.method;
+    serialized.url = error.options?.url ? redactUrl(String(error.options.url)) : undefined;
+    serialized.statusCode = error.response?.statusCode;
+    if (typeof serialized.message === 'string') serialized.message = serialized.message.replace(/(https?:\/\/\S+)/g, (u) => redactUrl(u));
+    if (typeof serialized.stack === 'string') serialized.stack = serialized.stack.replace(/(https?:\/\/\S+)/g, (u) => redactUrl(u));
+  }
+  return serialized;
+}
+
 const serializers = {
+  err: serializeError,
+  error: serializeError,
   req(req: { method?: string; url?: string; hostname?: string; ip?: string; id?: string; headers?: Record<string, unknown> }) {
     return {
       method: req.method,

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './gql/index.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { json, startServer, type LocalServer } from './support/http-server.js';
 import { rest } from './support/rest.js';
 import { addMember, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
+
+const SlackInstallation = graphql(`
+  query RestSlackInstallation($id: ID!) {
+    organisation(id: $id) { id slackInstallation { id accessToken teamId teamName channel channelId configurationUrl webhookUrl installedById } }
+  }
+`);
 
 const CLIENT_ID = '1234567890.0987654321';
 const CLIENT_SECRET = 'slack-client-secret-for-tests';
@@ -102,6 +109,21 @@ for (const db of databases) {
       expect(got.body.data.user_id).toMatch(/^[0-9a-f-]{36}$/);
       for (const key of ['created_at', 'updated_at']) expect(new Date(got.body.data[key]).toString()).not.toBe('Invalid Date');
       expect(JSON.stringify(r.body) + JSON.stringify(got.body)).not.toContain(ACCESS_TOKEN);
+
+      // The same installation through GraphQL, the token masked there too.
+      const g = await t.gql(SlackInstallation, { id: orgId });
+      expect(g.organisation?.slackInstallation).toEqual({
+        id: got.body.data.id,
+        accessToken: '********bqgy',
+        teamId: 'T9TK3CUKW',
+        teamName: 'Slack Pickleball Team',
+        channel: '#general',
+        channelId: 'C0KQJ4RQM',
+        configurationUrl: 'https://pickleball.slack.com/services/B0001',
+        webhookUrl: WEBHOOK_URL,
+        installedById: got.body.data.user_id,
+      });
+      expect((await t.gql(SlackInstallation, { id: otherOrgId }, stranger.token)).organisation?.slackInstallation).toBeNull();
 
       // At rest: neither the token nor the webhook URL is stored in clear.
       const rows = await t.app.orm.em.fork().getConnection().execute('select * from slack_installations');

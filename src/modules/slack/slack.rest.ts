@@ -43,7 +43,8 @@ export const slackRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
             "Calls Slack's oauth.v2.access with the gateway's client id and secret (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_API_URL) " +
             'and stores the installation: the access token encrypted at rest, with the team and incoming-webhook details. `access_token` ' +
             'in the answer is masked, as in the GET: the token stays with the gateway. `redirect_uri` is needed only when the authorize ' +
-            'step sent one. 400 when Slack refuses the code (invalid_code, code_already_used ...) or the body is malformed; 409 when the ' +
+            'step sent one. 400 when Slack refuses the code (invalid_code, code_already_used ...) or the body is malformed (Telex lists ' +
+            '401 for an invalid body; here 401 means only a missing, invalid or revoked bearer token); 409 when the ' +
             'organisation already has a Slack installation (checked before the code is spent); 502 when Slack cannot be reached, refuses ' +
             "the gateway's credentials, or the gateway has none configured. Needs the admin role.",
           params: orgParams,

@@ -6,6 +6,7 @@ import { settingsRest } from '../modules/settings/settings.rest.js';
 import { slackRest } from '../modules/slack/slack.rest.js';
 import { jobsDashboardRest, ticksRest } from '../modules/ticks/ticks.rest.js';
 import { rocketChatRest } from '../modules/rocketchat/rocketchat.rest.js';
+import { customChannelsRest } from '../modules/custom-channels/custom-channels.rest.js';
 
 /** Every module's REST shim routes (documented paths only); app.ts registers them in this order. */
-export const restModules: FastifyPluginAsync<RestOptions>[] = [webhooksRest, integrationsRest, settingsRest, slackRest, ticksRest, jobsDashboardRest, rocketChatRest];
+export const restModules: FastifyPluginAsync<RestOptions>[] = [webhooksRest, integrationsRest, settingsRest, slackRest, ticksRest, jobsDashboardRest, rocketChatRest, customChannelsRest];

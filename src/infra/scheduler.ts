@@ -45,6 +45,7 @@ export function schedulerOptions(config: Config, extra: Partial<SchedulerOptions
     redisUrl: config.redisUrl,
     mongodbUrl: config.mongodbUrl,
     processEveryMs: config.agendaProcessEveryMs,
+    namespace: config.agendaNamespace,
     ...extra,
   };
 }

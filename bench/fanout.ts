@@ -1,0 +1,236 @@
+/**
+ * Fan-out: N graphql-ws subscribers (default 1,000, one socket each) on one channel of a gateway
+ * process, against a raw `ws` server broadcasting the same bytes (a graphql-ws `next` frame of the same
+ * shape and size) to the same number of plain sockets. For each side, in the same run:
+ * - latency: messages published at a steady rate; publish -> receive p50/p99 over every delivery;
+ * - throughput: a burst published as fast as the publisher gets answers; delivered messages/s;
+ * - lost: deliveries expected minus deliveries received.
+ *
+ * npm run bench:fanout     (env: BENCH_SUBSCRIBERS, BENCH_BURST, BENCH_RATE, BENCH_DB=sqlite|postgres, BENCH_REDIS=1)
+ */
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { percentile } from './load.js';
+import { ADMIN_TOKEN, benchDatabase, REDIS_URL, seedChannel } from './setup.js';
+import { spawnGateway, spawnScript } from './spawn.js';
+
+const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
+const paced = Number(process.env.BENCH_PACED ?? 100);
+const rate = Number(process.env.BENCH_RATE ?? 20);
+const burst = Number(process.env.BENCH_BURST ?? 200);
+const burstConcurrency = Number(process.env.BENCH_BURST_CONCURRENCY ?? 4);
+const kind = (process.env.BENCH_DB ?? 'sqlite') as 'sqlite' | 'postgres';
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+function httpPost(url: string, body: string): Promise<number> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+interface Side {
+  name: string;
+  /** Publish message `text`; resolves when the publisher got its answer. */
+  publish(text: string): Promise<void>;
+  sockets: WebSocket[];
+}
+
+/** Receive bookkeeping shared by both sides: the text carries the message's sequence number. */
+function track(sockets: WebSocket[], extract: (frame: string) => string | null) {
+  const sent = new Map<string, number>();
+  const latencies: number[] = [];
+  let received = 0;
+  let lastReceive = 0;
+  for (const s of sockets) {
+    s.on('message', (data) => {
+      const text = extract(data.toString());
+      if (text === null) return;
+      const t0 = sent.get(text);
+      if (t0 === undefined) return;
+      const now = performance.now();
+      latencies.push(now - t0);
+      received++;
+      lastReceive = now;
+    });
+  }
+  return {
+    sent,
+    reset() {
+      latencies.length = 0;
+      received = 0;
+    },
+    get received() {
+      return received;
+    },
+    get lastReceive() {
+      return lastReceive;
+    },
+    latencies,
+  };
+}
+
+async function until(check: () => boolean, timeoutMs: number) {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+async function measure(side: Side, tracker: ReturnType<typeof track>, label: string) {
+  const n = side.sockets.length;
+  // Latency at a steady rate.
+  tracker.reset();
+  const interval = 1000 / rate;
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < paced; i++) {
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const text = `${label}-paced-${i}`;
+    tracker.sent.set(text, performance.now());
+    pending.push(side.publish(text));
+  }
+  await Promise.all(pending);
+  await until(() => tracker.received >= paced * n, 30_000);
+  const lat = [...tracker.latencies].sort((a, b) => a - b);
+  const pacedLost = paced * n - tracker.received;
+
+  // Throughput: a burst.
+  tracker.reset();
+  const burstStart = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: burstConcurrency }, async () => {
+      while (next < burst) {
+        const text = `${label}-burst-${next++}`;
+        tracker.sent.set(text, performance.now());
+        await side.publish(text);
+      }
+    }),
+  );
+  await until(() => tracker.received >= burst * n, 60_000);
+  const elapsed = (tracker.lastReceive - burstStart) / 1000;
+  const burstLost = burst * n - tracker.received;
+  const burstLat = [...tracker.latencies].sort((a, b) => a - b);
+  return {
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    perSecond: tracker.received / elapsed,
+    burstP99: percentile(burstLat, 99),
+    lost: pacedLost + burstLost,
+  };
+}
+
+async function openSockets(url: string, protocol: string | undefined, onOpen: (ws: WebSocket, i: number) => void) {
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < subscribers; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, subscribers - i) }, (_, j) => {
+        const ws = new WebSocket(url, protocol);
+        sockets.push(ws);
+        return new Promise<void>((resolve, reject) => {
+          ws.once('open', () => {
+            onOpen(ws, i + j);
+            resolve();
+          });
+          ws.once('error', reject);
+        });
+      }),
+    );
+  }
+  return sockets;
+}
+
+const db = await benchDatabase(kind);
+const gateway = await spawnGateway({
+  DATABASE_URL: db.url,
+  SWITCHBOARD_DATA_DIR: db.dataDir,
+  SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
+  LOG_LEVEL: 'warn',
+  ...(process.env.BENCH_REDIS ? { REDIS_URL } : {}),
+});
+const baseline = await spawnScript('bench/fanout-baseline.ts', {});
+const { channelId } = await seedChannel(gateway.url);
+const query = 'subscription($c: ID!) { channelMessages(channelId: $c) { id channelId eventName username status message createdAt } }';
+
+// The gateway side: graphql-ws by hand (connection_init, subscribe), so both sides parse the same way.
+const gwSockets = await openSockets(`${gateway.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', (ws) => {
+  ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
+  ws.once('message', () => ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { c: channelId } } })));
+});
+let sampleFrame = '';
+const gwTracker = track(gwSockets, (frame) => {
+  if (!sampleFrame && frame.includes('"next"')) sampleFrame = frame;
+  const m = /"message":"([^"]*)"/.exec(frame);
+  return m ? m[1] : null;
+});
+const webhook = `${gateway.url}/v1/webhooks/${channelId}`;
+const gatewaySide: Side = {
+  name: 'gateway',
+  sockets: gwSockets,
+  async publish(text) {
+    const status = await httpPost(webhook, JSON.stringify({ channel_id: channelId, webhook_slug: 'b', action_type: 'create', status_code: '200', event_name: 'bench', username: 'bench', status: 'success', message: text, user_id: 'u', org_id: 'o' }));
+    if (status !== 202) throw new Error(`webhook answered ${status}`);
+  },
+};
+// Every subscription is live once a probe reaches every socket.
+let probes = 0;
+gwTracker.sent.set('probe', performance.now());
+const live = await until(() => {
+  if (gwTracker.received >= subscribers) return true;
+  if (probes++ % 50 === 0) void gatewaySide.publish('probe');
+  return false;
+}, 60_000);
+if (!live) throw new Error(`only ${gwTracker.received} of ${subscribers} subscriptions became live`);
+await new Promise((r) => setTimeout(r, 1_000));
+
+// The baseline side: the same frame bytes, with the text swapped in.
+const baseSockets = await openSockets(`${baseline.url.replace('http', 'ws')}/ws`, undefined, () => {});
+const baseTracker = track(baseSockets, (frame) => {
+  const m = /"message":"([^"]*)"/.exec(frame);
+  return m ? m[1] : null;
+});
+const template = JSON.parse(sampleFrame) as { payload: { data: { channelMessages: Record<string, string> } } };
+const baselineSide: Side = {
+  name: 'baseline',
+  sockets: baseSockets,
+  async publish(text) {
+    const frame = structuredClone(template);
+    frame.payload.data.channelMessages.message = text;
+    frame.payload.data.channelMessages.createdAt = new Date().toISOString();
+    const status = await httpPost(`${baseline.url}/publish`, JSON.stringify(frame));
+    if (status !== 202) throw new Error(`baseline answered ${status}`);
+  },
+};
+
+const base = await measure(baselineSide, baseTracker, 'base');
+const ours = await measure(gatewaySide, gwTracker, 'gw');
+const base2 = await measure(baselineSide, baseTracker, 'base2');
+const ours2 = await measure(gatewaySide, gwTracker, 'gw2');
+
+const line = (name: string, r: Awaited<ReturnType<typeof measure>>) =>
+  console.log(`  ${name.padEnd(34)} ${r.perSecond.toFixed(0).padStart(7)} deliveries/s   paced p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms   burst p99 ${r.burstP99.toFixed(0)} ms   lost ${r.lost}`);
+console.log(`\nfan-out to ${subscribers} subscribers on ${kind}${process.env.BENCH_REDIS ? ' + Redis pubsub' : ' (in-process pubsub)'}: ${paced} messages at ${rate}/s, then a burst of ${burst}`);
+console.log(`  frame: ${Buffer.byteLength(sampleFrame)} bytes`);
+line('baseline (raw ws broadcast)', base);
+line('gateway (webhook -> graphql-ws)', ours);
+line('baseline (raw ws broadcast)', base2);
+line('gateway (webhook -> graphql-ws)', ours2);
+const ratio = (ours.perSecond + ours2.perSecond) / (base.perSecond + base2.perSecond);
+console.log(`  ratio gateway/baseline: ${ratio.toFixed(2)}x (target >= 0.7x); gateway paced p99 ${Math.max(ours.p99, ours2.p99).toFixed(1)} ms (target < 50 ms); lost ${ours.lost + ours2.lost}`);
+
+for (const s of [...gwSockets, ...baseSockets]) s.terminate();
+agent.destroy();
+await baseline.stop();
+await gateway.stop();
+await db.drop();

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { print } from 'graphql';
+import { spawnGateway, type GatewayProcess } from '../bench/spawn.js';
+import { ADMIN_TOKEN, type TestApp } from './support/app.js';
+import { createChannel, createOrg } from './support/seed.js';
+import { freshDatabase, postgresAvailable, redisAvailable, REDIS_URL } from './support/services.js';
+
+const SUBSCRIPTION = 'subscription($channelId: ID!) { channelMessages(channelId: $channelId) { id message } }';
+
+async function until(check: () => boolean, timeoutMs = 15_000) {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!postgresAvailable || !redisAvailable)('fan-out across two gateway processes on one Redis and one PostgreSQL', () => {
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let a: GatewayProcess;
+  let b: GatewayProcess;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    database = await freshDatabase('postgres');
+    const env = { DATABASE_URL: database.url, REDIS_URL, SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN, OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8' };
+    // One after the other: the first one migrates the fresh database.
+    a = await spawnGateway(env);
+    b = await spawnGateway(env);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+    await Promise.all([a?.stop(), b?.stop()]);
+    await database?.drop();
+  });
+
+  function gatewayApi(url: string) {
+    const gql: TestApp['gql'] = async (doc, variables) => {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: JSON.stringify({ query: print(doc), variables }),
+      });
+      const body = (await res.json()) as { data: never; errors?: unknown[] };
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data;
+    };
+    return { url, gql } as unknown as TestApp;
+  }
+
+  function subscribe(url: string, channelId: string) {
+    const client = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` }, retryAttempts: 0 });
+    clients.push(client);
+    const events: { id: string; message: string }[] = [];
+    const errors: unknown[] = [];
+    client.subscribe(
+      { query: SUBSCRIPTION, variables: { channelId } },
+      { next: (v) => (v.data ? events.push((v.data as { channelMessages: { id: string; message: string } }).channelMessages) : errors.push(v.errors)), error: (e) => errors.push(e), complete: () => {} },
+    );
+    return { events, errors };
+  }
+
+  const post = (url: string, channelId: string, message: string) =>
+    fetch(`${url}/v1/webhooks/${channelId}?message=${encodeURIComponent(message)}`).then(async (r) => {
+      if (r.status !== 202) throw new Error(`${r.status} ${await r.text()}`);
+      return ((await r.json()) as { data: { id: string } }).data.id;
+    });
+
+  it('a message posted to one gateway reaches subscribers connected to the other', async () => {
+    const api = gatewayApi(a.url);
+    const orgId = await createOrg(api, 'Fan-out');
+    const channel = await createChannel(api, orgId, 'everywhere');
+    const onB = subscribe(b.url, channel.id);
+    const onA = subscribe(a.url, channel.id);
+    // Wait until both subscriptions are live: keep posting a probe until each side has seen one.
+    const probes: string[] = [];
+    await until(() => {
+      if (onA.events.length && onB.events.length) return true;
+      void post(a.url, channel.id, 'probe').then((id) => probes.push(id));
+      return false;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const seenA = onA.events.length;
+    const seenB = onB.events.length;
+
+    const fromA = await post(a.url, channel.id, 'posted to A');
+    const fromB = await post(b.url, channel.id, 'posted to B');
+    await until(() => onB.events.length === seenB + 2 && onA.events.length === seenA + 2);
+    expect(onB.events.slice(seenB)).toEqual(expect.arrayContaining([{ id: fromA, message: 'posted to A' }, { id: fromB, message: 'posted to B' }]));
+    expect(onA.events.slice(seenA)).toEqual(expect.arrayContaining([{ id: fromA, message: 'posted to A' }, { id: fromB, message: 'posted to B' }]));
+    expect(onA.errors).toEqual([]);
+    expect(onB.errors).toEqual([]);
+  }, 60_000);
+});

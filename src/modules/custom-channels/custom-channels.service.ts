@@ -34,6 +34,20 @@ export const DELIVERY_KIND = 'custom-channel';
 /** Outbound retries after a 5xx or network failure: 5 s, 30 s, 5 min. */
 const RETRY = [5_000, 30_000, 300_000];
 
+/**
+ * Channels known to have no connection, for a second per app: every stored message asks, and most
+ * channels have none. Connecting through this replica drops the entry at once; other replicas see a
+ * new connection within the second.
+ */
+const UNCONNECTED_TTL_MS = 1_000;
+const unconnected = new WeakMap<Deps, Map<string, number>>();
+
+function unconnectedCache(deps: Deps) {
+  let cache = unconnected.get(deps);
+  if (!cache) unconnected.set(deps, (cache = new Map()));
+  return cache;
+}
+
 export function inboundWebhookUrl(publicUrl: string) {
   return `${publicUrl}/custom/channel/webhook`;
 }
@@ -73,6 +87,7 @@ export async function connectCustomChannel(scope: Scope, input: z.input<typeof C
   if (connection) Object.assign(connection, fields);
   else connection = scope.em.create(CustomChannelConnection, { organisation: channel.organisation, channel, createdBy: scope.viewer, lastContactId: null, ...fields });
   await scope.em.flush();
+  unconnectedCache(scope.deps).delete(channel.id);
   return { connection, apiToken: token };
 }
 
@@ -158,8 +173,15 @@ export async function receiveInbound(ctx: { em: EntityManager; deps: Deps }, aut
 async function onMessageCreated(ctx: { em: EntityManager; deps: Deps }, { message }: HookEvents['message.created']) {
   // Never echo what the server itself sent in.
   if (message.source === CUSTOM_CHANNEL_SOURCE) return;
+  const cache = unconnectedCache(ctx.deps);
+  const noneUntil = cache.get(message.channelId);
+  if (noneUntil && noneUntil > Date.now()) return;
   const connection = await ctx.em.findOne(CustomChannelConnection, { channel: message.channelId });
-  if (!connection) return;
+  if (!connection) {
+    if (cache.size > 10_000) cache.clear();
+    cache.set(message.channelId, Date.now() + UNCONNECTED_TTL_MS);
+    return;
+  }
   const url = `${connection.baseUrl}/message`;
   const contactId = connection.lastContactId ?? connection.defaultContactId;
   const base = { kind: DELIVERY_KIND, organisationId: message.organisationId, channelId: message.channelId, targetId: connection.id, url, messageId: message.id };

@@ -365,6 +365,7 @@ export async function createWebhookIntegration(scope: Scope, body: unknown, orga
     updatedBy: null,
   });
   await scope.em.flush();
+  forgetOutgoing(scope.deps);
   return { integration, token };
 }
 
@@ -400,6 +401,7 @@ export async function updateWebhookIntegration(scope: Scope, body: unknown): Pro
     if (fields.token !== undefined) integration.outgoingToken = fields.token ? encryptSecret(scope.deps.config.secretKey, fields.token) : null;
   }
   await scope.em.flush();
+  forgetOutgoing(scope.deps);
   return { integration };
 }
 
@@ -410,6 +412,7 @@ export async function removeWebhookIntegration(scope: Scope, body: unknown): Pro
   const id = str(b, 'integrationId', true);
   const integration = await requireManageable(scope, id, type);
   await scope.em.remove(integration).flush();
+  forgetOutgoing(scope.deps);
   return { integration };
 }
 
@@ -834,15 +837,40 @@ function matchTrigger(integration: WebhookIntegration, text: string): string | n
   return false;
 }
 
+/**
+ * Whether an organisation has enabled outgoing integrations for an event, cached for a second per app:
+ * every stored message asks, and most organisations have none. Changes made through this replica drop
+ * the cache at once; other replicas see them within the second.
+ */
+const OUTGOING_TTL_MS = 1_000;
+const outgoingCaches = new WeakMap<Deps, Map<string, number>>();
+
+function outgoingCache(deps: Deps) {
+  let cache = outgoingCaches.get(deps);
+  if (!cache) outgoingCaches.set(deps, (cache = new Map()));
+  return cache;
+}
+
+function forgetOutgoing(deps: Deps) {
+  outgoingCaches.get(deps)?.clear();
+}
+
+async function outgoingFor(ctx: Ctx, organisationId: string, event: string): Promise<WebhookIntegration[]> {
+  const cache = outgoingCache(ctx.deps);
+  const key = `${organisationId}:${event}`;
+  const noneUntil = cache.get(key);
+  if (noneUntil && noneUntil > Date.now()) return [];
+  const rows = await ctx.em.find(WebhookIntegration, { organisation: organisationId, type: 'webhook-outgoing', enabled: true, event });
+  if (cache.size > 10_000) cache.clear();
+  if (rows.length) cache.delete(key);
+  else cache.set(key, Date.now() + OUTGOING_TTL_MS);
+  return rows;
+}
+
 async function onMessageCreated(ctx: Ctx, { message }: HookEvents['message.created']) {
   // Replies of outgoing integrations never trigger outgoing integrations (no ping-pong between bots).
   if (message.source === OUTGOING_SOURCE) return;
-  const integrations = await ctx.em.find(WebhookIntegration, {
-    organisation: message.organisationId,
-    type: 'webhook-outgoing',
-    enabled: true,
-    event: 'sendMessage',
-  });
+  const integrations = await outgoingFor(ctx, message.organisationId, 'sendMessage');
   if (!integrations.length) return;
   const channel = await ctx.em.findOne(Channel, { id: message.channelId });
   if (!channel) return;
@@ -871,7 +899,7 @@ async function onMessageCreated(ctx: Ctx, { message }: HookEvents['message.creat
 }
 
 async function onChannelCreated(ctx: Ctx, { organisationId, channelId }: HookEvents['channel.created']) {
-  const integrations = await ctx.em.find(WebhookIntegration, { organisation: organisationId, type: 'webhook-outgoing', enabled: true, event: 'roomCreated' });
+  const integrations = await outgoingFor(ctx, organisationId, 'roomCreated');
   if (!integrations.length) return;
   const channel = await ctx.em.findOne(Channel, { id: channelId });
   if (!channel) return;
@@ -910,6 +938,7 @@ async function onDeliveryResult(result: DeliveryResult, ctx: Ctx): Promise<void 
   if (gone) {
     integration.enabled = false;
     await ctx.em.flush();
+    forgetOutgoing(ctx.deps);
     return { retry: false };
   }
   if (!result.ok) {

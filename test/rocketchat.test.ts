@@ -15,6 +15,12 @@ const ChannelMessages = graphql(`
   }
 `);
 
+const Deliveries = graphql(`
+  query RcDeliveries($channelId: ID!) {
+    channel(id: $channelId) { deliveries(first: 100, kind: "rocketchat-outgoing") { edges { node { id targetId url attempt status statusCode createdAt updatedAt } } } }
+  }
+`);
+
 const Send = graphql(`
   mutation RcSend($channelId: ID!, $message: String!) {
     sendMessage(input: { channelId: $channelId, message: $message }) { __typename ... on MutationSendMessageSuccess { data { id } } ... on Error { message } }
@@ -356,6 +362,35 @@ for (const db of databases) {
       expect(history.body.history[4].scriptLogs).toEqual(['log: seen deploy']);
     });
 
+    it('stops hostile incoming scripts (allocation, process/require, prototype tricks) and reports each in history', async () => {
+      const hostile: [string, string, RegExp][] = [
+        ['alloc', 'const a = []; for (;;) a.push(new Array(1 << 20).fill(Math.random()));', /^script exceeded the 8 MB memory limit$/],
+        ['process', 'return { content: { text: JSON.stringify(process.env) } };', /^ReferenceError: process is not defined$/],
+        ['require', "return { content: { text: require('fs').readFileSync('/etc/passwd', 'utf8') } };", /^ReferenceError: require is not defined$/],
+        ['escape', "return { content: { text: String(this.constructor.constructor('return process')().pid) } };", /process is not defined|Cannot read properties of undefined/],
+        ['proto', "Object.prototype.text = 'polluted'; return { content: Object.create({ text: 'inherited only' }) };", /^text is required/],
+      ];
+      for (const [name, body, error] of hostile) {
+        const created = await call(
+          t,
+          'POST',
+          '/api/v1/integrations.create',
+          { type: 'webhook-incoming', username: name, channel: '#random', scriptEnabled: true, script: `class Script { process_incoming_request({ request }) { ${body} } }`, name: `hostile-${name}`, enabled: true },
+          admin,
+        );
+        expect(created.status, name).toBe(200);
+        const { _id: id, token } = created.body.integration;
+        const r = await fetch(`${t.url}/hooks/${id}/${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hi' }) });
+        expect(r.status, name).toBe(400);
+        const h = await call(t, 'GET', `/api/v1/integrations.history?id=${id}`, undefined, admin);
+        expect(h.body.history[0], name).toMatchObject({ error: true, finished: true });
+        expect(h.body.history[0].errorStack, name).toMatch(error);
+        await call(t, 'POST', '/api/v1/integrations.remove', { type: 'webhook-incoming', integrationId: id }, admin);
+      }
+      expect(({} as Record<string, unknown>).text).toBeUndefined();
+      expect((await messagesOf(t, random.id)).some((m) => m.message === 'polluted' || m.message === 'inherited only')).toBe(false);
+    });
+
     it('calls outgoing urls on sendMessage with the Rocket.Chat payload, posts the answer back once, honours trigger words', async () => {
       let server: LocalServer | undefined;
       try {
@@ -430,6 +465,12 @@ for (const db of databases) {
         }, 15_000);
         expect(done).toMatchObject({ step: 'finished', httpResult: { statusCode: 200 } });
         expect(server.requests.filter((r) => r.url === '/flaky')).toHaveLength(3);
+        // Every attempt is a delivery; retries wait 0.1 s then 1 s (powers-of-ten).
+        const rows = (await t.gql(Deliveries, { channelId: random.id })).channel!.deliveries.edges.map((e) => e.node).filter((d) => d.targetId === id).reverse();
+        expect(rows.map((d) => [d.attempt, d.status, d.statusCode])).toEqual([[1, 'retried', 500], [2, 'retried', 500], [3, 'succeeded', 200]]);
+        const waited = (d: { createdAt: string; updatedAt: string }) => Date.parse(d.updatedAt) - Date.parse(d.createdAt);
+        expect(waited(rows[1])).toBeGreaterThanOrEqual(100);
+        expect(waited(rows[2])).toBeGreaterThanOrEqual(1_000);
         await call(t, 'POST', '/api/v1/integrations.remove', { type: 'webhook-outgoing', integrationId: id }, admin);
 
         const gone = await call(

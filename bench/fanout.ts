@@ -6,7 +6,8 @@
  * - throughput: a burst published as fast as the publisher gets answers; delivered messages/s;
  * - lost: deliveries expected minus deliveries received.
  *
- * npm run bench:fanout     (env: BENCH_SUBSCRIBERS, BENCH_BURST, BENCH_RATE, BENCH_DB=sqlite|postgres, BENCH_REDIS=1)
+ * npm run bench:fanout     (env: BENCH_SUBSCRIBERS, BENCH_BURST, BENCH_RATE, BENCH_DB=sqlite|postgres, BENCH_REDIS=1,
+ *                          BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof' to profile the gateway)
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -158,7 +159,7 @@ const gateway = await spawnGateway({
   SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
   LOG_LEVEL: 'warn',
   ...(process.env.BENCH_REDIS ? { REDIS_URL } : {}),
-});
+}, 60_000, (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
 const baseline = await spawnScript('bench/fanout-baseline.ts', {});
 const { channelId } = await seedChannel(gateway.url);
 const query = 'subscription($c: ID!) { channelMessages(channelId: $c) { id channelId eventName username status message createdAt } }';

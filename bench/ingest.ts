@@ -38,7 +38,7 @@ const fmt = (r: LoadResult) => `${r.perSecond.toFixed(0).padStart(6)} req/s  p50
 for (const kind of kinds) {
   const db = await benchDatabase(kind);
   const env = { DATABASE_URL: db.url, SWITCHBOARD_DATA_DIR: db.dataDir, SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' };
-  const gateway = await spawnGateway(env);
+  const gateway = await spawnGateway(env, 60_000, (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const { orgId, channelId } = await seedChannel(gateway.url);
   const baseline = await spawnScript('bench/ingest-baseline.ts', { ...env, CHANNEL_ID: channelId, ORG_ID: orgId });
 

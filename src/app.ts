@@ -18,6 +18,7 @@ import { reconcileTicks, registerTickHooks } from './modules/ticks/ticks.service
 import { hostname } from 'node:os';
 import { startDeliveryWorker, type DeliveryWorker } from './modules/deliveries/deliveries.service.js';
 import { releaseMessageWriter } from './modules/messages/messages.service.js';
+import { useSharedSubscriptionResults } from './modules/messages/shared-results.js';
 import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
 import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js';
 import { waitForDependency } from './infra/startup.js';
@@ -73,7 +74,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const yoga = createYoga<{ connectionParams?: Record<string, unknown>; reqId?: string }, GraphQLContext>({
     schema,
-    plugins: [countSubscriptions(metrics)],
+    plugins: [countSubscriptions(metrics), useSharedSubscriptionResults(['channelMessages'])],
     graphqlEndpoint: '/graphql',
     logging: logger.child({ component: 'graphql' }),
     maskedErrors: { maskError },

@@ -425,6 +425,17 @@ export async function listMessages(scope: Scope, channelId: string, args: Messag
   };
 }
 
+/**
+ * One view object per published event, shared by every subscriber on this replica: identical
+ * subscriptions then share one execution (see shared-results.ts).
+ */
+const liveViews = new WeakMap<MessageEvent, MessageView>();
+function liveView(event: MessageEvent): MessageView {
+  let view = liveViews.get(event);
+  if (!view) liveViews.set(event, (view = { ...event, createdAt: new Date(event.createdAt) }));
+  return view;
+}
+
 const REPLAY_PAGE = 500;
 const SEAM_MEMORY = 2_000;
 
@@ -488,7 +499,7 @@ export async function channelMessageStream(scope: Scope, channelId: string, afte
         const live = buffer.shift();
         if (live) {
           if (replayed.has(live.id)) continue;
-          return { value: { ...live, createdAt: new Date(live.createdAt) }, done: false };
+          return { value: liveView(live), done: false };
         }
         await new Promise<void>((resolve) => (wake = resolve));
       }

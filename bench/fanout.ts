@@ -18,7 +18,7 @@ import { spawnGateway, spawnScript } from './spawn.js';
 
 const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
 const paced = Number(process.env.BENCH_PACED ?? 100);
-const rate = Number(process.env.BENCH_RATE ?? 20);
+const rate = Number(process.env.BENCH_RATE ?? 10);
 const burst = Number(process.env.BENCH_BURST ?? 200);
 const burstConcurrency = Number(process.env.BENCH_BURST_CONCURRENCY ?? 4);
 const kind = (process.env.BENCH_DB ?? 'sqlite') as 'sqlite' | 'postgres';

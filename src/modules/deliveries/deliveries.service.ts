@@ -381,9 +381,20 @@ export function startDeliveryWorker(
       stopped = true;
       clearInterval(timer);
       if (workers.get(connection) === worker) workers.delete(connection);
-      waiting.length = 0;
+      // Claimed but not started: hand them back at once rather than after the lease.
+      const unsent = waiting.splice(0).map((r) => r.id);
       await polling;
-      await Promise.allSettled([...inFlight]);
+      if (unsent.length) {
+        await root.em
+          .fork()
+          .nativeUpdate(Delivery, { id: { $in: unsent }, status: 'pending' }, { lockedBy: null, lockedUntil: null })
+          .catch((error) => deps.logger.warn({ err: error }, 'could not release unsent deliveries'));
+      }
+      // Calls in flight get a short grace; one still running after it is retried by whichever worker
+      // claims it when its lease expires (deliveries are at least once).
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => (grace = setTimeout(r, 2_000)))]);
+      clearTimeout(grace);
     },
   };
 }

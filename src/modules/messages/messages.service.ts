@@ -493,12 +493,13 @@ export async function channelMessageStream(scope: Scope, channelId: string, afte
     },
     async next(): Promise<IteratorResult<MessageView>> {
       while (!done) {
-        const fromHistory = await nextReplayed();
+        // Live fast path: no history left to read, no await before answering.
+        const fromHistory = replaying || replayQueue.length ? await nextReplayed() : null;
         if (done) break;
         if (fromHistory) return { value: fromHistory, done: false };
         const live = buffer.shift();
         if (live) {
-          if (replayed.has(live.id)) continue;
+          if (replayed.size && replayed.has(live.id)) continue;
           return { value: liveView(live), done: false };
         }
         await new Promise<void>((resolve) => (wake = resolve));

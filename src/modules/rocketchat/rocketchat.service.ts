@@ -583,7 +583,9 @@ async function history(em: EntityManager, integration: WebhookIntegration, data:
   return row as WebhookIntegrationHistory;
 }
 
-function scriptFailure(row: WebhookIntegrationHistory, step: string, error: unknown) {
+type HistoryDraft = Partial<WebhookIntegrationHistory>;
+
+function scriptFailure(row: HistoryDraft, step: string, error: unknown) {
   row.step = step;
   row.error = true;
   row.finished = true;
@@ -620,7 +622,9 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
   if (!integration.enabled) throw new IntegrationDisabledError();
 
   let content = plainObject(req.content) ?? {};
-  const row = await history(ctx.em, integration, { event: 'incoming', data: redactHeaders(content) });
+  // The run is written once, at its end; a plain call (no script) that succeeds writes none.
+  const row: HistoryDraft = { event: 'incoming', data: redactHeaders(content) };
+  const save = () => history(ctx.em, integration, row);
   if (integration.scriptEnabled && integration.script) {
     const parsedUrl = new URL(req.url, 'http://localhost');
     const request = {
@@ -638,7 +642,7 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
       run = await runIntegrationScript(ctx, integration, 'process_incoming_request', { request });
     } catch (error) {
       scriptFailure(row, 'execute-script-error', error);
-      await ctx.em.flush();
+      await save();
       throw new IncomingRefusedError('error-running-script');
     }
     row.ranPrepareScript = true;
@@ -648,7 +652,7 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
       if (!run.result) {
         row.step = 'script-returned-nothing';
         row.finished = true;
-        await ctx.em.flush();
+        await save();
         return { messageIds: [] };
       }
       if (result?.error !== undefined) {
@@ -656,7 +660,7 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
         row.finished = true;
         row.error = true;
         row.errorMessage = typeof result.error === 'string' ? result.error : JSON.stringify(result.error);
-        await ctx.em.flush();
+        await save();
         throw new IncomingRefusedError(result.error);
       }
       content = plainObject(result?.content) ?? {};
@@ -669,14 +673,16 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
     row.error = true;
     row.finished = true;
     row.errorMessage = 'text is required (or attachments with a text, title or fallback)';
-    await ctx.em.flush();
+    await save();
     throw new ValidationError('text', 'text is required (or attachments with a text, title or fallback)');
   }
   const messageIds = await postToChannels(ctx, integration, await targetChannels(ctx.em, integration), text, content, INCOMING_SOURCE);
-  row.step = 'finished';
-  row.finished = true;
-  row.postedMessageIds = messageIds;
-  await ctx.em.flush();
+  if (row.ranPrepareScript) {
+    row.step = 'finished';
+    row.finished = true;
+    row.postedMessageIds = messageIds;
+    await save();
+  }
   return { messageIds };
 }
 

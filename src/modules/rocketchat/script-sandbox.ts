@@ -8,6 +8,7 @@
  * and one integration's script cannot see another's state. isolated-vm runs the script on its own thread,
  * so a looping script does not block the event loop that serves webhooks.
  */
+import { availableParallelism } from 'node:os';
 import ivm from 'isolated-vm';
 
 export const SCRIPT_MEMORY_MB = 8;
@@ -23,7 +24,7 @@ export interface SandboxLimits {
   timeoutMs?: number;
 }
 
-export type ScriptErrorKind = 'syntax' | 'no_script_class' | 'timeout' | 'memory' | 'exception' | 'bad_result';
+export type ScriptErrorKind = 'syntax' | 'no_script_class' | 'timeout' | 'memory' | 'exception' | 'bad_result' | 'busy';
 
 export class ScriptError extends Error {
   constructor(
@@ -56,10 +57,44 @@ const console = (() => {
 globalThis.console = console;
 `;
 
+/**
+ * Scripts run on isolated-vm's threads, off the event loop, but they still need CPU: at most one fewer
+ * at once than the machine has cores, so a burst of looping scripts leaves a core for the event loop
+ * (webhooks, GraphQL). Beyond that they queue; a full queue refuses at once.
+ */
+const MAX_RUNNING = Math.max(1, availableParallelism() - 1);
+const MAX_WAITING = 256;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function slot(logs: string[]): Promise<() => void> {
+  if (running >= MAX_RUNNING) {
+    if (waiting.length >= MAX_WAITING) throw new ScriptError('busy', 'too many integration scripts are waiting to run; try again later', logs);
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  } else {
+    running++;
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const next = waiting.shift();
+    if (next) next(); // the slot passes straight to the next waiter
+    else running--;
+  };
+}
+
 async function withIsolate<T>(limits: SandboxLimits, logs: string[], work: (context: ivm.Context, isolate: ivm.Isolate) => Promise<T>): Promise<T> {
   const memoryMb = limits.memoryMb ?? SCRIPT_MEMORY_MB;
   const timeoutMs = limits.timeoutMs ?? SCRIPT_TIMEOUT_MS;
-  const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+  const release = await slot(logs);
+  let isolate: ivm.Isolate;
+  try {
+    isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+  } catch (error) {
+    release();
+    throw error;
+  }
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   try {
@@ -83,6 +118,7 @@ async function withIsolate<T>(limits: SandboxLimits, logs: string[], work: (cont
   } finally {
     clearTimeout(timer);
     if (!isolate.isDisposed) isolate.dispose();
+    release();
   }
 }
 

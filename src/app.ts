@@ -104,6 +104,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   server.addHook('preHandler', (request, _reply, done) => withRequestId(request.id, done));
   instrumentHttp(server, metrics);
+
   server.setErrorHandler((error, request, reply) => {
     const body = errorBody(error, request);
     void reply.code(body.status_code).send(body);
@@ -208,22 +209,31 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
      */
     stop() {
       stopping ??= (async () => {
+        const began = Date.now();
+        const phase = (msg: string) => logger.info({ elapsedMs: Date.now() - began }, msg);
         readiness.drain();
         logger.info('shutting down: draining requests');
         const grace = setTimeout(() => server.server.closeAllConnections(), websocketCloseTimeoutMs + 5_000);
+        // Keep-alive connections whose request finishes during the drain turn idle afterwards and would hold
+        // the listener open: close them as they go idle.
+        const reap = setInterval(() => server.server.closeIdleConnections(), 50);
         try {
           await server.close();
         } finally {
           clearTimeout(grace);
+          clearInterval(reap);
         }
+        phase('stopped accepting; in-flight requests answered');
         // Background workers (scheduler, delivery retries) stop here, before the database closes.
         await scheduler.stop();
+        phase('scheduler stopped');
         await worker?.stop();
+        phase('delivery worker stopped');
         releaseMessageWriter(orm.em);
         await deps.pubsub.close();
         deps.http.close();
         await orm.close(true);
-        logger.info('shutdown complete');
+        phase('shutdown complete');
       })();
       return stopping;
     },

@@ -45,7 +45,7 @@ try {
   }
 
   const url = await app.start();
-  if (app.bootstrapToken) {
+  if (app.bootstrapToken && !config.adminToken) {
     // Printed once, on purpose: this is the first administrator's only copy of their token.
     console.log(`\nFirst start: created user "admin". Its access token (shown once, store it now):\n\n  ${app.bootstrapToken}\n`);
   }

@@ -6,7 +6,8 @@
  * - AGENDA_BACKEND=redis: @agendajs/redis-backend on REDIS_URL;
  * - otherwise the embedded store: the gateway's own database through MikroORM (agenda-sql-backend/).
  */
-import type { MikroORM } from '@mikro-orm/core';
+import { MikroORM } from '@mikro-orm/core';
+import { ormOptions } from '../db/orm.js';
 import { Agenda, type AgendaBackend, type JobRepository } from 'agenda';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -52,11 +53,40 @@ export function schedulerOptions(config: Config, extra: Partial<SchedulerOptions
 
 const POSTGRES_TABLE = 'agenda_backend_jobs';
 
-async function createBackend(options: SchedulerOptions, orm: MikroORM): Promise<AgendaBackend> {
+/**
+ * The embedded store on SQLite gets a connection of its own: its statements never share a connection
+ * (or a transaction) with the app's, and every connection the pool opens waits for the file's write
+ * lock (busy_timeout) instead of failing at once when another process is writing.
+ */
+async function sqliteStoreOrm(database: Extract<Config['database'], { driver: 'sqlite' }>): Promise<MikroORM> {
+  return MikroORM.init({
+    ...ormOptions(database),
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (conn: { exec(sql: string): void }, done: (error: Error | null, conn: unknown) => void) => {
+        try {
+          conn.exec('pragma busy_timeout = 10000');
+          done(null, conn);
+        } catch (error) {
+          done(error as Error, conn);
+        }
+      },
+    },
+  } as never);
+}
+
+async function createBackend(options: SchedulerOptions, orm: MikroORM, owned: MikroORM[]): Promise<AgendaBackend> {
   const ns = options.namespace;
   switch (options.store) {
-    case 'embedded':
+    case 'embedded': {
+      if (options.database.driver === 'sqlite' && options.database.dbName !== ':memory:') {
+        const storeOrm = await sqliteStoreOrm(options.database);
+        owned.push(storeOrm);
+        return new SqlBackend(storeOrm, 'sqlite');
+      }
       return new SqlBackend(orm, options.database.driver);
+    }
     case 'mongo': {
       if (!options.mongodbUrl) throw new SchedulerConfigError('AGENDA_BACKEND=mongo needs MONGODB_URL');
       const { MongoBackend } = await import('@agendajs/mongo-backend');
@@ -131,11 +161,16 @@ function counted(backend: AgendaBackend): { backend: AgendaBackend; calls: () =>
 }
 
 export async function createScheduler(options: SchedulerOptions, orm: MikroORM, logger?: Logger): Promise<Scheduler> {
-  const { backend, calls } = counted(await createBackend(options, orm));
+  const owned: MikroORM[] = [];
+  const closeOwned = async () => {
+    for (const o of owned.splice(0)) await o.close(true);
+  };
+  const { backend, calls } = counted(await createBackend(options, orm, owned));
   try {
     await backend.connect();
   } catch (error) {
     await backend.disconnect().catch(() => {});
+    await closeOwned();
     throw new SchedulerConfigError(`the ${options.store} job store could not be reached: ${(error as Error).message}`);
   }
   const agenda = new Agenda({
@@ -166,6 +201,7 @@ export async function createScheduler(options: SchedulerOptions, orm: MikroORM, 
       // stop() unlocks the jobs this replica holds, so another replica (or the next start) runs them.
       if (started) await agenda.stop();
       else await backend.disconnect();
+      await closeOwned();
     },
   };
 }

@@ -1,22 +1,28 @@
 /**
  * The ingest baseline: a bare node:http handler that parses the JSON body and does one INSERT per
- * request into the gateway's own `messages` table (same database, same driver), answering 202 after the
- * INSERT commits. Prints `{"url": ...}` once listening. Env: DATABASE_URL, CHANNEL_ID, ORG_ID.
+ * request into a `messages` table like the gateway's (same kind of database, same driver), answering 202 after the
+ * INSERT commits. Prints `{"url": ...}` once listening. Env: DATABASE_URL (a fresh database).
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { MikroORM } from '@mikro-orm/core';
 import { loadConfig } from '../src/config.js';
-import { ormOptions } from '../src/db/orm.js';
+import { initOrm } from '../src/db/orm.js';
+import { Channel } from '../src/modules/channels/channel.entity.js';
+import { Organisation } from '../src/modules/organisations/organisation.entity.js';
 
 const config = loadConfig();
-const channelId = process.env.CHANNEL_ID!;
-const orgId = process.env.ORG_ID!;
 const isPg = config.database.driver === 'postgresql';
-// The same driver (and pool size) as the gateway, but no ORM work: one raw INSERT, autocommitted.
-const orm = await MikroORM.init({ ...ormOptions(config.database), migrations: {} } as never);
+// Its own database of the same kind, with the gateway's schema (a SQLite file shared with a running
+// gateway would make each side wait on the other's write lock), and the same driver and pool size as
+// the gateway, but no ORM work per request: one raw INSERT, autocommitted.
+const orm = await initOrm(config.database);
+const seed = orm.em.fork();
+const organisation = seed.create(Organisation, { name: 'baseline' });
+const channel = seed.create(Channel, { organisation, name: 'baseline' });
+await seed.flush();
+const orgId = organisation.id;
+const channelId = channel.id;
 const connection = orm.em.getConnection();
-if (!isPg) await connection.execute('pragma busy_timeout = 5000');
 const sql = `insert into messages (id, channel_id, organisation_id, event_name, username, status, message, payload, source, user_id, modifiers_applied, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const insert = (row: unknown[]) => connection.execute(sql, row, 'run');
 const close = () => orm.close(true);

@@ -1,7 +1,8 @@
 /**
  * Webhook ingest throughput: the gateway's POST /v1/webhooks/{channel_id} (validated, stored durably,
  * published to a live graphql-ws subscriber, 202 after commit) against a bare node:http handler doing
- * one INSERT per request into the same database. Both run as separate processes; the load generator
+ * one INSERT per request into the same kind of database (its own, so that neither waits on the other's
+ * SQLite write lock). Both run as separate processes; the load generator
  * runs here, alternating baseline and gateway rounds in the same run. Prints req/s, p50/p99 and the ratio.
  *
  * npm run bench:ingest            (SQLite, and PostgreSQL when TEST_DATABASE_URL or the local default answers)
@@ -39,8 +40,9 @@ for (const kind of kinds) {
   const db = await benchDatabase(kind);
   const env = { DATABASE_URL: db.url, SWITCHBOARD_DATA_DIR: db.dataDir, SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' };
   const gateway = await spawnGateway(env, 60_000, (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
-  const { orgId, channelId } = await seedChannel(gateway.url);
-  const baseline = await spawnScript('bench/ingest-baseline.ts', { ...env, CHANNEL_ID: channelId, ORG_ID: orgId });
+  const { channelId } = await seedChannel(gateway.url);
+  const baseDb = await benchDatabase(kind);
+  const baseline = await spawnScript('bench/ingest-baseline.ts', { DATABASE_URL: baseDb.url, SWITCHBOARD_DATA_DIR: baseDb.dataDir, LOG_LEVEL: 'warn' });
 
   // A live subscriber: ingest is measured with publishing on, and every accepted message must reach it.
   let received = 0;
@@ -85,4 +87,5 @@ for (const kind of kinds) {
   await baseline.stop();
   await gateway.stop();
   await db.drop();
+  await baseDb.drop();
 }

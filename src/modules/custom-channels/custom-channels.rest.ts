@@ -10,7 +10,14 @@ export const customChannelsRest: FastifyPluginAsync<RestOptions> = async (app, o
   const stop = startCustomChannelOutbound(opts.orm, opts.deps);
   app.addHook('onClose', async () => stop());
 
-  app.post('/custom/channel/webhook', async (request, reply) => {
+  const schema = {
+    tags: ['Custom channels'],
+    summary: 'Inbound messages from a custom-channel server (respond.io style)',
+    description:
+      'Authorization: Bearer {channel API token} (from connectCustomChannel). Body `{channelId, contactId, events: [{type: "message", mId, timestamp, message: {type: "text", text}}], contact}`; each text message is posted into the connected channel. A wrong token is 401 and nothing is stored.',
+    security: [],
+  };
+  app.post('/custom/channel/webhook', { schema }, async (request, reply) => {
     const result = await receiveInbound({ em: opts.orm.em.fork(), deps: opts.deps }, request.headers.authorization, request.body);
     return reply.code(200).send({ status: 'success', status_code: 200, message: 'messages accepted', data: { messageIds: result.messageIds } });
   });

@@ -42,6 +42,12 @@ function rocketChatError(error: unknown, reply: FastifyReply) {
   throw error;
 }
 
+const AUTH = ' Authenticate with X-Auth-Token (a Switchboard access token) and X-User-Id (its user\'s id); failures answer Rocket.Chat\'s bodies.';
+/** Documentation only (Rocket.Chat's own validation messages are produced by the service). */
+const doc = (summary: string, description: string, rc = true) => ({
+  schema: { tags: [rc ? 'Rocket.Chat integrations' : 'Rocket.Chat incoming webhooks'], summary, description: rc ? description + AUTH : description, security: [] },
+});
+
 function formOrJson(request: FastifyRequest): { content: unknown; raw?: string } {
   if (request.method === 'GET') return { content: request.query ?? {} };
   return { content: request.body ?? {}, raw: (request as { rawForm?: string }).rawForm };
@@ -90,6 +96,7 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.post(
     '/api/v1/integrations.create',
+    doc('Create an incoming or outgoing webhook integration', 'Body as Rocket.Chat documents it (type, username, channel, scriptEnabled, name, enabled; event and urls for outgoing). `channel` names #channels of one organisation: X-Organisation-Id picks it when you belong to several.'),
     route(async (scope, request) => {
       const shaped = await createWebhookIntegration(scope, request.body, header(request, 'x-organisation-id'));
       return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
@@ -98,6 +105,7 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.get(
     '/api/v1/integrations.list',
+    doc('List the integrations you may manage', 'Query: offset, count (at most 100), name (substring), type. Newest first.'),
     route(async (scope, request) => {
       const q = request.query as Record<string, unknown>;
       const page = await listWebhookIntegrations(scope, q);
@@ -109,6 +117,7 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.get(
     '/api/v1/integrations.get',
+    doc('Get one integration', 'Query: integrationId.'),
     route(async (scope, request) => {
       const q = request.query as Record<string, unknown>;
       const shaped = await getWebhookIntegration(scope, q.integrationId);
@@ -118,6 +127,7 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.put(
     '/api/v1/integrations.update',
+    doc('Update an integration', 'Body: type and integrationId, plus the fields to change (absent fields keep their value). A script with a syntax error is refused.'),
     route(async (scope, request) => {
       const shaped = await updateWebhookIntegration(scope, request.body);
       return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
@@ -126,6 +136,7 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.post(
     '/api/v1/integrations.remove',
+    doc('Remove an integration', 'Body: type and integrationId.'),
     route(async (scope, request) => {
       const shaped = await removeWebhookIntegration(scope, request.body);
       return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
@@ -134,6 +145,7 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.get(
     '/api/v1/integrations.history',
+    doc("An integration's run history", 'Query: id, offset, count. Every outgoing call, and every incoming call that ran a script or failed, newest first.'),
     route(async (scope, request) => {
       const page = await webhookIntegrationHistory(scope, request.query as Record<string, unknown>);
       return { history: page.history.map(historyToRocketChat), offset: page.offset, items: page.history.length, total: page.total };
@@ -165,6 +177,11 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
       throw error;
     }
   };
-  app.post('/hooks/:integrationId/:token', incoming);
-  app.get('/hooks/:integrationId/:token', incoming);
+  const hookDoc = doc(
+    'Post through an incoming webhook integration',
+    'JSON `{text, alias, emoji, avatar, attachments}`, a form with one `payload` JSON field, or (GET) query parameters. The URL token authenticates: wrong id or token 404, disabled 503.',
+    false,
+  );
+  app.post('/hooks/:integrationId/:token', hookDoc, incoming);
+  app.get('/hooks/:integrationId/:token', hookDoc, incoming);
 };

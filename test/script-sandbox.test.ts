@@ -110,6 +110,21 @@ describe('script sandbox', () => {
     expect(thrownObject.kind).toBe('exception');
   });
 
+  it('refuses to run scripts when Node was started without --no-node-snapshot', async () => {
+    const saved = { options: process.env.NODE_OPTIONS, argv: [...process.execArgv] };
+    process.env.NODE_OPTIONS = '';
+    process.execArgv.splice(0, process.execArgv.length, ...saved.argv.filter((a) => a !== '--no-node-snapshot'));
+    try {
+      const error = await failure(runScript(incoming('return 1;'), 'process_incoming_request', {}));
+      expect(error).toMatchObject({ kind: 'unavailable', message: 'integration scripts are disabled: the gateway must run with node --no-node-snapshot' });
+    } finally {
+      if (saved.options === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved.options;
+      process.execArgv.splice(0, process.execArgv.length, ...saved.argv);
+    }
+    expect((await runScript(incoming('return 1;'), 'process_incoming_request', {})).result).toBe(1);
+  });
+
   it('reports a thrown error with its message', async () => {
     const error = await failure(runScript(incoming("throw new TypeError('bad input');"), 'process_incoming_request', {}));
     expect(error).toMatchObject({ kind: 'exception', message: 'TypeError: bad input' });

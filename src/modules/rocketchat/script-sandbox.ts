@@ -24,7 +24,7 @@ export interface SandboxLimits {
   timeoutMs?: number;
 }
 
-export type ScriptErrorKind = 'syntax' | 'no_script_class' | 'timeout' | 'memory' | 'exception' | 'bad_result' | 'busy';
+export type ScriptErrorKind = 'syntax' | 'no_script_class' | 'timeout' | 'memory' | 'exception' | 'bad_result' | 'busy' | 'unavailable';
 
 export class ScriptError extends Error {
   constructor(
@@ -84,9 +84,19 @@ async function slot(logs: string[]): Promise<() => void> {
   };
 }
 
+/**
+ * isolated-vm on Node 20 can crash the whole process unless Node runs with --no-node-snapshot (npm start,
+ * npm test and the Dockerfile pass it). Without the flag scripts are refused rather than risked.
+ */
+export function sandboxAvailable(): boolean {
+  const flag = '--no-node-snapshot';
+  return process.execArgv.includes(flag) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).includes(flag);
+}
+
 async function withIsolate<T>(limits: SandboxLimits, logs: string[], work: (context: ivm.Context, isolate: ivm.Isolate) => Promise<T>): Promise<T> {
   const memoryMb = limits.memoryMb ?? SCRIPT_MEMORY_MB;
   const timeoutMs = limits.timeoutMs ?? SCRIPT_TIMEOUT_MS;
+  if (!sandboxAvailable()) throw new ScriptError('unavailable', 'integration scripts are disabled: the gateway must run with node --no-node-snapshot', logs);
   const release = await slot(logs);
   let isolate: ivm.Isolate;
   try {

@@ -82,9 +82,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     graphiql: { title: 'Switchboard', subscriptionsProtocol: 'WS' },
     // GraphiQL bundled in the page: the playground works without reaching a CDN.
     renderGraphiQL,
-    context: async ({ request, connectionParams, reqId }) => {
+    context: async ({ request, connectionParams, params, reqId }) => {
       const em = orm.em.fork();
-      const header = request?.headers.get('authorization') ?? (connectionParams?.authorization as string | undefined) ?? (connectionParams?.Authorization as string | undefined);
+      // Over WebSocket there is no request header: clients send it in connectionParams, and GraphiQL
+      // sends its Headers tab with each operation as `extensions.headers`.
+      const wsHeaders = request ? undefined : (params?.extensions?.headers as Record<string, unknown> | undefined);
+      const header =
+        request?.headers.get('authorization') ??
+        (connectionParams?.authorization as string | undefined) ??
+        (connectionParams?.Authorization as string | undefined) ??
+        (typeof wsHeaders?.authorization === 'string' ? wsHeaders.authorization : undefined) ??
+        (typeof wsHeaders?.Authorization === 'string' ? wsHeaders.Authorization : undefined);
       const viewer = await authenticate(em, bearerToken(header));
       return { em, viewer, deps, requestId: reqId ?? randomUUID() };
     },

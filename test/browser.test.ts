@@ -1,0 +1,118 @@
+/**
+ * The GraphiQL playground in a real headless Chromium (Debian's package, driven by playwright-core):
+ * a newcomer opens /graphql, reads the schema docs, runs a query with a bearer token, and watches a live
+ * channelMessages subscription receive a message posted to the channel's webhook. The screenshot of the
+ * live subscription is kept under test-artifacts/ (not committed).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './support/app.js';
+import { createChannel, createOrg } from './support/seed.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../test-artifacts');
+
+/** Replace the text of the Monaco editor inside `section` (typed as a paste: no auto-closed brackets). */
+async function setEditor(page: Page, section: string, text: string) {
+  const editor = page.locator(`${section} .monaco-editor`).first();
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+}
+
+/** The text of the result pane as shown, whitespace collapsed (Monaco wraps long lines, renders no-break spaces). */
+async function resultText(page: Page) {
+  return (await page.locator('.result-window').innerText()).replace(/[\s\u00a0]+/g, ' ');
+}
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('GraphiQL in a real browser', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let page: Page;
+  let channelId: string;
+  let webhookUrl: string;
+
+  beforeAll(async () => {
+    t = await startTestApp('sqlite');
+    const org = await createOrg(t, 'Playground');
+    const channel = await createChannel(t, org, 'newcomers');
+    channelId = channel.id;
+    webhookUrl = channel.webhookUrl;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('loads the playground without reaching any other host', async () => {
+    const foreign: string[] = [];
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if ((u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 'ws:') && u.host !== new URL(t.url).host) foreign.push(r.url());
+    });
+    const res = await page.goto(`${t.url}/graphql`);
+    expect(res?.status()).toBe(200);
+    await expect.poll(() => page.locator('.graphiql-query-editor .monaco-editor').count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    expect(foreign).toEqual([]);
+  });
+
+  it('shows the schema docs', async () => {
+    await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+    const docs = page.locator('.graphiql-doc-explorer');
+    await expect.poll(() => docs.innerText(), { timeout: 15_000 }).toMatch(/Query/);
+    await expect.poll(() => docs.innerText()).toMatch(/Subscription/);
+    await docs.getByText('Subscription', { exact: true }).click();
+    await expect.poll(() => docs.innerText(), { timeout: 10_000 }).toMatch(/channelMessages/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'graphiql-docs.png') });
+  });
+
+  it('runs a query with a bearer token typed into the Headers tab', async () => {
+    await page.getByRole('button', { name: 'Headers', exact: true }).click();
+    await setEditor(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ Authorization: `Bearer ${t.token}` }));
+    await setEditor(page, '.graphiql-query-editor', `query Mine { organisations { id name } channel(id: "${channelId}") { id name webhookUrl } }`);
+    await page.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
+    await expect.poll(() => resultText(page), { timeout: 15_000 }).toMatch(/"name": "newcomers"/);
+    const text = await resultText(page);
+    expect(text).toMatch(/"name": "Playground"/);
+    expect(text).not.toMatch(/UNAUTHENTICATED/);
+  });
+
+  it('shows a live channelMessages subscription receiving a message posted to the webhook', async () => {
+    await setEditor(page, '.graphiql-query-editor', `subscription Live { channelMessages(channelId: "${channelId}") { id message username eventName } }`);
+    await page.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
+    // The subscription is live once the server counts it.
+    await expect
+      .poll(async () => /switchboard_active_subscriptions\{[^}]*\} [1-9]/.test(await (await fetch(`${t.url}/metrics`)).text()), { timeout: 15_000 })
+      .toBe(true);
+    const res = await fetch(webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        channel_id: channelId,
+        webhook_slug: 'playground',
+        action_type: 'notify',
+        status_code: 200,
+        event_name: 'deploy',
+        username: 'ci-bot',
+        status: 'success',
+        message: 'Deployed v1.2.3 to production',
+        user_id: 'u1',
+        org_id: 'o1',
+      }),
+    });
+    expect(res.status).toBe(202);
+    const { data } = (await res.json()) as { data: { id: string } };
+    await expect.poll(() => resultText(page), { timeout: 15_000 }).toMatch(/Deployed v1\.2\.3 to production/);
+    const text = await resultText(page);
+    expect(text).toContain(data.id);
+    expect(text).toMatch(/"username": "ci-bot"/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'graphiql-live-subscription.png') });
+    expect(existsSync(path.join(ARTIFACTS, 'graphiql-live-subscription.png'))).toBe(true);
+  });
+});

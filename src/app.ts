@@ -66,6 +66,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }
   const pubsub = await createAppPubSub(config.redisUrl);
   const scheduler = await createScheduler(schedulerOptions(config, { name: `${hostname()}:${process.pid}` }), orm, logger.child({ component: 'scheduler' }));
+  readiness.register('job store', async () => {
+    await scheduler.agenda.queryJobs({ name: 'readiness-probe', limit: 1 });
+    return `${scheduler.backendName} reachable`;
+  });
+  scheduler.agenda.on('error', () => metrics.jobStoreErrors.inc({ operation: 'process' }));
   const deps: Deps = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger), pubsub, metrics, readiness, scheduler };
   defineTickJobs(scheduler, orm, deps);
   registerTickHooks(deps, () => orm.em.fork());

@@ -27,7 +27,13 @@ for (const db of databases) {
     it('answers /readyz 200 naming the database as up, migrations applied', async () => {
       const res = await fetch(`${t.url}/readyz`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ status: 'ready', checks: { database: { status: 'up', detail: 'reachable, migrations applied' } } });
+      expect(await res.json()).toEqual({
+        status: 'ready',
+        checks: {
+          database: { status: 'up', detail: 'reachable, migrations applied' },
+          'job store': { status: 'up', detail: `Embedded (${db === 'sqlite' ? 'SQLite' : 'PostgreSQL'} via MikroORM) reachable` },
+        },
+      });
     });
 
     it('honours and echoes a caller x-request-id, and replaces one that is not plain', async () => {
@@ -70,10 +76,11 @@ describe.skipIf(!postgresAvailable)('readiness when PostgreSQL is gone', () => {
       await admin.em.getConnection().execute(`drop database ${name} with (force)`);
       const res = await fetch(`${t.url}/readyz`);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({
-        status: 'unavailable',
-        checks: { database: { status: 'down', error: `database "${name}" does not exist` } },
-      });
+      const body = (await res.json()) as { status: string; checks: Record<string, unknown> };
+      expect(body.status).toBe('unavailable');
+      expect(body.checks.database).toEqual({ status: 'down', error: `database "${name}" does not exist` });
+      // The embedded job store lives in the same database: it is down too.
+      expect(body.checks['job store']).toMatchObject({ status: 'down' });
       expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     } finally {
       await admin.close(true);

@@ -93,6 +93,10 @@ for (const db of databases) {
       expect(tooLong.status).toBe(400);
       expect(((await tooLong.json()) as { errors: { field: string }[] }).errors[0].field).toBe('username');
 
+      const longUser = await post(channelId, documentedBody(channelId, { user_id: 'u'.repeat(300) }));
+      expect(longUser.status).toBe(400);
+      expect(((await longUser.json()) as { errors: { field: string; message: string }[] }).errors[0]).toMatchObject({ field: 'user_id', message: expect.stringMatching(/^user_id/) });
+
       const notObject = await post(channelId, [1, 2]);
       expect(notObject.status).toBe(400);
       expect((await stored()).length).toBe(before);

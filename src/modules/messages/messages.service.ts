@@ -271,8 +271,8 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
     const outcome = await sendOnce(ctx.deps, { url, body, timeoutMs: budget });
     const answer = outcome.json as { message?: unknown } | undefined;
     let error = outcome.error;
-    if (!error && (typeof answer !== 'object' || answer === null || typeof answer.message !== 'string')) {
-      error = 'the answer is not JSON with a string "message": skipped';
+    if (!error && (typeof answer !== 'object' || answer === null || typeof answer.message !== 'string' || !answer.message)) {
+      error = 'the answer is not JSON with a non-empty string "message": skipped';
     } else if (error) {
       error = `${error}: skipped`;
     }
@@ -299,7 +299,6 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
       ),
     );
   }
-  if (!text) text = data.message;
 
   const view: MessageView = {
     id,

@@ -17,6 +17,21 @@ export const REQUIRED_WEBHOOK_FIELDS = [
   'org_id',
 ] as const;
 
+/** Service input names back to the body's own names, so a 400 names the field the caller sent. */
+const BODY_NAMES: Record<string, string> = { eventName: 'event_name', userId: 'user_id', threadId: 'thread_id' };
+
+async function post(...args: Parameters<typeof postMessage>) {
+  try {
+    return await postMessage(...args);
+  } catch (error) {
+    if (error instanceof ValidationError && BODY_NAMES[error.field]) {
+      const field = BODY_NAMES[error.field];
+      throw new ValidationError(field, error.message.replace(error.field, field));
+    }
+    throw error;
+  }
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const present = (v: unknown) => v !== undefined && v !== null && !(typeof v === 'string' && v.trim() === '');
 const text = (v: unknown) => (v === undefined || v === null ? undefined : typeof v === 'string' ? v : String(v));
@@ -52,7 +67,7 @@ export const webhooksRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
     }
     if (typeof body.message !== 'string') throw new ValidationError('message', 'message must be a string');
     for (const f of REQUIRED_WEBHOOK_FIELDS) if (f !== 'message') checkScalar(body, f);
-    const message = await postMessage(ctx(), {
+    const message = await post(ctx(), {
       channelId: request.params.channelId,
       message: body.message,
       eventName: text(body.event_name),
@@ -75,7 +90,7 @@ export const webhooksRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
     };
     const messageText = one('message');
     if (!present(messageText)) throw new ValidationError('message', 'message is required');
-    const message = await postMessage(ctx(), {
+    const message = await post(ctx(), {
       channelId: request.params.channelId,
       message: messageText!,
       eventName: one('event_name'),

@@ -402,6 +402,7 @@ export async function updateWebhookIntegration(scope: Scope, body: unknown): Pro
   }
   await scope.em.flush();
   forgetOutgoing(scope.deps);
+  forgetIncoming(scope.deps, integration.id);
   return { integration };
 }
 
@@ -413,6 +414,7 @@ export async function removeWebhookIntegration(scope: Scope, body: unknown): Pro
   const integration = await requireManageable(scope, id, type);
   await scope.em.remove(integration).flush();
   forgetOutgoing(scope.deps);
+  forgetIncoming(scope.deps, integration.id);
   return { integration };
 }
 
@@ -561,7 +563,10 @@ function messageText(content: Record<string, unknown>): string {
   return parts.join('\n');
 }
 
-function decorations(content: Record<string, unknown>, integration: WebhookIntegration) {
+/** What posting needs of an integration (an entity, or the cached snapshot of an incoming one). */
+type Poster = Pick<WebhookIntegration, 'id' | 'type' | 'username' | 'alias' | 'emoji' | 'avatar'>;
+
+function decorations(content: Record<string, unknown>, integration: Poster) {
   const pick = (k: string) => (typeof content[k] === 'string' && content[k] ? (content[k] as string) : null);
   return {
     alias: pick('alias') ?? integration.alias,
@@ -571,10 +576,10 @@ function decorations(content: Record<string, unknown>, integration: WebhookInteg
   };
 }
 
-async function history(em: EntityManager, integration: WebhookIntegration, data: Partial<WebhookIntegrationHistory>) {
+async function history(em: EntityManager, integration: Pick<WebhookIntegration, 'id' | 'type'> & { organisationId: string }, data: Partial<WebhookIntegrationHistory>) {
   const row = em.create(WebhookIntegrationHistory, {
-    integration,
-    organisation: integration.organisation,
+    integration: integration.id,
+    organisation: integration.organisationId,
     type: integration.type === 'webhook-incoming' ? 'incoming-webhook' : 'outgoing-webhook',
     step: 'start',
     ...data,
@@ -593,7 +598,7 @@ function scriptFailure(row: HistoryDraft, step: string, error: unknown) {
   if (error instanceof ScriptError && error.logs.length) row.scriptLogs = error.logs;
 }
 
-async function runIntegrationScript(ctx: Ctx, integration: WebhookIntegration, method: ScriptMethod, input: unknown) {
+async function runIntegrationScript(ctx: Ctx, integration: Pick<WebhookIntegration, 'id' | 'script'>, method: ScriptMethod, input: unknown) {
   const run = await runScript(integration.script!, method, input);
   ctx.deps.logger.debug({ integrationId: integration.id, method, ms: run.durationMs }, 'integration script ran');
   return run;
@@ -612,10 +617,67 @@ export interface IncomingRequest {
 }
 
 /** An incoming webhook call: authenticate by the URL token, run the script, post to the channels. */
+/**
+ * An incoming integration and the channels it posts to, cached for a second per app (every call asks).
+ * Changes made through this replica drop the entry at once; other replicas see them within the second,
+ * channel creations and deletions included.
+ */
+interface IncomingTarget extends Poster {
+  organisationId: string;
+  enabled: boolean;
+  tokenHash: string | null;
+  scriptEnabled: boolean;
+  script: string | null;
+  createdById: string | null;
+  channelIds: string[];
+  expires: number;
+}
+const INCOMING_TTL_MS = 1_000;
+const incomingCaches = new WeakMap<Deps, Map<string, IncomingTarget>>();
+
+function incomingCache(deps: Deps) {
+  let cache = incomingCaches.get(deps);
+  if (!cache) incomingCaches.set(deps, (cache = new Map()));
+  return cache;
+}
+
+function forgetIncoming(deps: Deps, id: string) {
+  incomingCaches.get(deps)?.delete(id);
+}
+
+async function incomingTarget(ctx: Ctx, id: string): Promise<IncomingTarget | null> {
+  if (!isUuid(id)) return null;
+  const cache = incomingCache(ctx.deps);
+  const hit = cache.get(id);
+  if (hit && hit.expires > Date.now()) return hit;
+  const integration = await ctx.em.findOne(WebhookIntegration, { id, type: 'webhook-incoming' });
+  if (!integration) {
+    cache.delete(id);
+    return null;
+  }
+  const target: IncomingTarget = {
+    id: integration.id,
+    type: integration.type,
+    username: integration.username,
+    alias: integration.alias,
+    emoji: integration.emoji,
+    avatar: integration.avatar,
+    organisationId: integration.organisation.id,
+    enabled: integration.enabled,
+    tokenHash: integration.tokenHash ?? null,
+    scriptEnabled: integration.scriptEnabled,
+    script: integration.script ?? null,
+    createdById: integration.createdBy?.id ?? null,
+    channelIds: (await targetChannels(ctx.em, integration)).map((c) => c.id),
+    expires: Date.now() + INCOMING_TTL_MS,
+  };
+  if (cache.size > 10_000) cache.clear();
+  cache.set(id, target);
+  return target;
+}
+
 export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{ messageIds: string[] }> {
-  const integration = isUuid(req.integrationId)
-    ? await ctx.em.findOne(WebhookIntegration, { id: req.integrationId, type: 'webhook-incoming' })
-    : null;
+  const integration = await incomingTarget(ctx, req.integrationId);
   if (!integration || !integration.tokenHash || !safeEqual(integration.tokenHash, hashToken(req.token))) {
     throw new NotFoundError('integration');
   }
@@ -635,7 +697,7 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
       content_raw: req.rawBody ?? JSON.stringify(content),
       headers: redactHeaders(req.headers),
       body: content,
-      user: { _id: integration.createdBy?.id ?? null, name: integration.username, username: integration.username },
+      user: { _id: integration.createdById, name: integration.username, username: integration.username },
     };
     let run;
     try {
@@ -676,7 +738,7 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
     await save();
     throw new ValidationError('text', 'text is required (or attachments with a text, title or fallback)');
   }
-  const messageIds = await postToChannels(ctx, integration, await targetChannels(ctx.em, integration), text, content, INCOMING_SOURCE);
+  const messageIds = await postToChannels(ctx, integration, integration.channelIds.map((id) => ({ id })), text, content, INCOMING_SOURCE);
   if (row.ranPrepareScript) {
     row.step = 'finished';
     row.finished = true;
@@ -694,7 +756,7 @@ function redactHeaders(headers: Record<string, unknown>) {
   return out;
 }
 
-async function postToChannels(ctx: Ctx, integration: WebhookIntegration, channels: Channel[], text: string, content: Record<string, unknown>, source: string) {
+async function postToChannels(ctx: Ctx, integration: Poster, channels: { id: string }[], text: string, content: Record<string, unknown>, source: string) {
   const ids: string[] = [];
   for (const channel of channels) {
     const message = await postMessage(
@@ -745,7 +807,7 @@ async function fire(ctx: Ctx, integration: WebhookIntegration, trigger: Trigger)
   const token = integration.outgoingToken ? decryptSecret(ctx.deps.config.secretKey, integration.outgoingToken) : undefined;
   const data = { token, bot: false, ...trigger.payload, ...(trigger.triggerWord ? { trigger_word: trigger.triggerWord } : {}) };
   for (const url of integration.urls) {
-    const row = await history(ctx.em, integration, {
+    const row = await history(ctx.em, { id: integration.id, type: integration.type, organisationId: integration.organisation.id }, {
       event: trigger.event,
       url,
       triggerWord: trigger.triggerWord ?? null,

@@ -144,5 +144,41 @@ for (const db of databases) {
       await until(async () => (await connections()) === base('switchboard_websocket_connections'));
       await until(async () => (await subscriptions()) === base('switchboard_active_subscriptions', { transport: 'websocket' }));
     });
+
+    it('counts a subscription over SSE while its stream is open', async () => {
+      const org = await createOrg(t, `sse-${db}`);
+      const channel = await createChannel(t, org, 'sse');
+      const sse = async () => (await scrape(t.url))('switchboard_active_subscriptions', { transport: 'sse' });
+      const base = await sse();
+      const abort = new AbortController();
+      const res = await fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${t.token}` },
+        body: JSON.stringify({ query: SUBSCRIPTION, variables: { channelId: channel.id } }),
+        signal: abort.signal,
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+      try {
+        await until(async () => (await sse()) === base + 1);
+        const post = await fetch(`${t.url}/v1/webhooks/${channel.id}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(webhookBody(channel.id, 'over sse')),
+        });
+        expect(post.status).toBe(202);
+        const reader = res.body!.getReader();
+        let text = '';
+        while (!text.includes('over sse')) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += new TextDecoder().decode(value);
+        }
+        expect(text).toContain('over sse');
+      } finally {
+        abort.abort();
+      }
+      await until(async () => (await sse()) === base);
+    });
   });
 }

@@ -16,7 +16,7 @@ import { createScheduler, schedulerOptions } from './infra/scheduler.js';
 import { defineTickJobs } from './modules/ticks/ticks.jobs.js';
 import { reconcileTicks, registerTickHooks } from './modules/ticks/ticks.service.js';
 import { hostname } from 'node:os';
-import { startDeliveryWorker, type DeliveryWorker } from './modules/deliveries/deliveries.service.js';
+import { registerDeliveryStore, startDeliveryWorker, type DeliveryWorker } from './modules/deliveries/deliveries.service.js';
 import { releaseMessageWriter } from './modules/messages/messages.service.js';
 import { useSharedSubscriptionResults } from './modules/messages/shared-results.js';
 import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
@@ -72,6 +72,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   scheduler.agenda.on('error', () => metrics.jobStoreErrors.inc({ operation: 'process' }));
   const deps: Deps = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger), pubsub, metrics, readiness, scheduler };
+  registerDeliveryStore(orm.em, deps);
   defineTickJobs(scheduler, orm, deps);
   registerTickHooks(deps, () => orm.em.fork());
 

@@ -29,6 +29,9 @@
  *   One outbound JSON call through the guarded got instance, timed, never throwing: for callers that
  *   then `recordAttempt`.
  *
+ * Request headers may carry credentials: they are stored encrypted (SWITCHBOARD_SECRET_KEY) and never
+ * exposed. `registerDeliveryStore(em, deps)` (called by buildApp) gives the module the key for a database.
+ *
  * Durability: pending rows live in the database. `startDeliveryWorker(orm, deps)` (started by app.ts)
  * polls for due rows and claims them with an UPDATE guarded by status and lease (`lockedBy`,
  * `lockedUntil`), so two replicas never send the same attempt and a crashed replica's claims expire
@@ -40,6 +43,7 @@ import { performance } from 'node:perf_hooks';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Deps, Scope } from '../../context.js';
 import { ValidationError } from '../../errors.js';
+import { decryptSecret, encryptSecret } from '../../infra/crypto.js';
 import { describe as describeOutbound } from '../../infra/http.js';
 import { requireChannel } from '../channels/channels.service.js';
 import { isMessageId, newId } from '../messages/message-id.js';
@@ -93,10 +97,33 @@ export function registerDeliveryKind(kind: string, handler: DeliveryKindHandler)
   kinds.set(kind, handler);
 }
 
+/** Per database connection (one per app): the key that seals stored request headers. */
+const stores = new Map<unknown, { key: Buffer }>();
+
+/** Make enqueueDelivery usable on this app's database (buildApp calls it once). */
+export function registerDeliveryStore(em: EntityManager, deps: Pick<Deps, 'config'>) {
+  stores.set(em.getConnection(), { key: deps.config.secretKey });
+}
+
+type StoredHeaders = { sealed: string } | null;
+
+function sealHeaders(em: EntityManager, headers: Record<string, string> | null | undefined): StoredHeaders {
+  if (!headers || !Object.keys(headers).length) return null;
+  const store = stores.get(em.getConnection());
+  if (!store) throw new Error('registerDeliveryStore() was not called for this database: headers cannot be stored encrypted');
+  return { sealed: encryptSecret(store.key, JSON.stringify(headers)) };
+}
+
+function openHeaders(key: Buffer, stored: unknown): Record<string, string> | undefined {
+  if (!stored || typeof stored !== 'object') return undefined;
+  const sealed = (stored as { sealed?: unknown }).sealed;
+  return typeof sealed === 'string' ? (JSON.parse(decryptSecret(key, sealed)) as Record<string, string>) : undefined;
+}
+
 /** A delivery row ready to insert (plain data, so it can be batched with other rows). */
 export type DeliveryRow = ReturnType<typeof pendingRow>;
 
-function pendingRow(input: EnqueueInput, now: Date, lock: { by: string; until: Date } | null) {
+function pendingRow(input: EnqueueInput, now: Date, lock: { by: string; until: Date } | null, headers: StoredHeaders = null) {
   return {
     id: newId(now.getTime()),
     organisation: input.organisationId,
@@ -106,7 +133,7 @@ function pendingRow(input: EnqueueInput, now: Date, lock: { by: string; until: D
     url: input.url,
     method: input.method ?? 'POST',
     body: input.body === undefined ? null : input.body,
-    headers: input.headers ?? null,
+    headers: headers as Record<string, string> | null,
     attempt: 1,
     retry: input.retry ?? STANDARD_RETRY,
     status: 'pending' as DeliveryStatus,
@@ -129,7 +156,7 @@ export function prepareDeliveries(em: EntityManager, inputs: EnqueueInput[]): De
   const now = new Date();
   return inputs.map((input) => {
     const immediate = worker && !input.delayMs;
-    return pendingRow(input, now, immediate ? { by: worker.token, until: new Date(now.getTime() + LEASE_MS) } : null);
+    return pendingRow(input, now, immediate ? { by: worker.token, until: new Date(now.getTime() + LEASE_MS) } : null, sealHeaders(em, input.headers));
   });
 }
 
@@ -240,6 +267,7 @@ export function startDeliveryWorker(
   const concurrency = options.concurrency ?? 64;
   const token = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const connection = root.em.getConnection();
+  registerDeliveryStore(root.em, deps);
   const inFlight = new Set<Promise<void>>();
   const waiting: DeliveryRow[] = [];
   let stopped = false;
@@ -260,10 +288,19 @@ export function startDeliveryWorker(
   }
 
   async function attempt(row: DeliveryRow) {
-    const outcome = await sendOnce(deps, { url: row.url, body: row.body, headers: row.headers, method: row.method });
+    let headers: Record<string, string> | undefined;
+    let unreadable = false;
+    try {
+      headers = openHeaders(deps.config.secretKey, row.headers);
+    } catch {
+      unreadable = true; // sealed with another SWITCHBOARD_SECRET_KEY: never sent without its credentials
+    }
+    const outcome: AttemptOutcome = unreadable
+      ? { statusCode: null, latencyMs: 0, error: 'the stored request headers cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', body: '', ok: false }
+      : await sendOnce(deps, { url: row.url, body: row.body, headers, method: row.method });
     const em = root.em.fork();
     const handler = kinds.get(row.kind);
-    let final = outcome.ok || outcome.statusCode === 410 || row.attempt > row.retry.length;
+    let final = unreadable || outcome.ok || outcome.statusCode === 410 || row.attempt > row.retry.length;
     const result: DeliveryResult = {
       ...outcome,
       delivery: {

@@ -33,7 +33,7 @@ export const Delivery = defineEntity({
     method: p.string().default('POST'),
     /** The JSON body sent (kept so a retry sends the same bytes). */
     body: p.json<unknown>().nullable(),
-    /** Extra request headers; may carry credentials, so never exposed through the API. */
+    /** Extra request headers, sealed (`{sealed}`, encrypted with SWITCHBOARD_SECRET_KEY): they may carry credentials. Never exposed. */
     headers: p.json<Record<string, string>>().nullable(),
     attempt: p.integer().default(1),
     /** The retry schedule in ms after each failed attempt; attempt n+1 waits retry[n-1]. */

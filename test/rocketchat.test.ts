@@ -21,6 +21,10 @@ const Deliveries = graphql(`
   }
 `);
 
+const DropChannel = graphql(`
+  mutation RcDropChannel($id: ID!) { deleteChannel(input: { id: $id }) { __typename } }
+`);
+
 const Send = graphql(`
   mutation RcSend($channelId: ID!, $message: String!) {
     sendMessage(input: { channelId: $channelId, message: $message }) { __typename ... on MutationSendMessageSuccess { data { id } } ... on Error { message } }
@@ -301,6 +305,21 @@ for (const db of databases) {
       // Plain calls that succeed leave no history; the refused one does.
       expect(history.body).toMatchObject({ success: true, offset: 0, total: 1 });
       expect(history.body.history[0]).toMatchObject({ type: 'incoming-webhook', step: 'invalid-message', error: true, finished: true, integration: { _id: id } });
+    });
+
+    it('posts to every channel of the organisation for all_public_channels, following channel creation and deletion at once', async () => {
+      const fanOrg = await createOrg(t, 'Fanout');
+      const a = await createChannel(t, fanOrg, 'a');
+      const b = await createChannel(t, fanOrg, 'b');
+      const created = await call(t, 'POST', '/api/v1/integrations.create', { type: 'webhook-incoming', username: 'fan', channel: 'all_public_channels', scriptEnabled: false, name: 'fan', enabled: true }, { ...admin, org: fanOrg });
+      const url = `${t.url}/hooks/${created.body.integration._id}/${created.body.integration.token}`;
+      const post = (text: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+      expect((await post('to both')).status).toBe(200);
+      await t.gql(DropChannel, { id: b.id });
+      const c = await createChannel(t, fanOrg, 'c');
+      expect((await post('after the changes')).status).toBe(200);
+      expect((await messagesOf(t, a.id)).map((m) => m.message)).toEqual(['to both', 'after the changes']);
+      expect((await messagesOf(t, c.id)).map((m) => m.message)).toEqual(['after the changes']);
     });
 
     it('runs incoming scripts; a throwing or looping script is reported in history while webhooks keep being served', async () => {

@@ -759,19 +759,26 @@ function redactHeaders(headers: Record<string, unknown>) {
 async function postToChannels(ctx: Ctx, integration: Poster, channels: { id: string }[], text: string, content: Record<string, unknown>, source: string) {
   const ids: string[] = [];
   for (const channel of channels) {
-    const message = await postMessage(
-      { em: ctx.em.fork(), deps: ctx.deps },
-      {
-        channelId: channel.id,
-        message: text,
-        username: integration.username,
-        eventName: integration.type,
-        status: 'success',
-        source,
-        userId: `integration:${integration.id}`,
-        payload: { integrationId: integration.id, ...decorations(content, integration) },
-      },
-    );
+    let message;
+    try {
+      message = await postMessage(
+        { em: ctx.em.fork(), deps: ctx.deps },
+        {
+          channelId: channel.id,
+          message: text,
+          username: integration.username,
+          eventName: integration.type,
+          status: 'success',
+          source,
+          userId: `integration:${integration.id}`,
+          payload: { integrationId: integration.id, ...decorations(content, integration) },
+        },
+      );
+    } catch (error) {
+      // The channel was deleted since the integration's channels were looked up: post to the others.
+      if (error instanceof NotFoundError && error.resource === 'channel') continue;
+      throw error;
+    }
     ids.push(message.id);
   }
   return ids;
@@ -1059,7 +1066,10 @@ export function startRocketChatTriggers(root: { em: EntityManager }, deps: Deps)
     }
   };
   registerDeliveryKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx) });
+  const forgetChannels = async () => void incomingCaches.get(deps)?.clear();
   const offs = [
+    deps.hooks.on('channel.created', forgetChannels),
+    deps.hooks.on('channel.deleted', forgetChannels),
     deps.hooks.on('message.created', guard('message.created', onMessageCreated)),
     deps.hooks.on('channel.created', guard('channel.created', onChannelCreated)),
   ];

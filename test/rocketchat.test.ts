@@ -187,6 +187,11 @@ for (const db of databases) {
       }
       const noChannel = await call(t, 'POST', '/api/v1/integrations.create', { ...base, channel: '#nope' }, admin);
       expect(noChannel).toEqual({ status: 400, body: { success: false, error: 'Invalid Channel "#nope" [error-invalid-channel]', errorType: 'error-invalid-channel' } });
+      const malformed = await fetch(`${t.url}/api/v1/integrations.create`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-auth-token': admin.token, 'x-user-id': admin.userId }, body: '{"type": ' });
+      expect(malformed.status).toBe(400);
+      expect(await malformed.json()).toEqual({ success: false, error: 'request body is not valid JSON', errorType: 'invalid-params' });
+      const notObject = await call(t, 'POST', '/api/v1/integrations.create', [1, 2], admin);
+      expect(notObject).toEqual({ status: 400, body: { success: false, error: 'must be object [invalid-params]', errorType: 'invalid-params' } });
       const dm = await call(t, 'POST', '/api/v1/integrations.create', { ...base, channel: '@someone' }, admin);
       expect(dm.body).toMatchObject({ success: false, errorType: 'error-invalid-channel' });
     });

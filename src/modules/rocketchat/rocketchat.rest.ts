@@ -62,6 +62,18 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
   const stopTriggers = startRocketChatTriggers(opts.orm, opts.deps);
   app.addHook('onClose', async () => stopTriggers());
 
+  // Failures outside the services (malformed JSON, a body over the size limit) in Rocket.Chat's shape too.
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof DomainError) return rocketChatError(error, reply);
+    const status = typeof (error as { statusCode?: number }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
+    if (status >= 400 && status < 500) {
+      const message = (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request body is too large' : error instanceof SyntaxError || /JSON/i.test((error as Error).message) ? 'request body is not valid JSON' : (error as Error).message;
+      return reply.code(status).send({ success: false, error: message, errorType: 'invalid-params' });
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return reply.code(500).send({ success: false, error: 'internal server error' });
+  });
+
   // Rocket.Chat senders often post a form with one `payload` field holding the JSON (Slack's format).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
     const form = new URLSearchParams(body as string);

@@ -416,6 +416,31 @@ for (const db of databases) {
       expect((await messagesOf(t, random.id)).some((m) => m.message === 'polluted' || m.message === 'inherited only')).toBe(false);
     });
 
+    it('suspends a script stopped at its limits three times in a row, until it is changed', async () => {
+      const created = await call(
+        t,
+        'POST',
+        '/api/v1/integrations.create',
+        { type: 'webhook-incoming', username: 'greedy', channel: '#random', scriptEnabled: true, script: 'class Script { process_incoming_request() { const a = []; for (;;) a.push(new Array(1 << 20).fill(1)); } }', name: 'greedy', enabled: true },
+        admin,
+      );
+      const { _id: id, token } = created.body.integration;
+      const hook = () => fetch(`${t.url}/hooks/${id}/${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hi' }) });
+      for (let i = 0; i < 4; i++) expect((await hook()).status).toBe(400);
+      const h = await call(t, 'GET', `/api/v1/integrations.history?id=${id}`, undefined, admin);
+      expect(h.body.history.map((r: { errorStack: string }) => r.errorStack)).toEqual([
+        expect.stringMatching(/^script suspended for \d+ s after 3 runs in a row were stopped at their limits$/),
+        'script exceeded the 8 MB memory limit',
+        'script exceeded the 8 MB memory limit',
+        'script exceeded the 8 MB memory limit',
+      ]);
+      const fixed = await call(t, 'PUT', '/api/v1/integrations.update', { type: 'webhook-incoming', integrationId: id, script: "class Script { process_incoming_request() { return { content: { text: 'fixed' } }; } }" }, admin);
+      expect(fixed.status).toBe(200);
+      expect((await hook()).status).toBe(200);
+      expect((await messagesOf(t, random.id)).at(-1)?.message).toBe('fixed');
+      await call(t, 'POST', '/api/v1/integrations.remove', { type: 'webhook-incoming', integrationId: id }, admin);
+    });
+
     it('calls outgoing urls on sendMessage with the Rocket.Chat payload, posts the answer back once, honours trigger words', async () => {
       let server: LocalServer | undefined;
       try {

@@ -6,8 +6,7 @@
  * - AGENDA_BACKEND=redis: @agendajs/redis-backend on REDIS_URL;
  * - otherwise the embedded store: the gateway's own database through MikroORM (agenda-sql-backend/).
  */
-import { MikroORM } from '@mikro-orm/core';
-import { ormOptions } from '../db/orm.js';
+import type { MikroORM } from '@mikro-orm/core';
 import { Agenda, type AgendaBackend, type JobRepository } from 'agenda';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -33,6 +32,8 @@ export interface Scheduler {
   readonly backendName: string;
   /** Calls made to the store's repository since creation (each is one or a few round trips). */
   storeCalls(): number;
+  /** SQL statements sent by the embedded store (null for the other stores). */
+  storeStatements(): number | null;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -53,40 +54,13 @@ export function schedulerOptions(config: Config, extra: Partial<SchedulerOptions
 
 const POSTGRES_TABLE = 'agenda_backend_jobs';
 
-/**
- * The embedded store on SQLite gets a connection of its own: its statements never share a connection
- * (or a transaction) with the app's, and every connection the pool opens waits for the file's write
- * lock (busy_timeout) instead of failing at once when another process is writing.
- */
-async function sqliteStoreOrm(database: Extract<Config['database'], { driver: 'sqlite' }>): Promise<MikroORM> {
-  return MikroORM.init({
-    ...ormOptions(database),
-    pool: {
-      min: 1,
-      max: 1,
-      afterCreate: (conn: { exec(sql: string): void }, done: (error: Error | null, conn: unknown) => void) => {
-        try {
-          conn.exec('pragma busy_timeout = 10000');
-          done(null, conn);
-        } catch (error) {
-          done(error as Error, conn);
-        }
-      },
-    },
-  } as never);
-}
-
-async function createBackend(options: SchedulerOptions, orm: MikroORM, owned: MikroORM[]): Promise<AgendaBackend> {
+async function createBackend(options: SchedulerOptions, orm: MikroORM): Promise<AgendaBackend> {
   const ns = options.namespace;
   switch (options.store) {
-    case 'embedded': {
-      if (options.database.driver === 'sqlite' && options.database.dbName !== ':memory:') {
-        const storeOrm = await sqliteStoreOrm(options.database);
-        owned.push(storeOrm);
-        return new SqlBackend(storeOrm, 'sqlite');
-      }
+    case 'embedded':
+      // The app's own ORM: on SQLite one connection serves both (a second connection in this process
+      // would make the synchronous driver wait on a write lock our own event loop has to release).
       return new SqlBackend(orm, options.database.driver);
-    }
     case 'mongo': {
       if (!options.mongodbUrl) throw new SchedulerConfigError('AGENDA_BACKEND=mongo needs MONGODB_URL');
       const { MongoBackend } = await import('@agendajs/mongo-backend');
@@ -161,16 +135,12 @@ function counted(backend: AgendaBackend): { backend: AgendaBackend; calls: () =>
 }
 
 export async function createScheduler(options: SchedulerOptions, orm: MikroORM, logger?: Logger): Promise<Scheduler> {
-  const owned: MikroORM[] = [];
-  const closeOwned = async () => {
-    for (const o of owned.splice(0)) await o.close(true);
-  };
-  const { backend, calls } = counted(await createBackend(options, orm, owned));
+  const inner = await createBackend(options, orm);
+  const { backend, calls } = counted(inner);
   try {
     await backend.connect();
   } catch (error) {
     await backend.disconnect().catch(() => {});
-    await closeOwned();
     throw new SchedulerConfigError(`the ${options.store} job store could not be reached: ${(error as Error).message}`);
   }
   const agenda = new Agenda({
@@ -189,6 +159,7 @@ export async function createScheduler(options: SchedulerOptions, orm: MikroORM, 
     store: options.store,
     backendName: backend.name,
     storeCalls: calls,
+    storeStatements: () => (inner instanceof SqlBackend ? inner.repository.queries : null),
     async start() {
       if (started) return;
       started = true;
@@ -201,7 +172,6 @@ export async function createScheduler(options: SchedulerOptions, orm: MikroORM, 
       // stop() unlocks the jobs this replica holds, so another replica (or the next start) runs them.
       if (started) await agenda.stop();
       else await backend.disconnect();
-      await closeOwned();
     },
   };
 }

@@ -107,12 +107,24 @@ export class SqlJobRepository implements JobRepository {
   ) {}
 
   private async sql<T = Row>(query: string, params: unknown[] = []): Promise<T[]> {
+    await this.waitForLocks();
     this.queries++;
     return (await this.orm.em.getConnection().execute(query, params, 'all')) as T[];
   }
 
+  /**
+   * SQLite: another process sharing the file may hold its write lock for a moment; wait for it rather
+   * than fail. The pragma belongs to the connection, and the pool replaces its connection from time to
+   * time, so it is set before each statement (it costs no I/O). The app's own statements share that one
+   * connection, so they never wait on ours within this process.
+   */
+  private async waitForLocks() {
+    if (this.dialect === 'sqlite') await this.orm.em.getConnection().execute('pragma busy_timeout = 5000', [], 'run');
+  }
+
   /** Run a DELETE or UPDATE and return how many rows it changed. */
   private async changed(query: string, params: unknown[] = []): Promise<number> {
+    await this.waitForLocks();
     this.queries++;
     const result = (await this.orm.em.getConnection().execute(query, params, 'run')) as { affectedRows?: number };
     return Number(result.affectedRows ?? 0);

@@ -54,7 +54,7 @@ async function tickJob(deps: Deps, d: TickJobData): Promise<JobWithState | null>
  * force when an active-or-not interval integration is switched on for the channel, removed otherwise.
  * Idempotent: repeating it never makes a second job (the job is unique per pair).
  */
-export async function syncTick(ctx: TickContext, d: TickJobData): Promise<'scheduled' | 'unchanged' | 'removed'> {
+export async function syncTick(ctx: TickContext, d: TickJobData, options: { knownMissing?: boolean } = {}): Promise<'scheduled' | 'unchanged' | 'removed'> {
   const link = await ctx.em.findOne(ChannelIntegration, { integration: d.integrationId, channel: d.channelId }, { populate: ['integration'] });
   if (!link || link.integration.integrationType !== 'interval') {
     const removed = await scheduler(ctx.deps).agenda.cancel({ name: TICK_JOB, data: { integrationId: d.integrationId, channelId: d.channelId } });
@@ -68,7 +68,7 @@ export async function syncTick(ctx: TickContext, d: TickJobData): Promise<'sched
     await scheduler(ctx.deps).agenda.cancel({ name: TICK_JOB, data: { integrationId: d.integrationId, channelId: d.channelId } });
     return 'removed';
   }
-  const existing = await tickJob(ctx.deps, d);
+  const existing = options.knownMissing ? null : await tickJob(ctx.deps, d);
   if (existing && existing.repeatInterval === cron && !existing.disabled) return 'unchanged';
   await scheduler(ctx.deps)
     .agenda.create<TickJobData>(TICK_JOB, { integrationId: d.integrationId, channelId: d.channelId })
@@ -110,7 +110,8 @@ export async function reconcileTicks(ctx: TickContext): Promise<{ scheduled: num
   let scheduled = 0;
   for (const l of links) {
     if (have.has(`${l.integration.id}:${l.channel.id}`)) continue;
-    if ((await syncTick({ em: ctx.em.fork(), deps: ctx.deps }, { integrationId: l.integration.id, channelId: l.channel.id })) === 'scheduled') scheduled++;
+    const d = { integrationId: l.integration.id, channelId: l.channel.id };
+    if ((await syncTick({ em: ctx.em.fork(), deps: ctx.deps }, d, { knownMissing: true })) === 'scheduled') scheduled++;
   }
   return { scheduled, removed };
 }

@@ -1,0 +1,187 @@
+/**
+ * Interval integrations at scale: N interval integrations (default 10,000) switched on for channels,
+ * all on one schedule. Prints, in one run:
+ * - tick lateness (arrival at the integration's tick_url minus the slot time) p50/p99/max for the
+ *   gateway's scheduler, against a baseline of N plain setTimeout timers firing the same POST through
+ *   the same outbound client at the same kind of slot, and the ratio between them;
+ * - ticks received per slot (each integration exactly once);
+ * - store operations (and SQL statements, for the embedded store) per idle minute, with the N jobs
+ *   scheduled but none due;
+ * - how long scheduling the N jobs at start (reconcile) took.
+ * The gateway, the tick server and the baseline share this process, so both measurements pay the same
+ * event-loop cost of receiving N requests.
+ *
+ * npm run bench:ticks
+ * BENCH_TICKS_N=10000 BENCH_TICKS_SLOT_S=30 BENCH_TICKS_SLOTS=2 BENCH_TICKS_IDLE_S=30 BENCH_DB=sqlite|postgres \
+ *   AGENDA_BACKEND=embedded|redis|postgres AGENDA_PROCESS_EVERY_MS=5000 npm run bench:ticks
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { buildApp, type App } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { initOrm } from '../src/db/orm.js';
+import { createHttpClient } from '../src/infra/http.js';
+import { Channel } from '../src/modules/channels/channel.entity.js';
+import { ChannelIntegration } from '../src/modules/integrations/channel-integration.entity.js';
+import { Integration } from '../src/modules/integrations/integration.entity.js';
+import { Organisation } from '../src/modules/organisations/organisation.entity.js';
+import { TICK_JOB } from '../src/modules/ticks/ticks.service.js';
+import { ADMIN_TOKEN, benchDatabase, REDIS_URL } from './setup.js';
+
+const N = Number(process.env.BENCH_TICKS_N ?? 10_000);
+const SLOT_S = Number(process.env.BENCH_TICKS_SLOT_S ?? 30);
+const SLOTS = Number(process.env.BENCH_TICKS_SLOTS ?? 2);
+const IDLE_S = Number(process.env.BENCH_TICKS_IDLE_S ?? 30);
+const CHANNELS = Math.min(100, N);
+const kind = (process.env.BENCH_DB ?? 'sqlite') as 'sqlite' | 'postgres';
+const store = process.env.AGENDA_BACKEND ?? 'embedded';
+const FAST = `*/${SLOT_S} * * * * *`;
+const IDLE_CRON = '0 0 1 1 *'; // once a year: scheduled, never due during the bench
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+const summary = (xs: number[]) => ({ p50: pct(xs, 50), p99: pct(xs, 99), max: pct(xs, 100) });
+const fmt = (s: { p50: number; p99: number; max: number }) => `p50 ${s.p50.toFixed(0).padStart(6)} ms  p99 ${s.p99.toFixed(0).padStart(6)} ms  max ${s.max.toFixed(0).padStart(6)} ms`;
+const nextBoundary = (minAheadMs: number) => {
+  const period = SLOT_S * 1000;
+  return Math.ceil((Date.now() + minAheadMs) / period) * period;
+};
+
+// The integration: answers every tick with 202 and notes when it arrived.
+const arrivals: number[] = [];
+const server = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    arrivals.push(Date.now());
+    res.writeHead(202, { 'content-type': 'application/json' });
+    res.end('{}');
+  });
+});
+server.keepAliveTimeout = 60_000;
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+const tickUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/tick`;
+
+const db = await benchDatabase(kind);
+const env: Record<string, string> = {
+  PORT: '0',
+  HOST: '127.0.0.1',
+  DATABASE_URL: db.url,
+  SWITCHBOARD_DATA_DIR: db.dataDir,
+  SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
+  OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  AGENDA_BACKEND: store,
+  AGENDA_NAMESPACE: `bench${randomBytes(3).toString('hex')}`,
+  ...(process.env.AGENDA_PROCESS_EVERY_MS ? { AGENDA_PROCESS_EVERY_MS: process.env.AGENDA_PROCESS_EVERY_MS } : {}),
+  ...(store === 'redis' ? { REDIS_URL: process.env.REDIS_URL ?? REDIS_URL } : {}),
+};
+const config: Config = loadConfig(env);
+console.log(`bench:ticks  ${N} interval integrations on "${FAST}", ${SLOTS} slots; database ${kind}, job store ${store}, processEvery ${config.agendaProcessEveryMs} ms`);
+
+// --- Baseline: N plain timers at a slot, each POSTing the same body through the same outbound client.
+let baseline: ReturnType<typeof summary>;
+{
+  const http = createHttpClient(config.outbound);
+  const body = { channel_id: '00000000-0000-4000-8000-000000000000', return_url: 'http://localhost/v1/return/x', settings: [{ label: 'interval', type: 'text', default: FAST }] };
+  const slot = nextBoundary(2_000);
+  arrivals.length = 0;
+  for (let i = 0; i < N; i++) setTimeout(() => void http.got.post(tickUrl, { json: body, throwHttpErrors: false }).catch(() => {}), slot - Date.now());
+  const deadline = slot + SLOT_S * 1000;
+  while (arrivals.length < N && Date.now() < deadline) await sleep(50);
+  baseline = summary(arrivals.map((t) => t - slot));
+  console.log(`baseline setTimeout   ${fmt(baseline)}  (${arrivals.length}/${N} arrived)`);
+  http.close();
+}
+
+// --- The gateway: seed N interval integrations, scheduled once a year (idle), then on the fast schedule.
+async function seed(app: App) {
+  const em = app.orm.em.fork();
+  const org = em.create(Organisation, { name: 'bench' } as never);
+  const channels = Array.from({ length: CHANNELS }, (_, i) => em.create(Channel, { organisation: org, name: `c${i}`, description: '' } as never));
+  await em.flush();
+  for (let start = 0; start < N; start += 1_000) {
+    for (let i = start; i < Math.min(N, start + 1_000); i++) {
+      const integration = em.create(Integration, {
+        organisation: org,
+        name: `tick ${i}`,
+        jsonUrl: `${tickUrl}/spec/${i}`,
+        spec: {},
+        appName: `tick ${i}`,
+        appDescription: '',
+        integrationType: 'interval',
+        tickUrl,
+        keyFeatures: [],
+        settingsSchema: [{ label: 'interval', type: 'text', required: true, default: IDLE_CRON }],
+      } as never);
+      em.create(ChannelIntegration, { channel: channels[i % CHANNELS], integration, position: 0 } as never);
+    }
+    await em.flush();
+    em.clear();
+  }
+}
+
+let app = await buildApp(config);
+await seed(app);
+let t = performance.now();
+await app.start(); // reconciles: one job per (integration, channel)
+const reconcileIdleMs = performance.now() - t;
+const scheduled = (await app.deps.scheduler.agenda.queryJobs({ name: TICK_JOB, limit: 1 })).total;
+console.log(`scheduled at start     ${scheduled} jobs in ${(reconcileIdleMs / 1000).toFixed(1)} s`);
+
+await sleep(2_000);
+const calls0 = app.deps.scheduler.storeCalls();
+const stmts0 = app.deps.scheduler.storeStatements();
+await sleep(IDLE_S * 1000);
+const idleCalls = ((app.deps.scheduler.storeCalls() - calls0) * 60) / IDLE_S;
+const stmts1 = app.deps.scheduler.storeStatements();
+const idleStatements = stmts0 === null || stmts1 === null ? null : ((stmts1 - stmts0) * 60) / IDLE_S;
+console.log(`idle, ${N} jobs        ${idleCalls.toFixed(1)} store operations/min${idleStatements === null ? '' : `, ${idleStatements.toFixed(1)} SQL statements/min`}`);
+
+// Switch every integration to the fast schedule: the spec default changes, the store is emptied, and
+// the next start schedules them again (the same path as a restart against an emptied store).
+await app.deps.scheduler.agenda.cancel({ name: TICK_JOB });
+await app.stop();
+{
+  const orm = await initOrm(config.database);
+  const em = orm.em.fork();
+  const all = await em.find(Integration, {});
+  for (const i of all) i.settingsSchema = [{ label: 'interval', type: 'text', required: true, default: FAST }];
+  await em.flush();
+  await orm.close(true);
+}
+app = await buildApp(config);
+t = performance.now();
+await app.start();
+console.log(`scheduled at start     ${(await app.deps.scheduler.agenda.queryJobs({ name: TICK_JOB, limit: 1 })).total} jobs in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+const first = nextBoundary(1_000);
+arrivals.length = 0;
+await sleep(first + SLOTS * SLOT_S * 1000 - Date.now());
+const period = SLOT_S * 1000;
+const perSlot = new Map<number, number[]>();
+for (const at of arrivals) {
+  if (at < first) continue;
+  const slot = Math.floor(at / period) * period;
+  perSlot.set(slot, [...(perSlot.get(slot) ?? []), at - slot]);
+}
+const lateness: number[] = [];
+const counts: number[] = [];
+for (let i = 0; i < SLOTS; i++) {
+  const l = perSlot.get(first + i * period) ?? [];
+  counts.push(l.length);
+  lateness.push(...l);
+}
+const gateway = summary(lateness);
+console.log(`gateway scheduler     ${fmt(gateway)}`);
+console.log(`ticks per slot         ${counts.join(', ')} (expected ${N} each)`);
+console.log(`ratio to baseline      p50 ${(gateway.p50 / Math.max(1, baseline.p50)).toFixed(1)}x  p99 ${(gateway.p99 / Math.max(1, baseline.p99)).toFixed(1)}x`);
+
+await app.deps.scheduler.agenda.cancel({ name: TICK_JOB });
+await app.stop();
+await db.drop();
+server.closeAllConnections();
+server.close();

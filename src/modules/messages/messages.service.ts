@@ -11,6 +11,7 @@
  *   caller is answered only once its rows are committed.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { Deps, Scope } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
@@ -120,51 +121,73 @@ const committers = new Map<unknown, GroupCommitter>();
 
 class GroupCommitter {
   private queue: Pending[] = [];
-  private running = false;
+  private flushing = 0;
+  private scheduled = false;
 
-  constructor(private root: EntityManager) {}
+  /** `lanes`: commits that may run at once (1 on SQLite, which has one writer; a few on PostgreSQL). */
+  constructor(
+    private root: EntityManager,
+    private lanes: number,
+  ) {}
 
   add(item: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ...item, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.drain());
+      if (!this.scheduled && this.flushing < this.lanes) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
       }
     });
   }
 
-  private async drain() {
-    while (this.queue.length) {
+  /** Start a commit in each free lane; each takes everything queued when it starts. */
+  private pump() {
+    while (this.queue.length && this.flushing < this.lanes) {
       const batch = this.queue.splice(0, MAX_BATCH);
-      try {
-        await this.write(batch);
-        for (const p of batch) p.resolve();
-      } catch (error) {
-        if (batch.length === 1) {
-          batch[0].reject(error);
-          continue;
-        }
-        // One bad row (its channel deleted meanwhile, say) must not fail the others: retry one by one.
-        for (const p of batch) {
-          try {
-            await this.write([p]);
-            p.resolve();
-          } catch (e) {
-            p.reject(e);
-          }
+      this.flushing++;
+      void this.flush(batch).finally(() => {
+        this.flushing--;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(batch: Pending[]) {
+    try {
+      await this.write(batch);
+      for (const p of batch) p.resolve();
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0].reject(error);
+        return;
+      }
+      // One bad row (its channel deleted meanwhile, say) must not fail the others: retry one by one.
+      for (const p of batch) {
+        try {
+          await this.write([p]);
+          p.resolve();
+        } catch (e) {
+          p.reject(e);
         }
       }
     }
-    this.running = false;
   }
 
   private async write(batch: Pending[]) {
     const messages = batch.map((p) => p.message);
     const deliveries = batch.flatMap((p) => p.deliveries);
-    await this.root.fork().transactional(async (tx) => {
+    const em = this.root.fork();
+    // One multi-row INSERT is atomic on its own; deliveries need a transaction with their messages.
+    if (!deliveries.length) {
+      await em.insertMany(Message, messages as never[]);
+      return;
+    }
+    await em.transactional(async (tx) => {
       await tx.insertMany(Message, messages as never[]);
-      if (deliveries.length) await tx.insertMany(Delivery, deliveries as never[]);
+      await tx.insertMany(Delivery, deliveries as never[]);
     });
   }
 }
@@ -173,7 +196,7 @@ function committerFor(em: EntityManager) {
   const connection = em.getConnection();
   let committer = committers.get(connection);
   if (!committer) {
-    committer = new GroupCommitter(em.fork());
+    committer = new GroupCommitter(em.fork(), em.getPlatform() instanceof PostgreSqlPlatform ? 4 : 1);
     committers.set(connection, committer);
   }
   return committer;

@@ -17,10 +17,20 @@ const ARTIFACTS = path.resolve(path.dirname(new URL(import.meta.url).pathname), 
 /** Replace the text of the Monaco editor inside `section` (typed as a paste: no auto-closed brackets). */
 async function setEditor(page: Page, section: string, text: string) {
   const editor = page.locator(`${section} .monaco-editor`).first();
-  await editor.click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.insertText(text);
+  const shown = async () => (await editor.locator('.view-lines').innerText()).replace(/[\s\u00a0]+/g, '');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await editor.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(text);
+    try {
+      await expect.poll(shown, { timeout: 3_000 }).toBe(text.replace(/\s+/g, ''));
+      return;
+    } catch {
+      // the editor was not focused yet: try again
+    }
+  }
+  throw new Error(`could not type into ${section}`);
 }
 
 /** The text of the result pane as shown, whitespace collapsed (Monaco wraps long lines, renders no-break spaces). */
@@ -87,9 +97,14 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('GraphiQL in a real br
     await setEditor(page, '.graphiql-query-editor', `subscription Live { channelMessages(channelId: "${channelId}") { id message username eventName } }`);
     await page.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
     // The subscription is live once the server counts it.
-    await expect
-      .poll(async () => /switchboard_active_subscriptions\{[^}]*\} [1-9]/.test(await (await fetch(`${t.url}/metrics`)).text()), { timeout: 15_000 })
-      .toBe(true);
+    try {
+      await expect
+        .poll(async () => /switchboard_active_subscriptions\{[^}]*\} [1-9]/.test(await (await fetch(`${t.url}/metrics`)).text()), { timeout: 30_000 })
+        .toBe(true);
+    } catch (error) {
+      await page.screenshot({ path: path.join(ARTIFACTS, 'graphiql-subscription-failed.png') });
+      throw new Error(`the subscription did not start; the result pane shows: ${await resultText(page)}`, { cause: error });
+    }
     const res = await fetch(webhookUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -50,6 +50,8 @@ export interface BuildOptions {
   startupTimeoutMs?: number;
   /** How long WebSocket subscribers get to acknowledge the 1001 close frame before being cut, ms. */
   websocketCloseTimeoutMs?: number;
+  /** How long in-flight HTTP requests (and SSE streams) get to finish on shutdown before their connections are cut, ms. */
+  drainTimeoutMs?: number;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -179,6 +181,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     socket.once('close', () => metrics.websocketConnections.dec());
   });
   const websocketCloseTimeoutMs = options.websocketCloseTimeoutMs ?? 3_000;
+  const drainTimeoutMs = options.drainTimeoutMs ?? websocketCloseTimeoutMs + 5_000;
   // Before the listener closes (open WebSockets would hold it open): every subscriber gets close code 1001
   // "Going away" so it reconnects to another replica and resumes with `after`; those that do not answer
   // the close frame in time are cut.
@@ -227,7 +230,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         const phase = (msg: string) => logger.info({ elapsedMs: Date.now() - began }, msg);
         readiness.drain();
         logger.info('shutting down: draining requests');
-        const grace = setTimeout(() => server.server.closeAllConnections(), websocketCloseTimeoutMs + 5_000);
+        const grace = setTimeout(() => {
+          logger.warn({ drainTimeoutMs }, 'requests still in flight after the drain period: closing their connections');
+          server.server.closeAllConnections();
+        }, drainTimeoutMs);
         // Keep-alive connections whose request finishes during the drain turn idle afterwards and would hold
         // the listener open: close them as they go idle.
         const reap = setInterval(() => server.server.closeIdleConnections(), 50);

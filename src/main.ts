@@ -16,7 +16,13 @@ try {
   // (docker's stop grace period is 10 s by default: stay under it).
   const startupTimeoutMs = millis('STARTUP_TIMEOUT_MS', 60_000);
   const shutdownTimeoutMs = millis('SHUTDOWN_TIMEOUT_MS', 9_000);
-  const app = await buildApp(config, { startupTimeoutMs, websocketCloseTimeoutMs: Math.min(3_000, Math.floor(shutdownTimeoutMs / 3)) });
+  // Of the shutdown budget: WebSocket subscribers get up to a fifth to acknowledge the close, in-flight
+  // requests up to 60 % in all; the rest is for background workers and the database.
+  const app = await buildApp(config, {
+    startupTimeoutMs,
+    websocketCloseTimeoutMs: Math.min(3_000, Math.floor(shutdownTimeoutMs / 5)),
+    drainTimeoutMs: Math.floor(shutdownTimeoutMs * 0.6),
+  });
   const log = app.deps.logger;
 
   let shuttingDown = false;

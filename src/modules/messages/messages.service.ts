@@ -11,7 +11,6 @@
  *   caller is answered only once its rows are committed.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { Deps, Scope } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
@@ -124,7 +123,10 @@ class GroupCommitter {
   private flushing = 0;
   private scheduled = false;
 
-  /** `lanes`: commits that may run at once (1 on SQLite, which has one writer; a few on PostgreSQL). */
+  /**
+   * `lanes`: commits that may run at once. One: batches then commit in id order (see postMessage), and
+   * SQLite has a single writer anyway.
+   */
   constructor(
     private root: EntityManager,
     private lanes: number,
@@ -196,7 +198,7 @@ function committerFor(em: EntityManager) {
   const connection = em.getConnection();
   let committer = committers.get(connection);
   if (!committer) {
-    committer = new GroupCommitter(em.fork(), em.getPlatform() instanceof PostgreSqlPlatform ? 4 : 1);
+    committer = new GroupCommitter(em.fork(), 1);
     committers.set(connection, committer);
   }
   return committer;
@@ -280,7 +282,6 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
   const route = await loadRoute(ctx.em, ctx.deps, data.channelId);
   if (!route) throw new NotFoundError('channel', data.channelId);
 
-  const id = newId();
   const threadId = data.threadId ?? null;
   const now = new Date();
   let text = data.message;
@@ -316,12 +317,18 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
           latencyMs: outcome.latencyMs,
           error,
           response: outcome.body,
-          messageId: id,
+          messageId: null,
         },
         now,
       ),
     );
   }
+
+  // The id is taken only now, after the modifiers, right before the message joins the commit queue
+  // (synchronously): on one replica, id order is then commit order and publish order, so a subscriber
+  // resuming from the last id it saw cannot miss a message committed after it.
+  const id = newId();
+  for (const a of attempts) a.messageId = id;
 
   const view: MessageView = {
     id,

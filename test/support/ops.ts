@@ -53,6 +53,20 @@ export async function startOpsApp(
   const app = await buildApp(config, { logDestination: logs, ...options.build });
   const url = await app.start();
   config.publicUrl = url;
+  return {
+    ...remoteGateway(url),
+    app,
+    logs,
+    databaseUrl: database.url,
+    async close() {
+      await app.stop();
+      await database.drop();
+    },
+  };
+}
+
+/** GraphQL over HTTP to a gateway at `url` (in this process or another): what the seed helpers need. */
+export function remoteGateway(url: string): TestApp {
   async function gqlRaw(query: string, variables?: Record<string, unknown>, token: string | null = ADMIN_TOKEN) {
     const res = await fetch(`${url}/graphql`, {
       method: 'POST',
@@ -62,21 +76,16 @@ export async function startOpsApp(
     return (await res.json()) as Awaited<ReturnType<TestApp['gqlRaw']>>;
   }
   return {
-    app,
+    app: undefined as never,
     url,
     token: ADMIN_TOKEN,
-    logs,
-    databaseUrl: database.url,
     gqlRaw,
     async gql(doc, variables, token) {
       const body = await gqlRaw(print(doc), variables as Record<string, unknown>, token === undefined ? ADMIN_TOKEN : token);
       if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
       return body.data as never;
     },
-    async close() {
-      await app.stop();
-      await database.drop();
-    },
+    close: async () => undefined,
   };
 }
 

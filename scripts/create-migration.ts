@@ -18,23 +18,60 @@ if (!name) {
 }
 const pgBase = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres:postgres@127.0.0.1:5432/switchboard_test';
 
-async function create(db: DatabaseConfig, cleanup: () => Promise<void>) {
+/** Create the migration for one driver; returns the tables its statements touch. */
+async function create(db: DatabaseConfig, cleanup: () => Promise<void>, changedTables?: Set<string>): Promise<Set<string>> {
   const orm = await MikroORM.init(ormOptions(db));
   try {
     const migrator = orm.getMigrator();
     await migrator.up();
     const result = await migrator.createMigration(undefined, false, false, name.replace(/-/g, '_'));
-    if (!result.diff.up.length) {
-      console.log(`${db.driver}: no changes`);
-      rmSync(path.join(migrationsDir(db.driver), result.fileName));
-      return;
+    const file = result.fileName ? path.join(migrationsDir(db.driver), result.fileName) : null;
+    let { up, down } = result.diff;
+    if (file && changedTables) {
+      up = keepTables(up, changedTables);
+      down = keepTables(down, changedTables);
+      if (up.length !== result.diff.up.length) writeMigration(file, up, down);
     }
-    console.log(`${db.driver}: ${path.relative(process.cwd(), path.join(migrationsDir(db.driver), result.fileName))}`);
+    if (!file || !up.some((sql) => tablesOf(sql).size)) {
+      if (file) rmSync(file);
+      console.log(`${db.driver}: no changes`);
+      return new Set();
+    }
+    console.log(`${db.driver}: ${path.relative(process.cwd(), file)}`);
+    writeIndex(db.driver);
+    return new Set(up.flatMap((sql) => [...tablesOf(sql)]));
   } finally {
     await orm.close(true);
     await cleanup();
   }
-  writeIndex(db.driver);
+}
+
+function tablesOf(sql: string): Set<string> {
+  const names = [...sql.matchAll(/(?:table|on|into|references) ["`]([a-z0-9_]+?)(?:__temp_alter)?["`]/g)].map((m) => m[1]);
+  return new Set(names);
+}
+
+/**
+ * SQLite's schema comparator rebuilds tables with check constraints (enums) on every diff even when
+ * nothing changed. PostgreSQL's comparator is exact, so a SQLite statement is kept only when every
+ * table it touches is touched by the PostgreSQL migration too (statements touching none, such as
+ * pragmas, are kept).
+ */
+function keepTables(statements: string[], changed: Set<string>) {
+  const kept = statements.filter((sql) => sql.trim() && [...tablesOf(sql)].every((t) => changed.has(t)));
+  // The foreign-key pragmas guard table rebuilds (a drop must not cascade): keep them only for one.
+  const rebuilds = kept.some((sql) => sql.includes('__temp_alter'));
+  return rebuilds ? kept : kept.filter((sql) => !/^(\s*pragma foreign_keys = (on|off);)+\s*$/.test(sql));
+}
+
+function writeMigration(file: string, up: string[], down: string[]) {
+  const className = path.basename(file, '.ts');
+  const lines = (list: string[]) => list.map((sql) => `    this.addSql(${JSON.stringify(sql)});`).join('\n');
+  writeFileSync(
+    file,
+    `import { Migration } from '@mikro-orm/migrations';\n\nexport class ${className} extends Migration {\n\n` +
+      `  override async up(): Promise<void> {\n${lines(up)}\n  }\n\n  override async down(): Promise<void> {\n${lines(down)}\n  }\n\n}\n`,
+  );
 }
 
 function writeIndex(driver: DatabaseConfig['driver']) {
@@ -53,15 +90,15 @@ function writeIndex(driver: DatabaseConfig['driver']) {
   writeFileSync(path.join(dir, 'index.ts'), lines.join('\n'));
 }
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'sb-migrate-'));
-await create({ driver: 'sqlite', dbName: path.join(tmp, 'db.sqlite') }, async () => {});
-
 const dbName = `sb_migrate_${randomBytes(4).toString('hex')}`;
 const admin = await MikroORM.init({ ...ormOptions({ driver: 'postgresql', url: pgBase }), entities: [], migrations: {} } as never);
 await admin.em.getConnection().execute(`create database ${dbName}`);
 const url = new URL(pgBase);
 url.pathname = `/${dbName}`;
-await create({ driver: 'postgresql', url: url.toString() }, async () => {
+const pgTables = await create({ driver: 'postgresql', url: url.toString() }, async () => {
   await admin.em.getConnection().execute(`drop database if exists ${dbName}`);
   await admin.close(true);
 });
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'sb-migrate-'));
+await create({ driver: 'sqlite', dbName: path.join(tmp, 'db.sqlite') }, async () => {}, pgTables);

@@ -295,6 +295,13 @@ for (const db of databases) {
       expect(events[1]).toMatchObject({ id: live, message: 'over sse' });
       controller.abort();
       await read;
+      // The stream ends on the server too: its listener is gone once the client goes away.
+      const active = async () => /switchboard_active_subscriptions\{transport="sse"[^}]*\} 0/.test(await (await fetch(`${t.url}/metrics`)).text());
+      const start = Date.now();
+      while (!(await active())) {
+        if (Date.now() - start > 5_000) throw new Error('the SSE subscription is still running after the client left');
+        await new Promise((r) => setTimeout(r, 50));
+      }
     });
   });
 }

@@ -73,6 +73,8 @@ export interface AttemptOutcome {
   statusCode: number | null;
   latencyMs: number;
   error: string | null;
+  /** Why the call failed, as a bounded label (null when it succeeded). */
+  failure: 'timeout' | 'blocked' | 'unreachable' | 'status' | 'unreadable' | null;
   /** The answer's body as text. */
   body: string;
   /** The answer parsed as JSON, when it is JSON. */
@@ -97,12 +99,28 @@ export function registerDeliveryKind(kind: string, handler: DeliveryKindHandler)
   kinds.set(kind, handler);
 }
 
-/** Per database connection (one per app): the key that seals stored request headers. */
-const stores = new Map<unknown, { key: Buffer }>();
+/** Per database connection (one per app): the key that seals stored request headers, and the app's metrics. */
+const stores = new Map<unknown, { key: Buffer; metrics?: Deps['metrics'] }>();
 
 /** Make enqueueDelivery usable on this app's database (buildApp calls it once). */
-export function registerDeliveryStore(em: EntityManager, deps: Pick<Deps, 'config'>) {
-  stores.set(em.getConnection(), { key: deps.config.secretKey });
+export function registerDeliveryStore(em: EntityManager, deps: Pick<Deps, 'config'> & Partial<Pick<Deps, 'metrics'>>) {
+  stores.set(em.getConnection(), { key: deps.config.secretKey, metrics: deps.metrics });
+}
+
+/**
+ * The outcome label of `switchboard_deliveries_total`: success; retry_scheduled (failed, the next attempt
+ * is queued); gave_up (failed after the whole retry schedule); failure (failed, no retry: a single-attempt
+ * call, 410 Gone, or refused by the kind's handler).
+ */
+export type AttemptOutcomeLabel = 'success' | 'failure' | 'retry_scheduled' | 'gave_up';
+
+/** Count finished attempts (rows with status succeeded/failed/retried) in the deliveries counter. */
+export function countAttempts(metrics: Deps['metrics'] | undefined, rows: { kind: string; status: DeliveryStatus }[]) {
+  if (!metrics) return;
+  for (const row of rows) {
+    if (row.status === 'pending') continue;
+    metrics.deliveries.inc({ kind: row.kind, outcome: row.status === 'succeeded' ? 'success' : row.status === 'retried' ? 'retry_scheduled' : 'failure' });
+  }
 }
 
 type StoredHeaders = { sealed: string } | null;
@@ -206,6 +224,7 @@ export function attemptRow(input: RecordInput, now = new Date()) {
 export async function recordAttempt(em: EntityManager, input: RecordInput): Promise<{ id: string }> {
   const row = attemptRow(input);
   await em.insert(Delivery, row as never);
+  countAttempts(stores.get(em.getConnection())?.metrics, [row]);
   return { id: row.id };
 }
 
@@ -234,9 +253,11 @@ export async function sendOnce(
       }
     }
     const ok = res.statusCode >= 200 && res.statusCode < 300;
-    return { statusCode: res.statusCode, latencyMs, error: ok ? null : `HTTP ${res.statusCode}`, body, json, ok };
+    return { statusCode: res.statusCode, latencyMs, error: ok ? null : `HTTP ${res.statusCode}`, failure: ok ? null : 'status', body, json, ok };
   } catch (error) {
-    return { statusCode: null, latencyMs: performance.now() - started, error: describeOutbound(error).message, body: '', ok: false };
+    const described = describeOutbound(error);
+    const failure = described.kind === 'timeout' || described.kind === 'blocked' ? described.kind : described.kind === 'status' ? 'status' : 'unreachable';
+    return { statusCode: null, latencyMs: performance.now() - started, error: described.message, failure, body: '', ok: false };
   }
 }
 
@@ -296,7 +317,7 @@ export function startDeliveryWorker(
       unreadable = true; // sealed with another SWITCHBOARD_SECRET_KEY: never sent without its credentials
     }
     const outcome: AttemptOutcome = unreadable
-      ? { statusCode: null, latencyMs: 0, error: 'the stored request headers cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', body: '', ok: false }
+      ? { statusCode: null, latencyMs: 0, error: 'the stored request headers cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }
       : await sendOnce(deps, { url: row.url, body: row.body, headers, method: row.method });
     const em = root.em.fork();
     const handler = kinds.get(row.kind);
@@ -324,6 +345,9 @@ export function startDeliveryWorker(
     if (decision && decision.retry === false) final = true;
     const now = new Date();
     const status: DeliveryStatus = outcome.ok ? 'succeeded' : final ? 'failed' : 'retried';
+    const outcomeLabel: AttemptOutcomeLabel =
+      status === 'succeeded' ? 'success' : status === 'retried' ? 'retry_scheduled' : row.retry.length && row.attempt > row.retry.length ? 'gave_up' : 'failure';
+    deps.metrics.deliveries.inc({ kind: row.kind, outcome: outcomeLabel });
     try {
       await em.transactional(async (tx) => {
         const updated = await tx.nativeUpdate(

@@ -18,7 +18,7 @@ import type { MessageEvent } from '../../infra/pubsub.js';
 import { parseInput } from '../../validation.js';
 import { requireChannel, findChannelById } from '../channels/channels.service.js';
 import { Delivery } from '../deliveries/delivery.entity.js';
-import { attemptRow, dispatchPrepared, prepareDeliveries, registerDeliveryKind, sendOnce, type DeliveryRow } from '../deliveries/deliveries.service.js';
+import { attemptRow, countAttempts, dispatchPrepared, prepareDeliveries, registerDeliveryKind, sendOnce, type DeliveryRow } from '../deliveries/deliveries.service.js';
 import type { Integration } from '../integrations/integration.entity.js';
 import { activeChannelIntegrations, detachIntegration } from '../integrations/integrations.service.js';
 import type { SettingSpec } from '../integrations/integration-spec.js';
@@ -295,15 +295,21 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
     const outcome = await sendOnce(ctx.deps, { url, body, timeoutMs: budget });
     const answer = outcome.json as { message?: unknown } | undefined;
     let error = outcome.error;
+    // Why it was skipped, as a bounded metrics label: timeout, blocked, error (unreachable), status, invalid_answer.
+    let skip: string | null = null;
     if (!error && (typeof answer !== 'object' || answer === null || typeof answer.message !== 'string' || !answer.message)) {
       error = 'the answer is not JSON with a non-empty string "message": skipped';
+      skip = 'invalid_answer';
     } else if (error) {
       error = `${error}: skipped`;
+      skip = outcome.failure === 'timeout' || outcome.failure === 'blocked' || outcome.failure === 'status' ? outcome.failure : 'error';
     }
     if (!error) {
       text = (answer as { message: string }).message;
       applied.push(modifier.integration.id);
     }
+    ctx.deps.metrics.modifierDuration.observe({ outcome: skip ? 'skipped' : 'applied' }, outcome.latencyMs / 1000);
+    if (skip) ctx.deps.metrics.modifierSkips.inc({ reason: skip });
     attempts.push(
       attemptRow(
         {
@@ -367,6 +373,7 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
     throw new NotFoundError('channel', data.channelId);
   }
 
+  countAttempts(ctx.deps.metrics, attempts);
   ctx.deps.pubsub.publish(route.channelId, toEvent(view));
   dispatchPrepared(ctx.em, outputs);
   void ctx.deps.hooks.emit('message.created', {

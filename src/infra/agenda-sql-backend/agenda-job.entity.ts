@@ -9,7 +9,12 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 export const AgendaJob = defineEntity({
   name: 'AgendaJob',
   tableName: 'agenda_jobs',
-  indexes: [{ properties: ['name', 'nextRunAt'] }],
+  indexes: [
+    { properties: ['name', 'nextRunAt'] },
+    // Finding the next job to lock: unlocked and due in slot order, or with an expired lock; never a
+    // scan past the jobs already locked (thousands when many integrations share a slot).
+    { properties: ['name', 'lockedAt', 'nextRunAt', 'priority'] },
+  ],
   uniques: [{ properties: ['name', 'uniqueKey'] }],
   properties: {
     id: p.string().length(36).primary(),

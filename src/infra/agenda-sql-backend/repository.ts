@@ -119,7 +119,9 @@ export class SqlJobRepository implements JobRepository {
    * connection, so they never wait on ours within this process.
    */
   private async waitForLocks() {
-    if (this.dialect === 'sqlite') await this.orm.em.getConnection().execute('pragma busy_timeout = 5000', [], 'run');
+    if (this.dialect !== 'sqlite') return;
+    this.queries++;
+    await this.orm.em.getConnection().execute('pragma busy_timeout = 5000', [], 'run');
   }
 
   /** Run a DELETE or UPDATE and return how many rows it changed. */
@@ -373,17 +375,30 @@ export class SqlJobRepository implements JobRepository {
     await this.updateByIds(jobIds.map(String), `update ${TABLE} set locked_at = null`);
   }
 
+  /**
+   * Lock the next job of a name: the earliest due unlocked one (highest priority first within its
+   * instant), else one whose lock expired. Each candidate is found by a walk of the (name, locked_at,
+   * next_run_at, priority) index that stops at the first row, however many jobs are already locked; the
+   * UPDATE re-checks that the row is still lockable, so of two processes racing for it one gets it.
+   */
   async getNextJobToRun(jobName: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, options: JobRepositoryOptions | undefined) {
-    const lockable = `name = ? and disabled = ? and ((locked_at is null and next_run_at <= ?) or locked_at <= ?)`;
-    const lockableParams = [jobName, this.bool(false), nextScanAt.getTime(), lockDeadline.getTime()];
+    const no = this.bool(false);
     const skipLocked = this.dialect === 'postgresql' ? ' for update skip locked' : '';
-    const [row] = await this.sql(
-      `update ${TABLE} set locked_at = ?, last_modified_by = ?
-       where id = (select id from ${TABLE} where ${lockable} order by next_run_at asc, priority desc limit 1${skipLocked})
-         and ${lockable}
-       returning *`,
-      [(now ?? new Date()).getTime(), options?.lastModifiedBy ?? null, ...lockableParams, ...lockableParams],
-    );
+    const due = `select id from ${TABLE}
+      where name = ? and locked_at is null and disabled = ? and next_run_at = (
+        select next_run_at from ${TABLE} where name = ? and locked_at is null and disabled = ? and next_run_at <= ? order by next_run_at asc limit 1)
+      order by priority desc limit 1${skipLocked}`;
+    const expired = `select id from ${TABLE} where name = ? and locked_at <= ? and disabled = ? order by locked_at asc limit 1${skipLocked}`;
+    const lock = (candidate: string, params: unknown[]) =>
+      this.sql(
+        `update ${TABLE} set locked_at = ?, last_modified_by = ?
+         where id = (${candidate})
+           and name = ? and disabled = ? and ((locked_at is null and next_run_at <= ?) or locked_at <= ?)
+         returning *`,
+        [(now ?? new Date()).getTime(), options?.lastModifiedBy ?? null, ...params, jobName, no, nextScanAt.getTime(), lockDeadline.getTime()],
+      );
+    let [row] = await lock(due, [jobName, no, jobName, no, nextScanAt.getTime()]);
+    if (!row) [row] = await lock(expired, [jobName, lockDeadline.getTime(), no]);
     return row ? this.rowToJob(row) : undefined;
   }
 

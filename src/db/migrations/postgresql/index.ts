@@ -4,6 +4,7 @@ import { Migration20261125122820_agenda_jobs } from './Migration20261125122820_a
 import { Migration20261125122836_messages_deliveries } from './Migration20261125122836_messages_deliveries.js';
 import { Migration20261125123116_slack_installations } from './Migration20261125123116_slack_installations.js';
 import { Migration20261125123240_webhook_integrations_custom_channels } from './Migration20261125123240_webhook_integrations_custom_channels.js';
+import { Migration20261125132337_agenda_jobs_lock_index } from './Migration20261125132337_agenda_jobs_lock_index.js';
 
 export const postgresqlMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
@@ -11,4 +12,5 @@ export const postgresqlMigrations = [
   { name: 'Migration20261125122836_messages_deliveries', class: Migration20261125122836_messages_deliveries },
   { name: 'Migration20261125123116_slack_installations', class: Migration20261125123116_slack_installations },
   { name: 'Migration20261125123240_webhook_integrations_custom_channels', class: Migration20261125123240_webhook_integrations_custom_channels },
+  { name: 'Migration20261125132337_agenda_jobs_lock_index', class: Migration20261125132337_agenda_jobs_lock_index },
 ];

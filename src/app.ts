@@ -52,6 +52,8 @@ export interface BuildOptions {
   websocketCloseTimeoutMs?: number;
   /** How long in-flight HTTP requests (and SSE streams) get to finish on shutdown before their connections are cut, ms. */
   drainTimeoutMs?: number;
+  /** The whole shutdown budget (SHUTDOWN_TIMEOUT_MS), ms: delivery calls still in flight are handed back in time to fit it. */
+  shutdownTimeoutMs?: number;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -247,7 +249,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         // Background workers (scheduler, delivery retries) stop here, before the database closes.
         await scheduler.stop();
         phase('scheduler stopped');
-        await worker?.stop();
+        // Delivery calls in flight get what is left of the budget, less a tenth for closing connections.
+        const budget = options.shutdownTimeoutMs;
+        await worker?.stop(budget ? { deadline: began + budget - Math.max(250, budget / 10) } : undefined);
         phase('delivery worker stopped');
         releaseMessageWriter(orm.em);
         await deps.pubsub.close();

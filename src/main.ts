@@ -22,6 +22,7 @@ try {
     startupTimeoutMs,
     websocketCloseTimeoutMs: Math.min(3_000, Math.floor(shutdownTimeoutMs / 5)),
     drainTimeoutMs: Math.floor(shutdownTimeoutMs * 0.6),
+    shutdownTimeoutMs,
   });
   const log = app.deps.logger;
 

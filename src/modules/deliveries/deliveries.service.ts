@@ -180,9 +180,11 @@ export function prepareDeliveries(em: EntityManager, inputs: EnqueueInput[]): De
 
 /** Hand committed rows from `prepareDeliveries` to this replica's worker. */
 export function dispatchPrepared(em: EntityManager, rows: DeliveryRow[]) {
-  const worker = workers.get(em.getConnection());
-  if (!worker) return;
-  for (const row of rows) if (row.lockedBy === worker.token) worker.send(row);
+  for (const row of rows) {
+    // By token, not by connection: a worker that is stopping hands back rows it claimed before it stopped.
+    const worker = row.lockedBy ? workersByToken.get(row.lockedBy) : undefined;
+    worker?.send(row);
+  }
 }
 
 export async function enqueueDelivery(em: EntityManager, input: EnqueueInput): Promise<{ id: string }> {
@@ -271,11 +273,24 @@ interface Worker {
 
 /** One worker per database connection (one per app), found by the EntityManagers of that app. */
 const workers = new Map<unknown, Worker>();
+/** Workers by claim token, until their stop has finished (rows prepared before a stop still reach theirs). */
+const workersByToken = new Map<string, Worker>();
+
+/** Without a shutdown budget, how long stop() lets calls in flight finish. */
+const STOP_GRACE_MS = 2_000;
+/** Of the budget, what the release of unfinished claims needs. */
+const RELEASE_RESERVE_MS = 200;
 
 export interface DeliveryWorker {
   /** Look for due rows now (tests and start-up). */
   poll(): Promise<number>;
-  stop(): Promise<void>;
+  /**
+   * Stop sending. Claims not started are handed back at once; calls in flight get until `deadline` (epoch
+   * ms, the shutdown budget; default a 2 s grace, never longer than the outbound timeout), and those still
+   * running then are handed back too (their late answer is not recorded), so a restart or another replica
+   * retries them at once instead of after the 120 s lease. Deliveries are at least once.
+   */
+  stop(options?: { deadline?: number }): Promise<void>;
 }
 
 export function startDeliveryWorker(
@@ -290,22 +305,46 @@ export function startDeliveryWorker(
   const connection = root.em.getConnection();
   registerDeliveryStore(root.em, deps);
   const inFlight = new Set<Promise<void>>();
+  /** Rows being sent now, by id (with the claim they were sent under). */
+  const sending = new Map<string, DeliveryRow>();
+  /** Rows handed back on stop while their call was still running: their answer is not recorded. */
+  const abandoned = new Set<string>();
   const waiting: DeliveryRow[] = [];
+  /** Claims handed to `send` after stop began (a poll that was running, rows prepared before the stop). */
+  const late: DeliveryRow[] = [];
   let stopped = false;
   let polling: Promise<number> | null = null;
 
   function send(row: DeliveryRow) {
-    if (stopped) return; // the lease expires and another worker (or the next start) takes it
+    if (stopped) {
+      late.push(row);
+      return;
+    }
     if (inFlight.size >= concurrency) {
       waiting.push(row);
       return;
     }
+    sending.set(row.id, row);
     const p = attempt(row).finally(() => {
+      sending.delete(row.id);
       inFlight.delete(p);
       const next = waiting.shift();
       if (next) send(next);
     });
     inFlight.add(p);
+  }
+
+  /** Hand claimed rows back (unlock them) unless they were finished meanwhile. */
+  async function release(rows: DeliveryRow[], what: string) {
+    const byClaim = new Map<string | null, string[]>();
+    for (const r of rows) byClaim.set(r.lockedBy, [...(byClaim.get(r.lockedBy) ?? []), r.id]);
+    for (const [claim, ids] of byClaim) {
+      if (!claim) continue;
+      await root.em
+        .fork()
+        .nativeUpdate(Delivery, { id: { $in: ids }, lockedBy: claim, status: 'pending' }, { lockedBy: null, lockedUntil: null })
+        .catch((error) => deps.logger.warn({ err: error, deliveries: ids.length }, `could not release ${what} deliveries`));
+    }
   }
 
   async function attempt(row: DeliveryRow) {
@@ -319,6 +358,8 @@ export function startDeliveryWorker(
     const outcome: AttemptOutcome = unreadable
       ? { statusCode: null, latencyMs: 0, error: 'the stored request headers cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }
       : await sendOnce(deps, { url: row.url, body: row.body, headers, method: row.method });
+    // Handed back on stop while in flight: whoever claims it next makes the attempt again.
+    if (abandoned.has(row.id)) return;
     const em = root.em.fork();
     const handler = kinds.get(row.kind);
     let final = unreadable || outcome.ok || outcome.statusCode === 410 || row.attempt > row.retry.length;
@@ -434,28 +475,40 @@ export function startDeliveryWorker(
   timer.unref();
   const worker: Worker = { token, send };
   workers.set(connection, worker);
+  workersByToken.set(token, worker);
   void poll();
 
   return {
     poll,
-    async stop() {
+    async stop(options = {}) {
+      const began = Date.now();
       stopped = true;
       clearInterval(timer);
       if (workers.get(connection) === worker) workers.delete(connection);
-      // Claimed but not started: hand them back at once rather than after the lease.
-      const unsent = waiting.splice(0).map((r) => r.id);
+      // Claimed but not started: hand them back at once rather than after the lease. A poll that was
+      // running hands its claims to send(), which now keeps them aside (late) for this release.
       await polling;
-      if (unsent.length) {
-        await root.em
-          .fork()
-          .nativeUpdate(Delivery, { id: { $in: unsent }, status: 'pending' }, { lockedBy: null, lockedUntil: null })
-          .catch((error) => deps.logger.warn({ err: error }, 'could not release unsent deliveries'));
-      }
-      // Calls in flight get a short grace; one still running after it is retried by whichever worker
-      // claims it when its lease expires (deliveries are at least once).
+      const unsent = [...waiting.splice(0), ...late.splice(0)];
+      if (unsent.length) await release(unsent, 'unsent');
+      // Calls in flight get what is left of the shutdown budget (a short grace without one), never more
+      // than the outbound timeout; those still running then are handed back too.
+      const until = options.deadline
+        ? Math.min(options.deadline - RELEASE_RESERVE_MS, began + deps.config.outbound.timeoutMs)
+        : began + STOP_GRACE_MS;
       let grace: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => (grace = setTimeout(r, 2_000)))]);
-      clearTimeout(grace);
+      if (inFlight.size) {
+        await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => (grace = setTimeout(r, Math.max(0, until - Date.now()))))]);
+        clearTimeout(grace);
+      }
+      const unfinished = [...sending.values()];
+      for (const r of unfinished) abandoned.add(r.id);
+      // Rows prepared before the stop and dispatched meanwhile.
+      unfinished.push(...late.splice(0));
+      if (unfinished.length) {
+        await release(unfinished, 'unfinished');
+        deps.logger.warn({ deliveries: unfinished.length }, 'delivery calls still running at shutdown were handed back for retry');
+      }
+      workersByToken.delete(token);
     },
   };
 }

@@ -31,7 +31,10 @@ export const Delivery = defineEntity({
     targetId: p.string().nullable(),
     url: p.text(),
     method: p.string().default('POST'),
-    /** The JSON body sent (kept so a retry sends the same bytes). */
+    /**
+     * The JSON body sent (kept so a retry sends the same bytes), sealed (`{sealedBody}`, encrypted with
+     * SWITCHBOARD_SECRET_KEY): bodies carry tokens (Rocket.Chat outgoing webhooks) and settings. Never exposed.
+     */
     body: p.json<unknown>().nullable(),
     /** Extra request headers, sealed (`{sealed}`, encrypted with SWITCHBOARD_SECRET_KEY): they may carry credentials. Never exposed. */
     headers: p.json<Record<string, string>>().nullable(),
@@ -48,6 +51,8 @@ export const Delivery = defineEntity({
     lockedBy: p.string().nullable(),
     lockedUntil: p.datetime().nullable(),
     messageId: p.string().nullable(),
+    /** The id of the request (or job run) that caused the call: retries and background attempts log under it. */
+    requestId: p.string().length(128).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -5,6 +5,7 @@ import { Migration20261125122836_messages_deliveries } from './Migration20261125
 import { Migration20261125123115_slack_installations } from './Migration20261125123115_slack_installations.js';
 import { Migration20261125123240_webhook_integrations_custom_channels } from './Migration20261125123240_webhook_integrations_custom_channels.js';
 import { Migration20261125132337_agenda_jobs_lock_index } from './Migration20261125132337_agenda_jobs_lock_index.js';
+import { Migration20261125132948_delivery_request_id } from './Migration20261125132948_delivery_request_id.js';
 
 export const sqliteMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
@@ -13,4 +14,5 @@ export const sqliteMigrations = [
   { name: 'Migration20261125123115_slack_installations', class: Migration20261125123115_slack_installations },
   { name: 'Migration20261125123240_webhook_integrations_custom_channels', class: Migration20261125123240_webhook_integrations_custom_channels },
   { name: 'Migration20261125132337_agenda_jobs_lock_index', class: Migration20261125132337_agenda_jobs_lock_index },
+  { name: 'Migration20261125132948_delivery_request_id', class: Migration20261125132948_delivery_request_id },
 ];

@@ -45,6 +45,7 @@ import type { Deps, Scope } from '../../context.js';
 import { ValidationError } from '../../errors.js';
 import { decryptSecret, encryptSecret } from '../../infra/crypto.js';
 import { describe as describeOutbound } from '../../infra/http.js';
+import { currentRequestId, withRequestId } from '../../infra/logger.js';
 import { requireChannel } from '../channels/channels.service.js';
 import { isMessageId, newId } from '../messages/message-id.js';
 import { DELIVERY_STATUSES, Delivery, type DeliveryStatus } from './delivery.entity.js';
@@ -67,6 +68,8 @@ export interface EnqueueInput {
   retry?: number[];
   messageId?: string | null;
   delayMs?: number;
+  /** The request (or job run) the call comes from; default: the one in force. Its retries log under it. */
+  requestId?: string | null;
 }
 
 export interface AttemptOutcome {
@@ -163,6 +166,7 @@ function pendingRow(input: EnqueueInput, now: Date, lock: { by: string; until: D
     lockedBy: lock?.by ?? null,
     lockedUntil: lock?.until ?? null,
     messageId: input.messageId ?? null,
+    requestId: (input.requestId ?? currentRequestId() ?? null)?.slice(0, 128) ?? null,
     createdAt: now,
     updatedAt: now,
   };
@@ -207,6 +211,7 @@ export interface RecordInput {
   error?: string | null;
   response?: string | null;
   messageId?: string | null;
+  requestId?: string | null;
 }
 
 /** A finished synchronous call as a row (for batching); `recordAttempt` inserts it. */
@@ -325,7 +330,9 @@ export function startDeliveryWorker(
       return;
     }
     sending.set(row.id, row);
-    const p = attempt(row).finally(() => {
+    // Logged under the request the call came from (a retry, hours later, too); a row without one under
+    // its own id, never under whichever request happened to free the slot.
+    const p = withRequestId(row.requestId ?? `delivery:${row.id}`, () => attempt(row)).finally(() => {
       sending.delete(row.id);
       inFlight.delete(p);
       const next = waiting.shift();
@@ -389,6 +396,10 @@ export function startDeliveryWorker(
     const outcomeLabel: AttemptOutcomeLabel =
       status === 'succeeded' ? 'success' : status === 'retried' ? 'retry_scheduled' : row.retry.length && row.attempt > row.retry.length ? 'gave_up' : 'failure';
     deps.metrics.deliveries.inc({ kind: row.kind, outcome: outcomeLabel });
+    const logged = { deliveryId: row.id, kind: row.kind, targetId: row.targetId, attempt: row.attempt, statusCode: outcome.statusCode, latencyMs: Math.round(outcome.latencyMs) };
+    if (status === 'succeeded') deps.logger.debug(logged, 'delivery attempt succeeded');
+    else if (status === 'retried') deps.logger.info({ ...logged, error: outcome.error, retryInMs: row.retry[row.attempt - 1] ?? 0 }, 'delivery attempt failed; retry scheduled');
+    else deps.logger.warn({ ...logged, error: outcome.error }, 'delivery failed; no further attempt');
     try {
       await em.transactional(async (tx) => {
         const updated = await tx.nativeUpdate(

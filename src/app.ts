@@ -18,7 +18,7 @@ import { reconcileTicks, registerTickHooks } from './modules/ticks/ticks.service
 import { hostname } from 'node:os';
 import { registerDeliveryStore, startDeliveryWorker, type DeliveryWorker } from './modules/deliveries/deliveries.service.js';
 import { releaseMessageWriter } from './modules/messages/messages.service.js';
-import { useSharedSubscriptionResults } from './modules/messages/shared-results.js';
+import { graphqlWsNextFrames, useSharedSubscriptionResults } from './modules/messages/shared-results.js';
 import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
 import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js';
 import { waitForDependency } from './infra/startup.js';
@@ -155,11 +155,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     {
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
+          // Shared subscription results are serialised once and written straight to the socket.
+          sendNextFrame: graphqlWsNextFrames(ctx.extra.socket, id),
           params,
           reqId: acceptableRequestId(ctx.extra.request.headers['x-request-id']) ? ctx.extra.request.headers['x-request-id'] : randomUUID(),
         });

@@ -1,16 +1,44 @@
 /**
- * Fan-out without re-executing the same operation once per subscriber.
+ * Fan-out without re-executing (or re-serialising) the same operation once per subscriber.
  *
  * Every subscriber of a channel receives the same event object; graphql's per-event step would execute
  * the subscription's selection once for each of them (1,000 subscribers: 1,000 identical executions per
  * message). This Yoga/envelop plugin runs the source stream as usual (the field's `subscribe` resolver,
- * so authorisation stays per subscriber) and memoises the per-event execution by (event, document,
- * operation name, variables): identical subscriptions share one result object, which graphql-ws or SSE
- * then serialises for each socket. It applies only to root fields whose selected data does not depend
- * on the viewer (the `Message` type's fields read only the message), listed in `fields`.
+ * so authorisation stays per subscriber, checked at subscribe time) and memoises the per-event execution
+ * by (event, document, operation name, variables): identical subscriptions share one result object.
+ * It applies only to root fields whose selected data does not depend on the viewer (the `Message` type's
+ * fields read only the message), listed in `fields`.
+ *
+ * Over graphql-ws, the context carries a `sendNextFrame` (see `graphqlWsNextFrames`): a result without
+ * errors is then serialised once per event and written straight to each socket as a `next` frame built
+ * around the subscription id, skipping the per-delivery work of Yoga's result hooks and graphql-ws's
+ * emit. Results with errors, and every result over SSE, take the usual path (error masking, hooks).
+ * The stream is consumed in order in one loop, and graphql-ws asks for the next value only after it has
+ * sent the previous one, so frames leave in event order whichever path each takes.
  */
 import { createSourceEventStream, execute, getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { WebSocket } from 'ws';
+
+/** Writes one graphql-ws `next` frame whose payload is the given JSON text. */
+export type NextFrameSender = (payloadJson: string) => void;
+
+/** Context key under which the graphql-ws door passes a subscription's `NextFrameSender`. */
+export interface DirectFrames {
+  sendNextFrame?: NextFrameSender;
+}
+
+/**
+ * A `next` frame writer for subscription `id` on a graphql-ws socket. The bytes are those graphql-ws
+ * itself sends (`JSON.stringify({ id, type: 'next', payload })`, in that key order). Like graphql-ws,
+ * nothing is written once the socket is no longer open.
+ */
+export function graphqlWsNextFrames(socket: WebSocket, id: string): NextFrameSender {
+  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return (payloadJson) => {
+    if (socket.readyState === socket.OPEN) socket.send(`${head}${payloadJson}}`);
+  };
+}
 
 const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 1;
@@ -22,24 +50,49 @@ const documentId = (d: DocumentNode) => {
 
 const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => typeof v === 'object' && v !== null && Symbol.asyncIterator in v;
 
-function mapIterator<T, R>(source: AsyncIterable<T>, fn: (value: T) => R): AsyncIterableIterator<R> {
+/** The JSON text of each shared result, made once. */
+const serialised = new WeakMap<ExecutionResult, string>();
+function jsonOf(result: ExecutionResult): string {
+  let json = serialised.get(result);
+  if (json === undefined) serialised.set(result, (json = JSON.stringify(result)));
+  return json;
+}
+
+/**
+ * The source stream mapped through `run`; with `send`, results without errors are written directly and
+ * the loop goes on to the next event, so only results that need the usual path are yielded.
+ */
+function sharedStream(
+  source: AsyncIterable<unknown>,
+  run: (event: unknown) => ExecutionResult | Promise<ExecutionResult>,
+  send: NextFrameSender | undefined,
+): AsyncIterableIterator<ExecutionResult> {
   const it = source[Symbol.asyncIterator]();
-  const mapped: AsyncIterableIterator<R> = {
-    [Symbol.asyncIterator]: () => mapped,
+  let ended = false;
+  const stream: AsyncIterableIterator<ExecutionResult> = {
+    [Symbol.asyncIterator]: () => stream,
     async next() {
-      const r = await it.next();
-      return r.done ? { value: undefined, done: true } : { value: fn(r.value), done: false };
+      for (;;) {
+        const r = await it.next();
+        if (r.done || ended) return { value: undefined, done: true };
+        const ran = run(r.value);
+        const result = ran instanceof Promise ? await ran : ran;
+        if (!send || result.errors) return { value: result, done: false };
+        send(jsonOf(result));
+      }
     },
     async return() {
+      ended = true;
       await it.return?.();
       return { value: undefined, done: true };
     },
     async throw(error?: unknown) {
+      ended = true;
       if (it.throw) await it.throw(error);
       throw error;
     },
   };
-  return mapped;
+  return stream;
 }
 
 export function useSharedSubscriptionResults(fields: string[]): Plugin {
@@ -56,14 +109,15 @@ export function useSharedSubscriptionResults(fields: string[]): Plugin {
         const source = await createSourceEventStream(a);
         if (!isAsyncIterable(source)) return source;
         const key = `${documentId(a.document)}:${a.operationName ?? ''}:${JSON.stringify(a.variableValues ?? {})}`;
-        return mapIterator(source, (event) => {
+        const run = (event: unknown) => {
           if (typeof event !== 'object' || event === null) return execute({ ...a, rootValue: event });
           let perEvent = results.get(event);
           if (!perEvent) results.set(event, (perEvent = new Map()));
           let result = perEvent.get(key);
           if (!result) perEvent.set(key, (result = execute({ ...a, rootValue: event })));
           return result;
-        });
+        };
+        return sharedStream(source, run, (a.contextValue as DirectFrames | undefined)?.sendNextFrame);
       });
     },
   };

@@ -21,7 +21,7 @@
  *   posts an outgoing webhook's reply `text` back.
  *
  * - `recordAttempt(em, { kind, organisationId, channelId?, targetId?, url, statusCode?, latencyMs?,
- *   error?, response?, messageId?, body? })` -> `{ id }`
+ *   error?, response?, messageId?, body?, requestId? })` -> `{ id }`
  *   Records a call made synchronously by the caller (modifier calls, ticks) as a finished row
  *   (`succeeded` when there is no error and the status is 2xx, else `failed`).
  *
@@ -29,8 +29,13 @@
  *   One outbound JSON call through the guarded got instance, timed, never throwing: for callers that
  *   then `recordAttempt`.
  *
- * Request headers may carry credentials: they are stored encrypted (SWITCHBOARD_SECRET_KEY) and never
- * exposed. `registerDeliveryStore(em, deps)` (called by buildApp) gives the module the key for a database.
+ * Request headers and bodies may carry credentials (an Authorization header, a Rocket.Chat outgoing
+ * webhook's `token`, integration settings): both are stored encrypted (SWITCHBOARD_SECRET_KEY) and never
+ * exposed. `registerDeliveryStore(em, deps)` (called by buildApp) gives the module the key (and the
+ * metrics) for a database.
+ *
+ * Each row keeps the request id it came from (`requestId`, default the one in force): the worker makes
+ * every attempt, retries hours later too, under it, so their log lines name the original request.
  *
  * Durability: pending rows live in the database. `startDeliveryWorker(orm, deps)` (started by app.ts)
  * polls for due rows and claims them with an UPDATE guarded by status and lease (`lockedBy`,
@@ -102,7 +107,7 @@ export function registerDeliveryKind(kind: string, handler: DeliveryKindHandler)
   kinds.set(kind, handler);
 }
 
-/** Per database connection (one per app): the key that seals stored request headers, and the app's metrics. */
+/** Per database connection (one per app): the key that seals stored request headers and bodies, and the app's metrics. */
 const stores = new Map<unknown, { key: Buffer; metrics?: Deps['metrics'] }>();
 
 /** Make enqueueDelivery usable on this app's database (buildApp calls it once). */
@@ -127,12 +132,35 @@ export function countAttempts(metrics: Deps['metrics'] | undefined, rows: { kind
 }
 
 type StoredHeaders = { sealed: string } | null;
+type StoredBody = { sealedBody: string } | null;
+
+function storeKey(em: EntityManager): Buffer {
+  const store = stores.get(em.getConnection());
+  if (!store) throw new Error('registerDeliveryStore() was not called for this database: requests cannot be stored encrypted');
+  return store.key;
+}
 
 function sealHeaders(em: EntityManager, headers: Record<string, string> | null | undefined): StoredHeaders {
   if (!headers || !Object.keys(headers).length) return null;
-  const store = stores.get(em.getConnection());
-  if (!store) throw new Error('registerDeliveryStore() was not called for this database: headers cannot be stored encrypted');
-  return { sealed: encryptSecret(store.key, JSON.stringify(headers)) };
+  return { sealed: encryptSecret(storeKey(em), JSON.stringify(headers)) };
+}
+
+/**
+ * Request bodies are sealed whole: they may carry secrets (a Rocket.Chat outgoing webhook's `token`,
+ * integration settings), and the history never shows them, so nothing is lost by not reading them back.
+ */
+function sealBody(em: EntityManager, body: unknown): StoredBody {
+  if (body === undefined || body === null) return null;
+  return { sealedBody: encryptSecret(storeKey(em), JSON.stringify(body)) };
+}
+
+/** The body to send: opened when sealed; rows stored before bodies were sealed hold it in clear. */
+function openBody(key: Buffer, stored: unknown): unknown {
+  if (stored && typeof stored === 'object' && !Array.isArray(stored)) {
+    const sealed = (stored as { sealedBody?: unknown }).sealedBody;
+    if (typeof sealed === 'string' && Object.keys(stored).length === 1) return JSON.parse(decryptSecret(key, sealed));
+  }
+  return stored;
 }
 
 function openHeaders(key: Buffer, stored: unknown): Record<string, string> | undefined {
@@ -144,7 +172,7 @@ function openHeaders(key: Buffer, stored: unknown): Record<string, string> | und
 /** A delivery row ready to insert (plain data, so it can be batched with other rows). */
 export type DeliveryRow = ReturnType<typeof pendingRow>;
 
-function pendingRow(input: EnqueueInput, now: Date, lock: { by: string; until: Date } | null, headers: StoredHeaders = null) {
+function pendingRow(input: EnqueueInput, now: Date, lock: { by: string; until: Date } | null, headers: StoredHeaders, body: StoredBody) {
   return {
     id: newId(now.getTime()),
     organisation: input.organisationId,
@@ -153,7 +181,7 @@ function pendingRow(input: EnqueueInput, now: Date, lock: { by: string; until: D
     targetId: input.targetId ?? null,
     url: input.url,
     method: input.method ?? 'POST',
-    body: input.body === undefined ? null : input.body,
+    body: body as unknown,
     headers: headers as Record<string, string> | null,
     attempt: 1,
     retry: input.retry ?? STANDARD_RETRY,
@@ -178,7 +206,7 @@ export function prepareDeliveries(em: EntityManager, inputs: EnqueueInput[]): De
   const now = new Date();
   return inputs.map((input) => {
     const immediate = worker && !input.delayMs;
-    return pendingRow(input, now, immediate ? { by: worker.token, until: new Date(now.getTime() + LEASE_MS) } : null, sealHeaders(em, input.headers));
+    return pendingRow(input, now, immediate ? { by: worker.token, until: new Date(now.getTime() + LEASE_MS) } : null, sealHeaders(em, input.headers), sealBody(em, input.body));
   });
 }
 
@@ -214,11 +242,11 @@ export interface RecordInput {
   requestId?: string | null;
 }
 
-/** A finished synchronous call as a row (for batching); `recordAttempt` inserts it. */
-export function attemptRow(input: RecordInput, now = new Date()) {
+/** A finished synchronous call as a row (for batching, on `em`'s database); `recordAttempt` inserts it. */
+export function attemptRow(em: EntityManager, input: RecordInput, now = new Date()) {
   const ok = !input.error && input.statusCode != null && input.statusCode >= 200 && input.statusCode < 300;
   return {
-    ...pendingRow({ ...input, retry: [] }, now, null),
+    ...pendingRow({ ...input, retry: [] }, now, null, null, sealBody(em, input.body)),
     status: (ok ? 'succeeded' : 'failed') as DeliveryStatus,
     statusCode: input.statusCode ?? null,
     latencyMs: input.latencyMs == null ? null : Math.round(input.latencyMs),
@@ -229,7 +257,7 @@ export function attemptRow(input: RecordInput, now = new Date()) {
 }
 
 export async function recordAttempt(em: EntityManager, input: RecordInput): Promise<{ id: string }> {
-  const row = attemptRow(input);
+  const row = attemptRow(em, input);
   await em.insert(Delivery, row as never);
   countAttempts(stores.get(em.getConnection())?.metrics, [row]);
   return { id: row.id };
@@ -356,15 +384,17 @@ export function startDeliveryWorker(
 
   async function attempt(row: DeliveryRow) {
     let headers: Record<string, string> | undefined;
+    let body: unknown;
     let unreadable = false;
     try {
       headers = openHeaders(deps.config.secretKey, row.headers);
+      body = openBody(deps.config.secretKey, row.body);
     } catch {
       unreadable = true; // sealed with another SWITCHBOARD_SECRET_KEY: never sent without its credentials
     }
     const outcome: AttemptOutcome = unreadable
-      ? { statusCode: null, latencyMs: 0, error: 'the stored request headers cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }
-      : await sendOnce(deps, { url: row.url, body: row.body, headers, method: row.method });
+      ? { statusCode: null, latencyMs: 0, error: 'the stored request cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }
+      : await sendOnce(deps, { url: row.url, body, headers, method: row.method });
     // Handed back on stop while in flight: whoever claims it next makes the attempt again.
     if (abandoned.has(row.id)) return;
     const em = root.em.fork();

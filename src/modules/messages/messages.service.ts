@@ -312,6 +312,7 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
     if (skip) ctx.deps.metrics.modifierSkips.inc({ reason: skip });
     attempts.push(
       attemptRow(
+        ctx.em,
         {
           kind: 'modifier',
           organisationId: route.organisationId,

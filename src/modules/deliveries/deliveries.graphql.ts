@@ -20,6 +20,7 @@ export const DeliveryRef = builder.objectRef<Delivery>('Delivery').implement({
     response: t.exposeString('response', { nullable: true, description: 'The start of the answer (at most 2 KB).' }),
     nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true }),
     messageId: t.exposeID('messageId', { nullable: true }),
+    requestId: t.exposeString('requestId', { nullable: true, description: 'The id of the request (x-request-id) or job run the call came from: its log lines, retries included, carry it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),

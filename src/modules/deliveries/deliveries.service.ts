@@ -541,14 +541,12 @@ export function startDeliveryWorker(
         await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => (grace = setTimeout(r, Math.max(0, until - Date.now()))))]);
         clearTimeout(grace);
       }
-      const unfinished = [...sending.values()];
-      for (const r of unfinished) abandoned.add(r.id);
-      // Rows prepared before the stop and dispatched meanwhile.
-      unfinished.push(...late.splice(0));
-      if (unfinished.length) {
-        await release(unfinished, 'unfinished');
-        deps.logger.warn({ deliveries: unfinished.length }, 'delivery calls still running at shutdown were handed back for retry');
-      }
+      const running = [...sending.values()];
+      for (const r of running) abandoned.add(r.id);
+      // With rows prepared before the stop and dispatched meanwhile.
+      const unfinished = [...running, ...late.splice(0)];
+      if (unfinished.length) await release(unfinished, 'unfinished');
+      if (running.length) deps.logger.warn({ deliveries: running.length }, 'delivery calls still running at shutdown were handed back for retry');
       workersByToken.delete(token);
     },
   };

@@ -21,7 +21,13 @@ async function until(check: () => boolean, timeoutMs = 10_000) {
 async function rawSocket(t: TestApp, token: string) {
   const ws = new WebSocket(`${t.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
   const frames: string[] = [];
-  ws.on('message', (data) => frames.push(data.toString()));
+  const socket = { frames, dropProbes: false, subscribed: new Set<string>(), seen: new Set<string>() };
+  ws.on('message', (data) => {
+    const frame = data.toString();
+    const parsed = JSON.parse(frame) as { id?: string; type: string };
+    if (parsed.type === 'next' && parsed.id !== undefined) socket.seen.add(parsed.id);
+    if (!(socket.dropProbes && frame.includes('"message":"probe"'))) frames.push(frame);
+  });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -29,16 +35,36 @@ async function rawSocket(t: TestApp, token: string) {
   ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
   await until(() => frames.length > 0);
   expect(JSON.parse(frames.shift()!)).toEqual({ type: 'connection_ack' });
-  return {
-    frames,
-    send: (message: object) => ws.send(JSON.stringify(message)),
+  return Object.assign(socket, {
+    send: (message: { id?: string; type: string; payload?: unknown }) => {
+      if (message.type === 'subscribe' && message.id !== undefined) socket.subscribed.add(message.id);
+      ws.send(JSON.stringify(message));
+    },
     close: () =>
       new Promise<void>((resolve) => {
         if (ws.readyState === ws.CLOSED) return resolve();
         ws.once('close', () => resolve());
         ws.close();
       }),
-  };
+  });
+}
+
+/**
+ * Subscriptions start asynchronously (authentication, listener): post probes until each subscription of
+ * each socket has received one, then forget the frames received so far (late probes are dropped too).
+ */
+async function whenLive(sockets: Awaited<ReturnType<typeof rawSocket>>[], post: (message: string) => Promise<string>) {
+  const start = Date.now();
+  while (!sockets.every((s) => [...s.subscribed].every((id) => s.seen.has(id)))) {
+    if (Date.now() - start > 10_000) throw new Error('subscriptions did not become live');
+    await post('probe');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  for (const s of sockets) {
+    s.frames.length = 0;
+    s.dropProbes = true;
+  }
 }
 
 for (const db of databases) {
@@ -70,12 +96,7 @@ for (const db of databases) {
         a.send({ id: '1', type: 'subscribe', payload: { query: short, variables: { c: channel.id } } });
         a.send({ id: oddId, type: 'subscribe', payload: { query: short, variables: { c: channel.id } } });
         b.send({ id: 'x', type: 'subscribe', payload: { query: other, variables: { c: channel.id } } });
-        // Live once a probe reaches all three subscriptions.
-        const probe = await post(channel.id, 'probe');
-        await until(() => a.frames.length >= 2 && b.frames.length >= 1);
-        a.frames.length = 0;
-        b.frames.length = 0;
-        expect(probe).toBeTruthy();
+        await whenLive([a, b], (m) => post(channel.id, m));
 
         const text = 'quote " backslash \\ line\nbreak ü';
         const id = await post(channel.id, text);
@@ -106,6 +127,28 @@ for (const db of databases) {
       }
     });
 
+    it('delivers messages committed together as whole frames, in order, to every subscriber', async () => {
+      const channel = await createChannel(t, orgId, 'together');
+      const query = 'subscription($c: ID!) { channelMessages(channelId: $c) { id message } }';
+      const sockets = await Promise.all([rawSocket(t, t.token), rawSocket(t, t.token), rawSocket(t, t.token)]);
+      try {
+        sockets.forEach((s, i) => s.send({ id: `s${i}`, type: 'subscribe', payload: { query, variables: { c: channel.id } } }));
+        await whenLive(sockets, (m) => post(channel.id, m));
+        // Posted at once, so several share a commit and are published in one tick.
+        const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => post(channel.id, `m${i}`)));
+        await until(() => sockets.every((s) => s.frames.length >= ids.length));
+        await new Promise((r) => setTimeout(r, 200));
+        for (const [i, s] of sockets.entries()) {
+          const got = s.frames.map((f) => JSON.parse(f) as { id: string; type: string; payload: { data: { channelMessages: { id: string; message: string } } } });
+          expect(got.every((g) => g.id === `s${i}` && g.type === 'next')).toBe(true);
+          const messageIds = got.map((g) => g.payload.data.channelMessages.id);
+          expect(messageIds).toEqual([...ids].sort());
+        }
+      } finally {
+        await Promise.all(sockets.map((s) => s.close()));
+      }
+    });
+
     it('still refuses, per subscription, a channel the viewer may not read', async () => {
       const channel = await createChannel(t, orgId, 'private');
       const outsider = await createUser(t, 'frames-outsider');
@@ -121,7 +164,7 @@ for (const db of databases) {
         expect(refused).toMatchObject({ id: 'o', type: 'next' });
         expect(refused.payload.errors[0].extensions?.code).toBe('NOT_FOUND');
         expect(JSON.parse(theirs.frames[1])).toEqual({ id: 'o', type: 'complete' });
-        await new Promise((r) => setTimeout(r, 100));
+        await whenLive([mine], (m) => post(channel.id, m));
         const id = await post(channel.id, 'members only');
         await until(() => mine.frames.length >= 1);
         await new Promise((r) => setTimeout(r, 200));

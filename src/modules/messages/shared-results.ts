@@ -18,6 +18,7 @@
  */
 import { createSourceEventStream, execute, getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
 /** Writes one graphql-ws `next` frame whose payload is the given JSON text. */
@@ -36,8 +37,29 @@ export interface DirectFrames {
 export function graphqlWsNextFrames(socket: WebSocket, id: string): NextFrameSender {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   return (payloadJson) => {
-    if (socket.readyState === socket.OPEN) socket.send(`${head}${payloadJson}}`);
+    if (socket.readyState !== socket.OPEN) return;
+    corkUntilTickEnds(socket);
+    socket.send(`${head}${payloadJson}}`);
   };
+}
+
+/**
+ * Messages committed together are published in the same tick, and each subscriber's frames for them
+ * are written one after another in that tick: holding the TCP socket corked until the tick's work is
+ * done turns them into one write (one syscall) per socket instead of one per frame. `ws` keeps its
+ * socket in `_socket`; its own cork/uncork around each frame nests inside this one.
+ */
+const corked = new Set<Duplex>();
+function uncorkAll() {
+  for (const s of corked) s.uncork();
+  corked.clear();
+}
+function corkUntilTickEnds(socket: WebSocket) {
+  const raw = (socket as unknown as { _socket?: Duplex })._socket;
+  if (!raw || corked.has(raw)) return;
+  if (!corked.size) process.nextTick(uncorkAll);
+  raw.cork();
+  corked.add(raw);
 }
 
 const documentIds = new WeakMap<DocumentNode, number>();

@@ -30,7 +30,7 @@ async function create(db: DatabaseConfig, cleanup: () => Promise<void>, changedT
     if (file && changedTables) {
       up = keepTables(up, changedTables);
       down = keepTables(down, changedTables);
-      if (up.length !== result.diff.up.length) writeMigration(file, up, down);
+      writeMigration(file, up, down);
     }
     if (!file || !up.some((sql) => tablesOf(sql).size)) {
       if (file) rmSync(file);
@@ -57,11 +57,14 @@ function tablesOf(sql: string): Set<string> {
  * table it touches is touched by the PostgreSQL migration too (statements touching none, such as
  * pragmas, are kept).
  */
-function keepTables(statements: string[], changed: Set<string>) {
-  const kept = statements.filter((sql) => sql.trim() && [...tablesOf(sql)].every((t) => changed.has(t)));
+function keepTables(glued: string[], changed: Set<string>) {
+  // The SQLite diff glues statements together ("pragma ...;alter table ..."); libsql runs only the first
+  // statement of a string, so give each its own addSql.
+  const statements = glued.flatMap((sql) => sql.split(/;(?=\s*(?:pragma|alter|create|drop|insert)\b)/i).map((s) => s.trim().replace(/;?$/, ';')));
+  const kept = statements.filter((sql) => sql !== ';' && [...tablesOf(sql)].every((t) => changed.has(t)));
   // The foreign-key pragmas guard table rebuilds (a drop must not cascade): keep them only for one.
   const rebuilds = kept.some((sql) => sql.includes('__temp_alter'));
-  return rebuilds ? kept : kept.filter((sql) => !/^(\s*pragma foreign_keys = (on|off);)+\s*$/.test(sql));
+  return rebuilds ? kept : kept.filter((sql) => !/^pragma foreign_keys = (on|off);$/.test(sql));
 }
 
 function writeMigration(file: string, up: string[], down: string[]) {

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { graphql } from './gql/index.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/app.js';
 import { json, startServer, type LocalServer, type Recorded } from './support/http-server.js';
-import { addIntegration, createChannel, createOrg } from './support/seed.js';
+import { addIntegration, createChannel, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
 import { TICK_JOB } from '../src/modules/ticks/ticks.service.js';
 
@@ -315,6 +315,9 @@ for (const db of databases) {
       expect(basic.status).toBe(200);
       const listing = (await basic.json()) as { overview: { displayName: string }[] };
       expect(listing.overview.map((o) => o.displayName)).toContain(TICK_JOB);
+      const user = await createUser(t, 'not an admin');
+      const member = await fetch(`${t.url}/admin/jobs/api`, { headers: { authorization: `Bearer ${user.token}` } });
+      expect(member.status).toBe(403);
       const page = await fetch(`${t.url}/admin/jobs/`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/<html/i);

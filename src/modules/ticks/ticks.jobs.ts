@@ -15,8 +15,8 @@ export function defineTickJobs(scheduler: Scheduler, orm: MikroORM, deps: Deps) 
       const outcome = await runTick({ em: orm.em.fork(), deps }, job.attrs.data, job.attrs.nextRunAt ?? null);
       if (outcome.status !== 'sent') deps.logger.debug({ job: job.attrs._id, ...job.attrs.data, ...outcome }, 'tick not sent');
     },
-    // A lock outlives the longest tick (retries end before the next slot); a replica that dies mid-tick
-    // releases its jobs to the others after this long.
-    { concurrency: TICK_CONCURRENCY, lockLifetime: 120_000 },
+    // A lock outlives the longest tick (at most 7 attempts of OUTBOUND_TIMEOUT_MS plus 60 s of pauses, and
+    // never past the next slot); a replica that dies mid-tick releases its jobs to the others after this long.
+    { concurrency: TICK_CONCURRENCY, lockLifetime: 300_000 },
   );
 }

@@ -39,20 +39,34 @@ export function ormOptions(db: DatabaseConfig): Options {
     ...common,
     driver: LibSqlDriver,
     dbName: db.dbName,
+    // The pool replaces idle connections, and pragmas belong to a connection: set them on every new one,
+    // or cascades silently stop and a second process's write lock fails at once instead of waiting.
+    pool: { afterCreate: configureSqliteConnection },
     migrations: { migrationsList: sqliteMigrations, path: migrationsDir('sqlite'), snapshot: false, emit: 'ts', silent: true },
   } as Options;
+}
+
+/**
+ * Per-connection SQLite settings: foreign keys make cascades real; busy_timeout makes a write wait for
+ * another process's lock; synchronous=normal is WAL's recommended durability (a commit survives a
+ * process crash; only an OS crash can lose the last ones) and several times faster than full.
+ */
+function configureSqliteConnection(connection: { exec(sql: string): unknown }, done: (error: Error | null, connection: unknown) => void) {
+  try {
+    connection.exec('pragma foreign_keys = on');
+    connection.exec('pragma busy_timeout = 5000');
+    connection.exec('pragma synchronous = normal');
+    done(null, connection);
+  } catch (error) {
+    done(error as Error, connection);
+  }
 }
 
 /** Connect and bring the schema up to date. */
 export async function initOrm(db: DatabaseConfig): Promise<MikroORM> {
   const orm = await MikroORM.init(ormOptions(db));
-  if (db.driver === 'sqlite') {
-    // WAL lets readers proceed while a write commits; foreign keys make cascades real.
-    const conn = orm.em.getConnection();
-    if (db.dbName !== ':memory:') await conn.execute('pragma journal_mode = wal');
-    await conn.execute('pragma foreign_keys = on');
-    await conn.execute('pragma busy_timeout = 5000');
-  }
+  // WAL (a property of the database file) lets readers proceed while a write commits.
+  if (db.driver === 'sqlite' && db.dbName !== ':memory:') await orm.em.getConnection().execute('pragma journal_mode = wal');
   await orm.getMigrator().up();
   return orm;
 }

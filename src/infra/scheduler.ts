@@ -172,6 +172,8 @@ export async function createScheduler(options: SchedulerOptions, orm: MikroORM, 
       // stop() unlocks the jobs this replica holds, so another replica (or the next start) runs them.
       if (started) await agenda.stop();
       else await backend.disconnect();
+      // Jobs the embedded store locked in a batch but never handed to Agenda are not in Agenda's list.
+      if (inner instanceof SqlBackend) await inner.repository.releaseHeld();
     },
   };
 }

@@ -26,6 +26,13 @@ export type SqlDialect = 'sqlite' | 'postgresql';
 
 const TABLE = 'agenda_jobs';
 
+/** Due jobs locked per statement (see getNextJobToRun). */
+export const LOCK_BATCH = 200;
+
+/** Agenda's run order: earliest nextRunAt first, then highest priority. */
+const runOrder = (a: JobParameters, b: JobParameters) =>
+  (a.nextRunAt?.getTime() ?? 0) - (b.nextRunAt?.getTime() ?? 0) || (b.priority ?? 0) - (a.priority ?? 0);
+
 interface Row {
   id: string;
   name: string;
@@ -107,26 +114,15 @@ export class SqlJobRepository implements JobRepository {
   ) {}
 
   private async sql<T = Row>(query: string, params: unknown[] = []): Promise<T[]> {
-    await this.waitForLocks();
     this.queries++;
     return (await this.orm.em.getConnection().execute(query, params, 'all')) as T[];
   }
 
-  /**
-   * SQLite: another process sharing the file may hold its write lock for a moment; wait for it rather
-   * than fail. The pragma belongs to the connection, and the pool replaces its connection from time to
-   * time, so it is set before each statement (it costs no I/O). The app's own statements share that one
-   * connection, so they never wait on ours within this process.
-   */
-  private async waitForLocks() {
-    if (this.dialect !== 'sqlite') return;
-    this.queries++;
-    await this.orm.em.getConnection().execute('pragma busy_timeout = 5000', [], 'run');
-  }
+  // SQLite's busy_timeout (wait for another process's write lock rather than fail) is set by the ORM on
+  // every pooled connection (src/db/orm.ts), so the statements here need no pragma of their own.
 
   /** Run a DELETE or UPDATE and return how many rows it changed. */
   private async changed(query: string, params: unknown[] = []): Promise<number> {
-    await this.waitForLocks();
     this.queries++;
     const result = (await this.orm.em.getConnection().execute(query, params, 'run')) as { affectedRows?: number };
     return Number(result.affectedRows ?? 0);
@@ -376,30 +372,68 @@ export class SqlJobRepository implements JobRepository {
   }
 
   /**
+   * Jobs this process locked in a batch and has not handed to Agenda yet, per job name, in run order.
+   * Agenda asks for one job per call; locking LOCK_BATCH due jobs per statement instead of one saves a
+   * round trip per job when many share a slot. They are locked in the database like any other, so no
+   * other process can take them; stop() releases the ones never handed out (releaseHeld()).
+   */
+  private readonly held = new Map<string, JobParameters[]>();
+
+  /**
    * Lock the next job of a name: the earliest due unlocked one (highest priority first within its
-   * instant), else one whose lock expired. Each candidate is found by a walk of the (name, locked_at,
-   * next_run_at, priority) index that stops at the first row, however many jobs are already locked; the
-   * UPDATE re-checks that the row is still lockable, so of two processes racing for it one gets it.
+   * instant), else one whose lock expired. Due jobs are locked LOCK_BATCH at a time by one UPDATE whose
+   * WHERE clause re-checks that each row is still lockable, so of two processes racing for a row one
+   * gets it (PostgreSQL: SKIP LOCKED, so pollers do not queue on each other's rows); the rest of the
+   * batch is handed out on the next calls, which Agenda makes at once while it fills its queue.
    */
   async getNextJobToRun(jobName: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, options: JobRepositoryOptions | undefined) {
+    const fromHeld = this.takeHeld(jobName, lockDeadline);
+    if (fromHeld) return fromHeld;
     const no = this.bool(false);
     const skipLocked = this.dialect === 'postgresql' ? ' for update skip locked' : '';
-    const due = `select id from ${TABLE}
-      where name = ? and locked_at is null and disabled = ? and next_run_at = (
-        select next_run_at from ${TABLE} where name = ? and locked_at is null and disabled = ? and next_run_at <= ? order by next_run_at asc limit 1)
-      order by priority desc limit 1${skipLocked}`;
+    const lockedAt = (now ?? new Date()).getTime();
+    const due = await this.sql(
+      `update ${TABLE} set locked_at = ?, last_modified_by = ?
+       where id in (
+         select id from ${TABLE} where name = ? and locked_at is null and disabled = ? and next_run_at <= ?
+         order by next_run_at asc, priority desc limit ${LOCK_BATCH}${skipLocked})
+         and name = ? and locked_at is null and disabled = ? and next_run_at <= ?
+       returning *`,
+      [lockedAt, options?.lastModifiedBy ?? null, jobName, no, nextScanAt.getTime(), jobName, no, nextScanAt.getTime()],
+    );
+    if (due.length) {
+      const jobs = due.map((row) => this.rowToJob(row)).sort(runOrder);
+      this.held.set(jobName, jobs.slice(1));
+      return jobs[0];
+    }
     const expired = `select id from ${TABLE} where name = ? and locked_at <= ? and disabled = ? order by locked_at asc limit 1${skipLocked}`;
-    const lock = (candidate: string, params: unknown[]) =>
-      this.sql(
-        `update ${TABLE} set locked_at = ?, last_modified_by = ?
-         where id = (${candidate})
-           and name = ? and disabled = ? and ((locked_at is null and next_run_at <= ?) or locked_at <= ?)
-         returning *`,
-        [(now ?? new Date()).getTime(), options?.lastModifiedBy ?? null, ...params, jobName, no, nextScanAt.getTime(), lockDeadline.getTime()],
-      );
-    let [row] = await lock(due, [jobName, no, jobName, no, nextScanAt.getTime()]);
-    if (!row) [row] = await lock(expired, [jobName, lockDeadline.getTime(), no]);
+    const [row] = await this.sql(
+      `update ${TABLE} set locked_at = ?, last_modified_by = ?
+       where id = (${expired}) and name = ? and disabled = ? and locked_at <= ?
+       returning *`,
+      [lockedAt, options?.lastModifiedBy ?? null, jobName, lockDeadline.getTime(), no, jobName, no, lockDeadline.getTime()],
+    );
     return row ? this.rowToJob(row) : undefined;
+  }
+
+  /** The next held job of a name that is still ours to run (its lock has not expired meanwhile). */
+  private takeHeld(jobName: string, lockDeadline: Date): JobParameters | undefined {
+    const jobs = this.held.get(jobName);
+    while (jobs?.length) {
+      const job = jobs.shift()!;
+      // A lock older than the job's lifetime may have been taken over by another process: not ours any more.
+      if (job.lockedAt && job.lockedAt <= lockDeadline) continue;
+      return job;
+    }
+    this.held.delete(jobName);
+    return undefined;
+  }
+
+  /** Unlock the jobs locked in a batch but never handed to Agenda (on stop, so another process runs them). */
+  async releaseHeld(): Promise<void> {
+    const ids = [...this.held.values()].flat().map((j) => String(j._id));
+    this.held.clear();
+    if (ids.length) await this.updateByIds(ids, `update ${TABLE} set locked_at = null`);
   }
 
   async saveJob<DATA = unknown>(job: JobParameters<DATA>, options: JobRepositoryOptions | undefined): Promise<JobParameters<DATA>> {

@@ -5,6 +5,20 @@
  */
 import type { Logger } from 'pino';
 
+/** A stored channel message, as listeners and subscribers see it (pubsub carries it with ISO dates). */
+export interface StoredMessage {
+  id: string;
+  channelId: string;
+  organisationId: string;
+  eventName: string;
+  username: string;
+  status: string;
+  message: string;
+  source: string;
+  userId: string | null;
+  createdAt: Date;
+}
+
 export interface HookEvents {
   'channel.created': { organisationId: string; channelId: string };
   'channel.deleted': { organisationId: string; channelId: string };
@@ -14,20 +28,7 @@ export interface HookEvents {
   'integration.settingsChanged': { organisationId: string; integrationId: string; channelId?: string };
   'user.created': { userId: string };
   /** A message was stored in a channel (emitted after the commit, not awaited by the poster). */
-  'message.created': {
-    message: {
-      id: string;
-      channelId: string;
-      organisationId: string;
-      eventName: string;
-      username: string;
-      status: string;
-      message: string;
-      source: string;
-      userId: string | null;
-      createdAt: Date;
-    };
-  };
+  'message.created': { message: StoredMessage };
 }
 
 type Handler<K extends keyof HookEvents> = (payload: HookEvents[K]) => void | Promise<void>;

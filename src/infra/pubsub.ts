@@ -10,18 +10,10 @@
 import { createPubSub } from 'graphql-yoga';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
+import type { StoredMessage } from './hooks.js';
 
 /** A message as it travels to subscribers (JSON-safe: dates as ISO strings). */
-export interface MessageEvent {
-  id: string;
-  channelId: string;
-  organisationId: string;
-  eventName: string;
-  username: string;
-  status: string;
-  message: string;
-  source: string;
-  userId: string | null;
+export interface MessageEvent extends Omit<StoredMessage, 'createdAt'> {
   modifiersApplied: string[];
   createdAt: string;
 }

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { Deps, Scope } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { MessageEvent } from '../../infra/pubsub.js';
+import type { StoredMessage } from '../../infra/hooks.js';
 import { parseInput } from '../../validation.js';
 import { requireChannel, findChannelById } from '../channels/channels.service.js';
 import { Delivery } from '../deliveries/delivery.entity.js';
@@ -209,20 +210,7 @@ export function releaseMessageWriter(em: EntityManager) {
   committers.delete(em.getConnection());
 }
 
-function messageRow(data: {
-  id: string;
-  channelId: string;
-  organisationId: string;
-  eventName: string;
-  username: string;
-  status: string;
-  message: string;
-  payload?: unknown;
-  source: string;
-  userId: string | null;
-  modifiersApplied: string[];
-  createdAt: Date;
-}) {
+function messageRow(data: StoredMessage & { payload?: unknown; modifiersApplied: string[] }) {
   return {
     id: data.id,
     channel: data.channelId,

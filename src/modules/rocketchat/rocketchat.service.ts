@@ -334,6 +334,18 @@ export interface Shaped {
   token?: string;
 }
 
+/** The columns both integration types take from the parsed body (create and update alike). */
+function commonColumns(fields: Fields) {
+  const { name, enabled, username, channels, alias, avatar, emoji, scriptEnabled, script } = fields;
+  return { name, enabled, username, channels, alias, avatar, emoji, scriptEnabled, script };
+}
+
+/** The columns only outgoing integrations take from the parsed body. */
+function outgoingColumns(fields: Fields) {
+  const { event, urls, triggerWords, triggerWordAnywhere, retryFailedCalls, retryCount, retryDelay } = fields;
+  return { event, urls, triggerWords, triggerWordAnywhere, retryFailedCalls, retryCount, retryDelay };
+}
+
 export async function createWebhookIntegration(scope: Scope, body: unknown, organisationHint?: string): Promise<Shaped> {
   const viewer = requireViewer(scope);
   const fields = await parseFields(body, null);
@@ -343,24 +355,10 @@ export async function createWebhookIntegration(scope: Scope, body: unknown, orga
   const integration = scope.em.create(WebhookIntegration, {
     organisation: organisationId,
     type: fields.type,
-    name: fields.name,
-    enabled: fields.enabled,
-    username: fields.username,
-    channels: fields.channels,
-    alias: fields.alias,
-    avatar: fields.avatar,
-    emoji: fields.emoji,
-    scriptEnabled: fields.scriptEnabled,
-    script: fields.script,
+    ...commonColumns(fields),
     tokenHash: token ? hashToken(token) : null,
     outgoingToken: fields.token ? encryptSecret(scope.deps.config.secretKey, fields.token) : null,
-    event: fields.event,
-    urls: fields.urls,
-    triggerWords: fields.triggerWords,
-    triggerWordAnywhere: fields.triggerWordAnywhere,
-    retryFailedCalls: fields.retryFailedCalls,
-    retryCount: fields.retryCount,
-    retryDelay: fields.retryDelay,
+    ...outgoingColumns(fields),
     createdBy: viewer,
     updatedBy: null,
   });
@@ -376,28 +374,9 @@ export async function updateWebhookIntegration(scope: Scope, body: unknown): Pro
   const integration = await requireManageable(scope, id, type);
   const fields = await parseFields(body, integration);
   await checkChannelsExist(scope.em, integration.organisation.id, fields.channels);
-  Object.assign(integration, {
-    name: fields.name,
-    enabled: fields.enabled,
-    username: fields.username,
-    channels: fields.channels,
-    alias: fields.alias,
-    avatar: fields.avatar,
-    emoji: fields.emoji,
-    scriptEnabled: fields.scriptEnabled,
-    script: fields.script,
-    updatedBy: scope.viewer,
-  });
+  Object.assign(integration, { ...commonColumns(fields), updatedBy: scope.viewer });
   if (integration.type === 'webhook-outgoing') {
-    Object.assign(integration, {
-      event: fields.event,
-      urls: fields.urls,
-      triggerWords: fields.triggerWords,
-      triggerWordAnywhere: fields.triggerWordAnywhere,
-      retryFailedCalls: fields.retryFailedCalls,
-      retryCount: fields.retryCount,
-      retryDelay: fields.retryDelay,
-    });
+    Object.assign(integration, outgoingColumns(fields));
     if (fields.token !== undefined) integration.outgoingToken = fields.token ? encryptSecret(scope.deps.config.secretKey, fields.token) : null;
   }
   await scope.em.flush();

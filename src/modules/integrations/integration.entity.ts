@@ -32,6 +32,8 @@ export const Integration = defineEntity({
     tickUrl: p.text().nullable(),
     keyFeatures: p.json<string[]>(),
     settingsSchema: p.json<SettingSpec[]>(),
+    /** What in the spec was odd but workable (kept, normalised or ignored), said once at intake; null: none. */
+    warnings: p.json<string[]>().nullable(),
     isActive: p.boolean().default(true),
     isSystemIntegration: p.boolean().default(false),
     /** Encrypted at rest; shown back masked. */

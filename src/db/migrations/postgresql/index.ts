@@ -6,6 +6,7 @@ import { Migration20261125123116_slack_installations } from './Migration20261125
 import { Migration20261125123240_webhook_integrations_custom_channels } from './Migration20261125123240_webhook_integrations_custom_channels.js';
 import { Migration20261125132337_agenda_jobs_lock_index } from './Migration20261125132337_agenda_jobs_lock_index.js';
 import { Migration20261125132948_delivery_request_id } from './Migration20261125132948_delivery_request_id.js';
+import { Migration20261130124025_integration_warnings } from './Migration20261130124025_integration_warnings.js';
 
 export const postgresqlMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
@@ -15,4 +16,5 @@ export const postgresqlMigrations = [
   { name: 'Migration20261125123240_webhook_integrations_custom_channels', class: Migration20261125123240_webhook_integrations_custom_channels },
   { name: 'Migration20261125132337_agenda_jobs_lock_index', class: Migration20261125132337_agenda_jobs_lock_index },
   { name: 'Migration20261125132948_delivery_request_id', class: Migration20261125132948_delivery_request_id },
+  { name: 'Migration20261130124025_integration_warnings', class: Migration20261130124025_integration_warnings },
 ];

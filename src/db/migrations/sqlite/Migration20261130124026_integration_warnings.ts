@@ -7,7 +7,7 @@ export class Migration20261130124026_integration_warnings extends Migration {
   }
 
   override async down(): Promise<void> {
-
+    this.addSql("alter table `integrations` drop column `warnings`;");
   }
 
 }

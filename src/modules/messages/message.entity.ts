@@ -27,6 +27,14 @@ export const Message = defineEntity({
     userId: p.string().nullable(),
     /** Ids of the modifier integrations whose answer replaced the text, in chain order. */
     modifiersApplied: p.json<string[]>(),
+    /** Rocket.Chat's shown name for the message (the integration's or the script's alias); the author stays `username`. */
+    alias: p.string().nullable(),
+    /** Rocket.Chat's avatar URL for the message (set instead of `emoji`, as Rocket.Chat does). */
+    avatar: p.text().nullable(),
+    /** Rocket.Chat's emoji avatar for the message, e.g. `:ghost:`. */
+    emoji: p.string().nullable(),
+    /** Rocket.Chat attachment objects as given (title, title_link, text, color, fields, image_url ...), unknown keys kept. */
+    attachments: p.json<Record<string, unknown>[]>().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

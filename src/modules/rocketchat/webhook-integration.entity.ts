@@ -79,6 +79,8 @@ export const WebhookIntegrationHistory = defineEntity({
     error: p.boolean().default(false),
     errorMessage: p.text().nullable(),
     scriptLogs: p.json<string[]>().nullable(),
+    /** HTTP calls the script made (serverFetch / fetch): method, url (secret-looking query values masked), status, ms, error. */
+    scriptHttpCalls: p.json<unknown[]>().nullable(),
     httpCallData: p.json<unknown>().nullable(),
     httpStatus: p.integer().nullable(),
     httpResult: p.text().nullable(),

@@ -7,6 +7,7 @@ import { Migration20261125123240_webhook_integrations_custom_channels } from './
 import { Migration20261125132337_agenda_jobs_lock_index } from './Migration20261125132337_agenda_jobs_lock_index.js';
 import { Migration20261125132948_delivery_request_id } from './Migration20261125132948_delivery_request_id.js';
 import { Migration20261130124026_integration_warnings } from './Migration20261130124026_integration_warnings.js';
+import { Migration20261130124154_rocketchat_message_model } from './Migration20261130124154_rocketchat_message_model.js';
 
 export const sqliteMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
@@ -17,4 +18,5 @@ export const sqliteMigrations = [
   { name: 'Migration20261125132337_agenda_jobs_lock_index', class: Migration20261125132337_agenda_jobs_lock_index },
   { name: 'Migration20261125132948_delivery_request_id', class: Migration20261125132948_delivery_request_id },
   { name: 'Migration20261130124026_integration_warnings', class: Migration20261130124026_integration_warnings },
+  { name: 'Migration20261130124154_rocketchat_message_model', class: Migration20261130124154_rocketchat_message_model },
 ];

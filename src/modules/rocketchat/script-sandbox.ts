@@ -1,8 +1,10 @@
 /**
  * Rocket.Chat integration scripts (`class Script { process_incoming_request(...) ... }`) run in an
- * isolated-vm isolate: its own V8 heap (8 MB), no Node globals (no process, require, timers, network),
- * a time limit (3 s) for the whole call, sync part and returned promise alike. Values cross the boundary
- * as JSON copies only, so nothing the script builds (getters, prototypes, proxies) reaches the gateway.
+ * isolated-vm isolate: its own V8 heap (8 MB), no Node globals (no process, require, timers), a time limit
+ * (3 s) for the whole call, sync part, returned promise and awaited HTTP calls alike. Values cross the
+ * boundary as JSON copies only, so nothing the script builds (getters, prototypes, proxies) reaches the
+ * gateway. Rocket.Chat's globals are there (script-globals.ts): `console`, `s`, `Store`, and, when the
+ * caller offers HTTP (a ScriptHost), `serverFetch` / `fetch`.
  *
  * Each call gets a fresh isolate: a script that blew its heap or was killed mid-loop leaves nothing behind,
  * and one integration's script cannot see another's state. isolated-vm runs the script on its own thread,
@@ -10,12 +12,43 @@
  */
 import { availableParallelism } from 'node:os';
 import ivm from 'isolated-vm';
+import { FETCH, STORE, STRING_HELPERS } from './script-globals.js';
 
 export const SCRIPT_MEMORY_MB = 8;
 export const SCRIPT_TIMEOUT_MS = 3_000;
 const MAX_LOG_LINES = 50;
 const MAX_LOG_LINE = 1_000;
 const MAX_RESULT_BYTES = 256 * 1024;
+/** HTTP calls one script run may make, and the largest request body it may send. */
+export const MAX_FETCHES_PER_RUN = 10;
+const MAX_FETCH_BODY = 256 * 1024;
+
+/** A request a script made with serverFetch / fetch, as the host receives it. */
+export interface ScriptFetchRequest {
+  url: string;
+  method: string;
+  headers: [string, string][];
+  body: string | null;
+}
+
+/** The host's answer: the whole body as text (the host bounds its size). */
+export interface ScriptFetchResponse {
+  status: number;
+  statusText: string;
+  url: string;
+  redirected: boolean;
+  headers: [string, string][];
+  body: string;
+}
+
+/**
+ * What the gateway lends a script run: a key/value store (values are JSON text) and outbound HTTP.
+ * `fetch` receives the run's abort signal (aborted when the run ends or times out) and the time left.
+ */
+export interface ScriptHost {
+  store?: { get(key: string): string | undefined; set(key: string, json: string | null): void };
+  fetch?: (request: ScriptFetchRequest, options: { signal: AbortSignal; timeoutMs: number }) => Promise<ScriptFetchResponse>;
+}
 
 export type ScriptMethod = 'process_incoming_request' | 'prepare_outgoing_request' | 'process_outgoing_response';
 
@@ -55,6 +88,11 @@ const console = (() => {
   return Object.freeze({ log: out('log'), info: out('info'), warn: out('warn'), error: out('error'), debug: out('debug') });
 })();
 globalThis.console = console;
+${STRING_HELPERS}
+${STORE}
+${FETCH}
+delete globalThis.__store;
+delete globalThis.__fetch;
 `;
 
 /**
@@ -93,7 +131,36 @@ export function sandboxAvailable(): boolean {
   return process.execArgv.includes(flag) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).includes(flag);
 }
 
-async function withIsolate<T>(limits: SandboxLimits, logs: string[], work: (context: ivm.Context, isolate: ivm.Isolate) => Promise<T>): Promise<T> {
+/** The `__fetch` reference: checks what the script asked for, then hands it to the host within the run's budget. */
+function fetchBridge(host: NonNullable<ScriptHost['fetch']>, signal: AbortSignal, deadline: () => number) {
+  let calls = 0;
+  return new ivm.Reference(async (requestJson: string) => {
+    if (++calls > MAX_FETCHES_PER_RUN) throw new Error(`a script run may make at most ${MAX_FETCHES_PER_RUN} HTTP calls`);
+    let request: ScriptFetchRequest;
+    try {
+      const r = JSON.parse(String(requestJson)) as Partial<ScriptFetchRequest>;
+      request = {
+        url: String(r.url),
+        method: String(r.method),
+        headers: Array.isArray(r.headers) ? r.headers.map((p) => [String(p[0]), String(p[1])] as [string, string]) : [],
+        body: typeof r.body === 'string' ? r.body : null,
+      };
+    } catch {
+      throw new TypeError('fetch: the request could not be read');
+    }
+    if (request.body && request.body.length > MAX_FETCH_BODY) throw new TypeError(`fetch: the request body is larger than ${MAX_FETCH_BODY} bytes`);
+    const timeoutMs = deadline() - Date.now();
+    if (timeoutMs <= 0 || signal.aborted) throw new Error('fetch: no time left in the script\'s budget');
+    return JSON.stringify(await host(request, { signal, timeoutMs }));
+  });
+}
+
+async function withIsolate<T>(
+  limits: SandboxLimits,
+  logs: string[],
+  work: (context: ivm.Context, isolate: ivm.Isolate) => Promise<T>,
+  host: ScriptHost = {},
+): Promise<T> {
   const memoryMb = limits.memoryMb ?? SCRIPT_MEMORY_MB;
   const timeoutMs = limits.timeoutMs ?? SCRIPT_TIMEOUT_MS;
   if (!sandboxAvailable()) throw new ScriptError('unavailable', 'integration scripts are disabled: the gateway must run with node --no-node-snapshot', logs);
@@ -107,12 +174,23 @@ async function withIsolate<T>(limits: SandboxLimits, logs: string[], work: (cont
   }
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
+  // Ends the run's HTTP calls when it finishes or is stopped: nothing it started outlives it.
+  const running = new AbortController();
+  const deadlineAt = Date.now() + timeoutMs;
   try {
     const context = await isolate.createContext();
     const log = new ivm.Reference((line: string) => {
       if (logs.length < MAX_LOG_LINES) logs.push(String(line).slice(0, MAX_LOG_LINE));
     });
     await context.global.set('__log', log);
+    if (host.store) {
+      const store = host.store;
+      await context.global.set(
+        '__store',
+        new ivm.Reference((op: string, key: string, json?: string | null) => (op === 'set' ? void store.set(String(key), json ?? null) : store.get(String(key)))),
+      );
+    }
+    if (host.fetch) await context.global.set('__fetch', fetchBridge(host.fetch, running.signal, () => deadlineAt));
     await context.eval(PRELUDE);
     // The wall-clock limit covers awaited promises too (a script's own timeout only bounds sync code).
     const deadline = new Promise<never>((_, reject) => {
@@ -127,6 +205,7 @@ async function withIsolate<T>(limits: SandboxLimits, logs: string[], work: (cont
     throw classify(error, isolate, timedOut, { memoryMb, timeoutMs }, logs);
   } finally {
     clearTimeout(timer);
+    running.abort();
     if (!isolate.isDisposed) isolate.dispose();
     release();
   }
@@ -162,7 +241,13 @@ export async function checkScript(source: string, limits: SandboxLimits = {}): P
  * Run `new Script()[method](input)` and return a JSON copy of its (awaited) result. A script that does
  * not implement the method yields `{implemented: false}` so the caller applies Rocket.Chat's default.
  */
-export async function runScript(source: string, method: ScriptMethod, input: unknown, limits: SandboxLimits = {}): Promise<ScriptRun & { implemented: boolean }> {
+export async function runScript(
+  source: string,
+  method: ScriptMethod,
+  input: unknown,
+  limits: SandboxLimits = {},
+  host: ScriptHost = {},
+): Promise<ScriptRun & { implemented: boolean }> {
   const logs: string[] = [];
   const started = performance.now();
   const timeoutMs = limits.timeoutMs ?? SCRIPT_TIMEOUT_MS;
@@ -187,7 +272,7 @@ export async function runScript(source: string, method: ScriptMethod, input: unk
     } catch {
       throw new ScriptError('bad_result', 'script result is not JSON-serialisable', logs);
     }
-  });
+  }, host);
   return {
     implemented: out.implemented,
     result: out.undefined ? undefined : out.result,

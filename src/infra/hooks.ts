@@ -16,6 +16,11 @@ export interface StoredMessage {
   message: string;
   source: string;
   userId: string | null;
+  /** Rocket.Chat's presentation fields (null on messages that carry none). */
+  alias?: string | null;
+  avatar?: string | null;
+  emoji?: string | null;
+  attachments?: Record<string, unknown>[] | null;
   createdAt: Date;
 }
 

@@ -29,17 +29,27 @@ import { Message } from './message.entity.js';
 
 const Text255 = (name: string) => z.string().max(255, `${name} is at most 255 characters`);
 
-const PostInput = z.object({
-  channelId: z.string(),
-  message: z.string({ error: 'message must be a string' }).min(1, 'message is required').max(65_536, 'message is at most 65536 characters'),
-  eventName: Text255('eventName').optional().nullable(),
-  status: Text255('status').optional().nullable(),
-  username: Text255('username').optional().nullable(),
-  payload: z.unknown().optional(),
-  source: z.string().min(1, 'source is required').max(64),
-  userId: Text255('userId').optional().nullable(),
-  threadId: z.string().max(255).optional().nullable(),
-});
+/** Rocket.Chat attachment objects: shape checked by the Rocket.Chat door (rocketchat/message-content.ts), bounded here too. */
+const Attachments = z.array(z.record(z.string(), z.unknown()), { error: 'attachments must be an array of objects' }).max(100, 'attachments holds at most 100 items');
+
+const PostInput = z
+  .object({
+    channelId: z.string(),
+    // Empty only beside attachments (a Rocket.Chat attachments-only message); checked below.
+    message: z.string({ error: 'message must be a string' }).max(65_536, 'message is at most 65536 characters'),
+    eventName: Text255('eventName').optional().nullable(),
+    status: Text255('status').optional().nullable(),
+    username: Text255('username').optional().nullable(),
+    payload: z.unknown().optional(),
+    source: z.string().min(1, 'source is required').max(64),
+    userId: Text255('userId').optional().nullable(),
+    threadId: z.string().max(255).optional().nullable(),
+    alias: Text255('alias').optional().nullable(),
+    avatar: z.string().max(2_048, 'avatar is at most 2048 characters').optional().nullable(),
+    emoji: Text255('emoji').optional().nullable(),
+    attachments: Attachments.optional().nullable(),
+  })
+  .refine((m) => m.message.length > 0 || !!m.attachments?.length, { path: ['message'], message: 'message is required' });
 export type PostMessageInput = z.input<typeof PostInput>;
 
 // ---------------------------------------------------------------------------------------------------
@@ -223,6 +233,10 @@ function messageRow(data: StoredMessage & { payload?: unknown; modifiersApplied:
     source: data.source,
     userId: data.userId,
     modifiersApplied: data.modifiersApplied,
+    alias: data.alias ?? null,
+    avatar: data.avatar ?? null,
+    emoji: data.emoji ?? null,
+    attachments: data.attachments?.length ? data.attachments : null,
     createdAt: data.createdAt,
   };
 }
@@ -248,9 +262,28 @@ export function toView(m: Message): MessageView {
     source: m.source,
     userId: m.userId ?? null,
     modifiersApplied: m.modifiersApplied ?? [],
+    alias: m.alias ?? null,
+    avatar: m.avatar ?? null,
+    emoji: m.emoji ?? null,
+    attachments: m.attachments ?? null,
     createdAt: m.createdAt,
     payload: m.payload,
   };
+}
+
+/**
+ * The plain text of a message for payloads that have no place for attachments (Telex outputs): its text,
+ * else what its attachments say, as Rocket.Chat's own notifications render an attachments-only message.
+ */
+export function plainText(message: string, attachments: Record<string, unknown>[] | null | undefined): string {
+  if (message || !attachments?.length) return message;
+  const parts: string[] = [];
+  for (const a of attachments) {
+    const words = ['fallback', 'pretext', 'title', 'text'].map((k) => a[k]).find((v) => typeof v === 'string' && v.trim());
+    if (typeof words === 'string') parts.push(words.trim());
+    else if (typeof a.image_url === 'string') parts.push(a.image_url);
+  }
+  return parts.join('\n');
 }
 
 function toEvent(view: MessageView): MessageEvent {
@@ -277,7 +310,8 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
   const attempts: ReturnType<typeof attemptRow>[] = [];
   const budget = ctx.deps.config.modifierBudgetMs;
 
-  for (const modifier of route.modifiers) {
+  // An attachments-only message has no text for a modifier to rewrite.
+  for (const modifier of text ? route.modifiers : []) {
     const url = modifier.integration.targetUrl!;
     const body = { message: text, channel_id: route.channelId, org_id: route.organisationId, thread_id: threadId, settings: modifier.settings };
     const outcome = await sendOnce(ctx.deps, { url, body, timeoutMs: budget });
@@ -336,6 +370,10 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
     source: data.source,
     userId: data.userId ?? null,
     modifiersApplied: applied,
+    alias: data.alias ?? null,
+    avatar: data.avatar ?? null,
+    emoji: data.emoji ?? null,
+    attachments: data.attachments?.length ? data.attachments : null,
     createdAt: now,
     payload: data.payload,
   };
@@ -348,7 +386,7 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
       channelId: route.channelId,
       targetId: o.integration.id,
       url: o.integration.targetUrl!,
-      body: { message: text, channel_id: route.channelId, org_id: route.organisationId, thread_id: threadId, settings: o.settings },
+      body: { message: plainText(text, view.attachments), channel_id: route.channelId, org_id: route.organisationId, thread_id: threadId, settings: o.settings },
       messageId: id,
     })),
   );
@@ -376,6 +414,10 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
       message: view.message,
       source: view.source,
       userId: view.userId,
+      alias: view.alias,
+      avatar: view.avatar,
+      emoji: view.emoji,
+      attachments: view.attachments,
       createdAt: view.createdAt,
     },
   });

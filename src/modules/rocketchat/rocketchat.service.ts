@@ -9,12 +9,17 @@
  * - `channel` names `#name` channels of one organisation. The organisation is the one named by the
  *   X-Organisation-Id header, else the caller's only organisation, else the one organisation whose
  *   channels carry every name given (ambiguous -> 400 asking for the header).
- * - Incoming: `/hooks/{id}/{token}` posts through the normal message path (postMessage).
+ * - Incoming: `/hooks/{id}/{token}` posts through the normal message path (postMessage), with Rocket.Chat's
+ *   message model (message-content.ts: alias, avatar or emoji, attachments, trimmed text). A call that
+ *   names another channel than the integration's own is refused, as Rocket.Chat does without
+ *   overrideDestinationChannelEnabled.
  * - Outgoing: reacts to 'message.created' (sendMessage) and 'channel.created' (roomCreated); each URL
  *   call is a Delivery (kind `rocketchat-outgoing`) whose retry delays follow Rocket.Chat's
- *   retryFailedCalls / retryCount / retryDelay. A JSON answer with `text` is posted back. Messages an
+ *   retryFailedCalls / retryCount / retryDelay. A JSON answer with `text` or `attachments` is posted back. Messages an
  *   outgoing integration posts (source `rocketchat-outgoing`) never trigger outgoing integrations.
- * - Scripts run in the isolated-vm sandbox (script-sandbox.ts); failures land in the history.
+ * - Scripts run in the isolated-vm sandbox (script-sandbox.ts) with Rocket.Chat's globals; their Store
+ *   lives in the app's runtime (runtime.ts), their HTTP calls go through deps.http (script-http.ts);
+ *   failures and HTTP calls land in the history.
  */
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
@@ -28,6 +33,9 @@ import { Channel } from '../channels/channel.entity.js';
 import { enqueueDelivery, registerDeliveryKind, type DeliveryResult } from '../deliveries/deliveries.service.js';
 import { postMessage } from '../messages/messages.service.js';
 import { Membership, type Role } from '../organisations/membership.entity.js';
+import { hasContent, webhookMessage, type WebhookMessage } from './message-content.js';
+import { rocketChatRuntime } from './runtime.js';
+import { scriptFetch, type ScriptHttpCall } from './script-http.js';
 import { checkScript, plainObject, runScript, ScriptError, type ScriptMethod } from './script-sandbox.js';
 import {
   OUTGOING_EVENTS,
@@ -383,6 +391,8 @@ export async function updateWebhookIntegration(scope: Scope, body: unknown): Pro
   forgetOutgoing(scope.deps);
   forgetIncoming(scope.deps, integration.id);
   strikes(scope.deps).delete(integration.id);
+  // Rocket.Chat recompiles a changed integration's script, and its Store starts empty with it.
+  rocketChatRuntime(scope.deps).stores.forget(integration.id);
   return { integration };
 }
 
@@ -395,6 +405,7 @@ export async function removeWebhookIntegration(scope: Scope, body: unknown): Pro
   await scope.em.remove(integration).flush();
   forgetOutgoing(scope.deps);
   forgetIncoming(scope.deps, integration.id);
+  rocketChatRuntime(scope.deps).stores.forget(integration.id);
   return { integration };
 }
 
@@ -506,6 +517,7 @@ export function historyToRocketChat(h: WebhookIntegrationHistory) {
     ...(h.httpError ? { httpError: h.httpError } : {}),
     ...(h.error ? { error: true, errorStack: h.errorMessage } : {}),
     ...(h.scriptLogs?.length ? { scriptLogs: h.scriptLogs } : {}),
+    ...(h.scriptHttpCalls?.length ? { scriptHttpCalls: h.scriptHttpCalls } : {}),
     ...(h.deliveryId ? { deliveryId: h.deliveryId } : {}),
     ...(h.messageId ? { messageId: h.messageId } : {}),
     ...(h.postedMessageIds?.length ? { postedMessageIds: h.postedMessageIds } : {}),
@@ -529,32 +541,8 @@ function watches(integration: WebhookIntegration, channelName: string) {
   return integration.channels.some((c) => (ALL_SCOPES as readonly string[]).includes(c) || c === `#${channelName}`);
 }
 
-/** Rocket.Chat's message text: `text` (or `msg`), else what the attachments say. */
-function messageText(content: Record<string, unknown>): string {
-  const text = typeof content.text === 'string' ? content.text : typeof content.msg === 'string' ? content.msg : '';
-  if (text.trim()) return text;
-  const attachments = Array.isArray(content.attachments) ? content.attachments : [];
-  const parts: string[] = [];
-  for (const a of attachments) {
-    const att = plainObject(a);
-    if (!att) continue;
-    for (const key of ['pretext', 'title', 'text', 'fallback']) if (typeof att[key] === 'string' && (att[key] as string).trim()) parts.push(att[key] as string);
-  }
-  return parts.join('\n');
-}
-
 /** What posting needs of an integration (an entity, or the cached snapshot of an incoming one). */
 type Poster = Pick<WebhookIntegration, 'id' | 'type' | 'username' | 'alias' | 'emoji' | 'avatar'>;
-
-function decorations(content: Record<string, unknown>, integration: Poster) {
-  const pick = (k: string) => (typeof content[k] === 'string' && content[k] ? (content[k] as string) : null);
-  return {
-    alias: pick('alias') ?? integration.alias,
-    emoji: pick('emoji') ?? pick('icon_emoji') ?? integration.emoji,
-    avatar: pick('avatar') ?? pick('icon_url') ?? integration.avatar,
-    attachments: Array.isArray(content.attachments) ? content.attachments : [],
-  };
-}
 
 async function history(em: EntityManager, integration: Pick<WebhookIntegration, 'id' | 'type'> & { organisationId: string }, data: Partial<WebhookIntegrationHistory>) {
   const row = em.create(WebhookIntegrationHistory, {
@@ -585,22 +573,24 @@ function scriptFailure(row: HistoryDraft, step: string, error: unknown) {
  */
 const SUSPEND_AFTER = 3;
 const SUSPEND_MS = 30_000;
-const strikesByApp = new WeakMap<Deps, Map<string, { strikes: number; until: number }>>();
 
 function strikes(deps: Deps) {
-  let map = strikesByApp.get(deps);
-  if (!map) strikesByApp.set(deps, (map = new Map()));
-  return map;
+  return rocketChatRuntime(deps).strikes;
 }
 
-async function runIntegrationScript(ctx: Ctx, integration: Pick<WebhookIntegration, 'id' | 'script'>, method: ScriptMethod, input: unknown) {
+/**
+ * Run one method of an integration's script with Rocket.Chat's globals: its Store, and HTTP through the
+ * gateway's outbound client, each call appended to `httpCalls` for the history.
+ */
+async function runIntegrationScript(ctx: Ctx, integration: Pick<WebhookIntegration, 'id' | 'script'>, method: ScriptMethod, input: unknown, httpCalls: ScriptHttpCall[] = []) {
   const record = strikes(ctx.deps);
   const state = record.get(integration.id);
   if (state && state.until > Date.now()) {
     throw new ScriptError('busy', `script suspended for ${Math.ceil((state.until - Date.now()) / 1000)} s after ${SUSPEND_AFTER} runs in a row were stopped at their limits`);
   }
   try {
-    const run = await runScript(integration.script!, method, input);
+    const host = { store: rocketChatRuntime(ctx.deps).stores.for(integration.id), fetch: scriptFetch(ctx.deps, httpCalls) };
+    const run = await runScript(integration.script!, method, input, {}, host);
     record.delete(integration.id);
     ctx.deps.logger.debug({ integrationId: integration.id, method, ms: run.durationMs }, 'integration script ran');
     return run;
@@ -642,20 +632,17 @@ interface IncomingTarget extends Poster {
   scriptEnabled: boolean;
   script: string | null;
   createdById: string | null;
-  channelIds: string[];
+  channels: { id: string; name: string }[];
   expires: number;
 }
 const INCOMING_TTL_MS = 1_000;
-const incomingCaches = new WeakMap<Deps, Map<string, IncomingTarget>>();
 
 function incomingCache(deps: Deps) {
-  let cache = incomingCaches.get(deps);
-  if (!cache) incomingCaches.set(deps, (cache = new Map()));
-  return cache;
+  return rocketChatRuntime(deps).incoming as Map<string, IncomingTarget>;
 }
 
 function forgetIncoming(deps: Deps, id: string) {
-  incomingCaches.get(deps)?.delete(id);
+  incomingCache(deps).delete(id);
 }
 
 async function incomingTarget(ctx: Ctx, id: string): Promise<IncomingTarget | null> {
@@ -681,7 +668,7 @@ async function incomingTarget(ctx: Ctx, id: string): Promise<IncomingTarget | nu
     scriptEnabled: integration.scriptEnabled,
     script: integration.script ?? null,
     createdById: integration.createdBy?.id ?? null,
-    channelIds: (await targetChannels(ctx.em, integration)).map((c) => c.id),
+    channels: (await targetChannels(ctx.em, integration)).map((c) => ({ id: c.id, name: c.name })),
     expires: Date.now() + INCOMING_TTL_MS,
   };
   if (cache.size > 10_000) cache.clear();
@@ -697,9 +684,12 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
   if (!integration.enabled) throw new IntegrationDisabledError();
 
   let content = plainObject(req.content) ?? {};
+  // What the caller sent, until a script answers with its own content.
+  let fromCaller = true;
   // The run is written once, at its end; a plain call (no script) that succeeds writes none.
   const row: HistoryDraft = { event: 'incoming', data: redactHeaders(content) };
   const save = () => history(ctx.em, integration, row);
+  const httpCalls: ScriptHttpCall[] = [];
   if (integration.scriptEnabled && integration.script) {
     const parsedUrl = new URL(req.url, 'http://localhost');
     const request = {
@@ -714,14 +704,16 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
     };
     let run;
     try {
-      run = await runIntegrationScript(ctx, integration, 'process_incoming_request', { request });
+      run = await runIntegrationScript(ctx, integration, 'process_incoming_request', { request }, httpCalls);
     } catch (error) {
       scriptFailure(row, 'execute-script-error', error);
+      if (httpCalls.length) row.scriptHttpCalls = httpCalls;
       await save();
       throw new IncomingRefusedError('error-running-script');
     }
     row.ranPrepareScript = true;
     row.scriptLogs = run.logs;
+    if (httpCalls.length) row.scriptHttpCalls = httpCalls;
     if (run.implemented) {
       const result = plainObject(run.result);
       if (!run.result) {
@@ -739,19 +731,38 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
         throw new IncomingRefusedError(result.error);
       }
       content = plainObject(result?.content) ?? {};
+      fromCaller = false;
     }
   }
 
-  const text = messageText(content);
-  if (!text.trim()) {
-    row.step = 'invalid-message';
+  const refuse = async (step: string, error: Error) => {
+    row.step = step;
     row.error = true;
     row.finished = true;
-    row.errorMessage = 'text is required (or attachments with a text, title or fallback)';
+    row.errorMessage = error.message;
     await save();
-    throw new ValidationError('text', 'text is required (or attachments with a text, title or fallback)');
+    throw error;
+  };
+
+  // Rocket.Chat refuses any other destination unless overrideDestinationChannelEnabled, which
+  // Switchboard never sets; naming one of the integration's own channels narrows the post to it.
+  const asked = content.channel ?? content.roomId ?? (fromCaller ? (req.query.channel ?? req.query.roomId) : undefined);
+  let channels = integration.channels;
+  if (asked !== undefined && asked !== null && asked !== '') {
+    const own = ownChannels(integration.channels, asked);
+    if (!own) await refuse('override-refused', new IncomingRefusedError(OVERRIDE_REFUSED));
+    channels = own!;
   }
-  const messageIds = await postToChannels(ctx, integration, integration.channelIds.map((id) => ({ id })), text, content, INCOMING_SOURCE);
+
+  let message: WebhookMessage;
+  try {
+    message = webhookMessage(content, integration);
+  } catch (error) {
+    if (error instanceof ValidationError) await refuse('invalid-message', error);
+    throw error;
+  }
+  if (!hasContent(message)) await refuse('invalid-message', new ValidationError('text', 'text is required (or attachments)'));
+  const messageIds = await postToChannels(ctx, integration, channels, message!, INCOMING_SOURCE);
   if (row.ranPrepareScript) {
     row.step = 'finished';
     row.finished = true;
@@ -759,6 +770,26 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
     await save();
   }
   return { messageIds };
+}
+
+/** Rocket.Chat's answer to a call naming a channel the integration does not post to. */
+export const OVERRIDE_REFUSED = 'overriding destination channel is disabled for this integration';
+
+/**
+ * The channels a call asks for (`#name`, a name or a channel id, one or a list), if every one is among
+ * the integration's own; null when one is not (or is a direct message, `@user`).
+ */
+function ownChannels(own: { id: string; name: string }[], asked: unknown): { id: string; name: string }[] | null {
+  const list = Array.isArray(asked) ? asked : [asked];
+  const found: { id: string; name: string }[] = [];
+  for (const item of list) {
+    if (typeof item !== 'string') return null;
+    const value = item.trim();
+    const match = value.startsWith('#') ? own.find((c) => c.name === value.slice(1)) : own.find((c) => c.id === value || c.name === value);
+    if (!match) return null;
+    if (!found.includes(match)) found.push(match);
+  }
+  return found.length ? found : null;
 }
 
 function redactHeaders(headers: Record<string, unknown>) {
@@ -769,22 +800,26 @@ function redactHeaders(headers: Record<string, unknown>) {
   return out;
 }
 
-async function postToChannels(ctx: Ctx, integration: Poster, channels: { id: string }[], text: string, content: Record<string, unknown>, source: string) {
+async function postToChannels(ctx: Ctx, integration: Poster, channels: { id: string }[], message: WebhookMessage, source: string) {
   const ids: string[] = [];
   for (const channel of channels) {
-    let message;
+    let posted;
     try {
-      message = await postMessage(
+      posted = await postMessage(
         { em: ctx.em.fork(), deps: ctx.deps },
         {
           channelId: channel.id,
-          message: text,
+          message: message.text,
           username: integration.username,
           eventName: integration.type,
           status: 'success',
           source,
           userId: `integration:${integration.id}`,
-          payload: { integrationId: integration.id, ...decorations(content, integration) },
+          alias: message.alias,
+          avatar: message.avatar,
+          emoji: message.emoji,
+          attachments: message.attachments,
+          payload: { integrationId: integration.id },
         },
       );
     } catch (error) {
@@ -792,7 +827,7 @@ async function postToChannels(ctx: Ctx, integration: Poster, channels: { id: str
       if (error instanceof NotFoundError && error.resource === 'channel') continue;
       throw error;
     }
-    ids.push(message.id);
+    ids.push(posted.id);
   }
   return ids;
 }
@@ -837,15 +872,18 @@ async function fire(ctx: Ctx, integration: WebhookIntegration, trigger: Trigger)
     let request: { url: string; method: string; data: unknown; headers: Record<string, string> } = { url, method: 'POST', data, headers: {} };
     if (integration.scriptEnabled && integration.script) {
       let run;
+      const httpCalls: ScriptHttpCall[] = [];
       try {
-        run = await runIntegrationScript(ctx, integration, 'prepare_outgoing_request', { request });
+        run = await runIntegrationScript(ctx, integration, 'prepare_outgoing_request', { request }, httpCalls);
       } catch (error) {
         scriptFailure(row, 'execute-script-error', error);
+        if (httpCalls.length) row.scriptHttpCalls = httpCalls;
         await ctx.em.flush();
         continue;
       }
       row.ranPrepareScript = true;
       row.scriptLogs = run.logs;
+      if (httpCalls.length) row.scriptHttpCalls = httpCalls;
       if (run.implemented) {
         const result = plainObject(run.result);
         if (!result) {
@@ -856,10 +894,16 @@ async function fire(ctx: Ctx, integration: WebhookIntegration, trigger: Trigger)
         }
         const direct = plainObject(result.message);
         if (direct) {
-          const text = messageText(direct);
+          // A message the script answers with itself (help texts, local answers), text or attachments.
           row.step = 'script-returned-message';
           row.finished = true;
-          if (text.trim()) row.postedMessageIds = await postToChannels(ctx, integration, [trigger.channel], text, direct, OUTGOING_SOURCE);
+          try {
+            const message = webhookMessage(direct, integration);
+            if (hasContent(message)) row.postedMessageIds = await postToChannels(ctx, integration, [trigger.channel], message, OUTGOING_SOURCE);
+          } catch (error) {
+            if (!(error instanceof ValidationError)) throw error;
+            scriptFailure(row, 'script-returned-invalid-message', error);
+          }
           await ctx.em.flush();
           continue;
         }
@@ -931,16 +975,13 @@ function matchTrigger(integration: WebhookIntegration, text: string): string | n
  * the cache at once; other replicas see them within the second.
  */
 const OUTGOING_TTL_MS = 1_000;
-const outgoingCaches = new WeakMap<Deps, Map<string, number>>();
 
 function outgoingCache(deps: Deps) {
-  let cache = outgoingCaches.get(deps);
-  if (!cache) outgoingCaches.set(deps, (cache = new Map()));
-  return cache;
+  return rocketChatRuntime(deps).outgoingNone;
 }
 
 function forgetOutgoing(deps: Deps) {
-  outgoingCaches.get(deps)?.clear();
+  outgoingCache(deps).clear();
 }
 
 async function outgoingFor(ctx: Ctx, organisationId: string, event: string): Promise<WebhookIntegration[]> {
@@ -981,6 +1022,9 @@ async function onMessageCreated(ctx: Ctx, { message }: HookEvents['message.creat
         user_name: message.username,
         text: message.message,
         siteUrl: ctx.deps.config.publicUrl,
+        // As Rocket.Chat: the shown name when the message has one, and bot for integrations' messages.
+        ...(message.alias ? { alias: message.alias } : {}),
+        ...(message.userId?.startsWith('integration:') ? { bot: true } : {}),
       },
     });
   }
@@ -1037,11 +1081,18 @@ async function onDeliveryResult(result: DeliveryResult, ctx: Ctx): Promise<void 
   let content = plainObject(result.json);
   let post = true;
   if (integration.scriptEnabled && integration.script) {
+    const httpCalls: ScriptHttpCall[] = [];
     try {
-      const run = await runIntegrationScript(ctx, integration, 'process_outgoing_response', {
-        request: row?.httpCallData ?? { url: delivery.url },
-        response: { error: null, status_code: result.statusCode, content: result.json ?? null, content_raw: result.body, headers: {} },
-      });
+      const run = await runIntegrationScript(
+        ctx,
+        integration,
+        'process_outgoing_response',
+        {
+          request: row?.httpCallData ?? { url: delivery.url },
+          response: { error: null, status_code: result.statusCode, content: result.json ?? null, content_raw: result.body, headers: {} },
+        },
+        httpCalls,
+      );
       if (row) row.scriptLogs = [...(row.scriptLogs ?? []), ...run.logs];
       if (run.implemented) {
         if (run.result === false) post = false;
@@ -1051,15 +1102,21 @@ async function onDeliveryResult(result: DeliveryResult, ctx: Ctx): Promise<void 
       if (row) scriptFailure(row, 'process-response-script-error', error);
       post = false;
     }
+    if (row && httpCalls.length) row.scriptHttpCalls = [...((row.scriptHttpCalls as ScriptHttpCall[] | null) ?? []), ...httpCalls];
   }
-  if (post && content && delivery.channelId) {
-    const text = messageText(content);
-    if (text.trim()) {
-      const channel = await ctx.em.findOne(Channel, { id: delivery.channelId });
-      if (channel) {
-        const ids = await postToChannels(ctx, integration, [channel], text, content, OUTGOING_SOURCE);
-        if (row) row.postedMessageIds = ids;
-      }
+  // Rocket.Chat posts an answer that has `text` or `attachments` (an image-only bot reply included).
+  if (post && content && delivery.channelId && (content.text || content.msg || content.attachments)) {
+    let message: WebhookMessage | null = null;
+    try {
+      message = webhookMessage(content, integration);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      if (row) scriptFailure(row, 'invalid-reply', error);
+    }
+    const channel = message && hasContent(message) ? await ctx.em.findOne(Channel, { id: delivery.channelId }) : null;
+    if (message && channel) {
+      const ids = await postToChannels(ctx, integration, [channel], message, OUTGOING_SOURCE);
+      if (row) row.postedMessageIds = ids;
     }
   }
   if (row) row.step = row.error ? row.step : 'finished';
@@ -1079,7 +1136,7 @@ export function startRocketChatTriggers(root: { em: EntityManager }, deps: Deps)
     }
   };
   registerDeliveryKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx) });
-  const forgetChannels = async () => void incomingCaches.get(deps)?.clear();
+  const forgetChannels = async () => void incomingCache(deps).clear();
   const offs = [
     deps.hooks.on('channel.created', forgetChannels),
     deps.hooks.on('channel.deleted', forgetChannels),

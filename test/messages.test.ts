@@ -164,13 +164,15 @@ for (const db of databases) {
 
       const id = await post(channel.id, 'hello');
       const [stored] = (await t.gql(Messages, { channelId: channel.id })).messages.edges.map((e) => e.node);
-      expect(stored).toEqual({ id, message: 'HELLO [speed number 42]', modifiersApplied: [ids.upper, ids.suffix] });
+      // The spec's default for "Provide Speed" is the text "1000", so the value set as 42 goes out as "42".
+      expect(stored).toEqual({ id, message: 'HELLO [speed string 42]', modifiersApplied: [ids.upper, ids.suffix] });
       expect(seen.map((s) => s.name)).toEqual(['/upper', '/fail', '/slow', '/garbage', '/suffix']);
       expect(seen[0].body).toMatchObject({ message: 'hello', channel_id: channel.id, org_id: orgId });
       expect(seen[1].body.message).toBe('HELLO');
+      // Settings go out as the spec wrote them (Telex does not parse them): text "1000", text "Admin".
       expect(seen[0].body.settings).toEqual([
-        { label: 'Provide Speed', type: 'number', required: true, default: 1000 },
-        { label: 'Alert Admin', type: 'multi-checkbox', required: true, default: ['Admin'], options: ['Admin', 'Manager'] },
+        { label: 'Provide Speed', type: 'number', required: true, default: '1000' },
+        { label: 'Alert Admin', type: 'multi-checkbox', required: true, default: 'Admin', options: ['Admin', 'Manager'] },
       ]);
 
       const history = (await t.gql(ModifierHistory, { id: channel.id })).channel!.deliveries.edges.map((e) => e.node);

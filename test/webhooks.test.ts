@@ -72,14 +72,27 @@ for (const db of databases) {
 
     it('names every missing required field in a 400 envelope and stores nothing', async () => {
       const before = (await stored()).length;
-      const { webhook_slug: _a, user_id: _b, ...partial } = documentedBody(channelId);
+      const { event_name: _a, username: _b, ...partial } = documentedBody(channelId);
       const res = await post(channelId, partial);
       expect(res.status).toBe(400);
       const body = (await res.json()) as { status: string; status_code: number; message: string; errors: { field: string }[] };
       expect(body.status).toBe('error');
       expect(body.status_code).toBe(400);
-      expect(body.message).toMatch(/webhook_slug/);
-      expect(body.errors.map((e) => e.field)).toEqual(['webhook_slug', 'user_id']);
+      expect(body.message).toMatch(/event_name/);
+      expect(body.errors.map((e) => e.field)).toEqual(['event_name', 'username']);
+
+      const { status: _c, ...noStatus } = documentedBody(channelId);
+      const missingStatus = await post(channelId, noStatus);
+      expect(missingStatus.status).toBe(400);
+      expect(((await missingStatus.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)).toEqual(['status']);
+
+      // The documented optional fields are type-checked when present, and channel_id must be the path's.
+      const badSlug = await post(channelId, documentedBody(channelId, { webhook_slug: { a: 1 } }));
+      expect(badSlug.status).toBe(400);
+      expect(((await badSlug.json()) as { errors: { field: string }[] }).errors[0].field).toBe('webhook_slug');
+      const otherChannel = await post(channelId, documentedBody(randomUUID()));
+      expect(otherChannel.status).toBe(400);
+      expect(((await otherChannel.json()) as { errors: { field: string }[] }).errors[0].field).toBe('channel_id');
 
       const empty = await post(channelId, documentedBody(channelId, { message: '' }));
       expect(empty.status).toBe(400);
@@ -118,6 +131,17 @@ for (const db of databases) {
       expect(huge.status).toBe(413);
       expect(await huge.json()).toMatchObject({ status: 'error', status_code: 413 });
       expect((await stored()).length).toBe(before);
+    });
+
+    it('accepts the four fields real interval integrations post, without the other documented ones', async () => {
+      const report = { event_name: 'Uptime check', message: 'example.com is up (231 ms)', status: 'success', username: 'Uptime Bot' };
+      const res = await post(channelId, report);
+      expect(res.status).toBe(202);
+      const { data } = (await res.json()) as { data: { id: string } };
+      expect((await stored()).find((m) => m.id === data.id)).toMatchObject({ eventName: 'Uptime check', message: report.message, status: 'success', username: 'Uptime Bot', userId: null });
+      // channel_id equal to the path's is fine; numbers where text is expected are read as text.
+      const withChannel = await post(channelId, { ...report, channel_id: channelId, status_code: 200 });
+      expect(withChannel.status).toBe(202);
     });
 
     it('accepts GET with query parameters as documented', async () => {

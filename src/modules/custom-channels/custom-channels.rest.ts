@@ -17,8 +17,12 @@ export const customChannelsRest: FastifyPluginAsync<RestOptions> = async (app, o
       'Authorization: Bearer {channel API token} (from connectCustomChannel). Body `{channelId, contactId, events: [{type: "message", mId, timestamp, message: {type: "text", text}}], contact}`; each text message is posted into the connected channel. A wrong token is 401 and nothing is stored.',
     security: [],
   };
-  app.post('/custom/channel/webhook', { schema }, async (request, reply) => {
-    const result = await receiveInbound({ em: opts.orm.em.fork(), deps: opts.deps }, request.headers.authorization, request.body);
-    return reply.code(200).send({ status: 'success', status_code: 200, message: 'messages accepted', data: { messageIds: result.messageIds } });
-  });
+  // respond.io's own URL ends in a slash (https://app.respond.io/custom/channel/webhook/) and custom-channel
+  // servers are configured with it verbatim; the bare form is kept for callers that drop it.
+  for (const url of ['/custom/channel/webhook', '/custom/channel/webhook/']) {
+    app.post(url, { schema: { ...schema, operationId: url.endsWith('/') ? 'receiveCustomChannelInboundSlash' : 'receiveCustomChannelInbound' } }, async (request, reply) => {
+      const result = await receiveInbound({ em: opts.orm.em.fork(), deps: opts.deps }, request.headers.authorization, request.body);
+      return reply.code(200).send({ status: 'success', status_code: 200, message: 'messages accepted', data: { messageIds: result.messageIds } });
+    });
+  }
 };

@@ -28,10 +28,11 @@ export interface ParsedSpec {
   keyFeatures: string[];
   isActive: boolean;
   settingsSchema: SettingSpec[];
+  /** What was odd but workable (kept, normalised or ignored), one sentence each naming the path; null: none. */
+  warnings: string[] | null;
 }
 
 export const MULTI_TYPES = new Set(['multi-checkbox', 'multi-select', 'multiselect']);
-export const CHOICE_TYPES = new Set(['radio', 'dropdown', 'select']);
 export const INTERVAL_LABEL = 'interval';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -39,12 +40,18 @@ const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim()
 
 /**
  * Validate a spec as fetched from json_url. Tolerant of what real specs carry (extra fields, loose
- * types, numeric defaults); precise about what cannot work, naming the offending path.
+ * types, numeric defaults, an option spelt in another letter case): what does not stop the integration
+ * from working is kept (normalised where needed) and reported in `warnings`. Only what cannot work is
+ * refused, naming the offending path: no `data`, an unknown integration_type, a modifier or output
+ * without a target_url, an interval without a tick_url or a valid cron `interval`, a setting without a
+ * label or type, a default outside its options.
  */
 export function parseSpec(document: unknown, field = 'jsonUrl'): ParsedSpec {
   const fail = (path: string, message: string): never => {
     throw new ValidationError(field, `invalid integration spec: ${path} ${message}`);
   };
+  const warnings: string[] = [];
+  const warn = (path: string, message: string) => warnings.push(`${path} ${message}`);
   if (!isRecord(document) || !isRecord(document.data)) fail('data', 'is missing: the spec must be wrapped in {"data": {...}}');
   const data = (document as { data: Record<string, unknown> }).data;
   const descriptions = isRecord(data.descriptions) ? data.descriptions : {};
@@ -57,34 +64,51 @@ export function parseSpec(document: unknown, field = 'jsonUrl'): ParsedSpec {
   }
   const integrationType = rawType as IntegrationType;
 
-  const targetUrl = str(data.target_url);
-  const tickUrl = str(data.tick_url);
-  if (targetUrl) checkUrl(targetUrl, 'data.target_url', fail);
-  if (tickUrl) checkUrl(tickUrl, 'data.tick_url', fail);
+  // A URL the integration's type needs must be valid; one it does not need is ignored when broken.
+  const url = (key: 'target_url' | 'tick_url', needed: boolean) => {
+    const value = str(data[key]);
+    const problem = value ? urlProblem(value) : null;
+    if (!problem) return value;
+    if (needed) fail(`data.${key}`, problem);
+    warn(`data.${key}`, `${problem}: ignored`);
+    return null;
+  };
+  const targetUrl = url('target_url', integrationType !== 'interval');
+  const tickUrl = url('tick_url', integrationType === 'interval');
   if ((integrationType === 'modifier' || integrationType === 'output') && !targetUrl) {
     fail('data.target_url', `is required for a ${integrationType} integration`);
   }
   if (integrationType === 'interval' && !tickUrl) fail('data.tick_url', 'is required for an interval integration');
 
-  const rawSettings = data.settings ?? [];
-  if (!Array.isArray(rawSettings)) fail('data.settings', 'must be an array');
-  const settingsSchema = (rawSettings as unknown[]).map((entry, i) => parseSettingSpec(entry, `data.settings[${i}]`, fail));
-  const labels = new Set<string>();
-  settingsSchema.forEach((s, i) => {
-    if (labels.has(s.label)) fail(`data.settings[${i}].label`, `"${s.label}" appears twice`);
-    labels.add(s.label);
+  let rawSettings = data.settings ?? [];
+  if (!Array.isArray(rawSettings)) {
+    warn('data.settings', 'is not an array: the integration has no settings');
+    rawSettings = [];
+  }
+  const settingsSchema: SettingSpec[] = [];
+  (rawSettings as unknown[]).forEach((entry, i) => {
+    const setting = parseSettingSpec(entry, `data.settings[${i}]`, fail, warn);
+    if (settingsSchema.some((s) => s.label === setting.label)) warn(`data.settings[${i}].label`, `"${setting.label}" appears twice: the first one is used`);
+    else settingsSchema.push(setting);
   });
 
   if (integrationType === 'interval') {
     const i = settingsSchema.findIndex((s) => s.label === INTERVAL_LABEL);
     if (i < 0) fail('data.settings', 'needs an "interval" setting (a crontab expression) for an interval integration');
     const problem = cronProblem(settingsSchema[i].default);
-    if (problem) fail(`data.settings[${i}].default`, problem);
+    if (problem) fail(`data.settings[${(rawSettings as unknown[]).findIndex((e) => isRecord(e) && str(e.label) === INTERVAL_LABEL)}].default`, problem);
   }
+
+  const appName = pick('app_name');
+  if (!appName) warn('data.descriptions.app_name', 'is missing: the integration is named "Untitled integration"');
+  let keyFeatures: string[] = [];
+  if (Array.isArray(data.key_features)) keyFeatures = data.key_features.map((f) => String(f));
+  else if (typeof data.key_features === 'string') keyFeatures = [data.key_features];
+  else if (data.key_features != null) warn('data.key_features', 'is not a list: ignored');
 
   return {
     spec: document as Record<string, unknown>,
-    appName: pick('app_name') ?? 'Untitled integration',
+    appName: appName ?? 'Untitled integration',
     appDescription: pick('app_description') ?? '',
     appLogo: pick('app_logo'),
     appUrl: pick('app_url'),
@@ -93,43 +117,60 @@ export function parseSpec(document: unknown, field = 'jsonUrl'): ParsedSpec {
     integrationCategory: str(data.integration_category) ?? str(data.category),
     targetUrl,
     tickUrl,
-    keyFeatures: Array.isArray(data.key_features) ? data.key_features.map((f) => String(f)) : [],
+    keyFeatures,
     isActive: true,
     settingsSchema,
+    warnings: warnings.length ? warnings : null,
   };
 }
 
-function checkUrl(url: string, path: string, fail: (path: string, message: string) => never) {
-  let parsed: URL | null = null;
+function urlProblem(url: string): string | null {
   try {
-    parsed = new URL(url);
+    const parsed = new URL(url);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return null;
   } catch {
     /* reported below */
   }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) fail(path, `"${url}" is not an http(s) URL`);
+  return `"${url}" is not an http(s) URL`;
 }
 
-function parseSettingSpec(entry: unknown, path: string, fail: (path: string, message: string) => never): SettingSpec {
+type Report = (path: string, message: string) => void;
+
+function parseSettingSpec(entry: unknown, path: string, fail: (path: string, message: string) => never, warn: Report): SettingSpec {
   if (!isRecord(entry)) return fail(path, 'must be an object');
   const label = str(entry.label);
   if (!label) fail(`${path}.label`, 'is missing');
   const type = str(entry.type)?.toLowerCase();
   if (!type) fail(`${path}.type`, 'is missing');
   let options: string[] | undefined;
-  if (entry.options !== undefined && entry.options !== null) {
-    if (!Array.isArray(entry.options)) fail(`${path}.options`, 'must be an array');
-    options = (entry.options as unknown[]).map((o) => (isRecord(o) ? String(o.value ?? o.label) : String(o)));
-  }
+  if (Array.isArray(entry.options)) options = entry.options.map((o) => (isRecord(o) ? String(o.value ?? o.label) : String(o)));
+  else if (entry.options != null) warn(`${path}.options`, 'is not a list: ignored, any value is accepted');
   const setting: SettingSpec = { ...entry, label: label!, type: type!, required: entry.required === true || entry.required === 'true' };
   if (options) setting.options = options;
+  else delete setting.options;
   if (entry.default !== undefined && entry.default !== null && entry.default !== '') {
     try {
       setting.default = coerceSettingValue(setting, entry.default);
     } catch (error) {
-      fail(`${path}.default`, (error as Error).message);
+      // Outside its options, or an interval that cannot schedule: the integration cannot work with it.
+      if (error instanceof OptionError || label === INTERVAL_LABEL) fail(`${path}.default`, (error as Error).message);
+      warn(`${path}.default`, `${(error as Error).message}: sent to the integration as the spec has it`);
+    }
+    if (options && typeof setting.default === 'string' && typeof entry.default === 'string' && setting.default !== entry.default.trim()) {
+      warn(`${path}.default`, `"${entry.default}" is read as the option "${setting.default}"`);
     }
   }
   return setting;
+}
+
+/** A value outside a setting's options: never workable, whatever its type. */
+class OptionError extends Error {}
+
+/** The option a value names, matched exactly or else ignoring letter case; undefined when none. */
+function option(options: string[], value: string) {
+  if (options.includes(value)) return value;
+  const lower = value.toLowerCase();
+  return options.find((o) => o.toLowerCase() === lower);
 }
 
 /**
@@ -151,17 +192,18 @@ export function coerceSettingValue(setting: SettingSpec, value: unknown): unknow
     if (['false', 'no', 'off', '0', 'unchecked', ''].includes(s)) return false;
     throw new Error(`"${String(value)}" is not a yes/no value`);
   }
+  const options = setting.options?.length ? setting.options : null;
+  const chosen = (v: string) => {
+    const found = options ? option(options, v) : v;
+    if (found === undefined) throw new OptionError(`"${v}" is not one of the options (${options!.join(', ')})`);
+    return found;
+  };
   if (MULTI_TYPES.has(type)) {
     const list = Array.isArray(value) ? value.map(String) : String(value).split(',').map((s) => s.trim()).filter(Boolean);
-    const bad = setting.options ? list.find((v) => !setting.options!.includes(v)) : undefined;
-    if (bad !== undefined) throw new Error(`"${bad}" is not one of the options (${setting.options!.join(', ')})`);
-    return list;
+    return list.map(chosen);
   }
   if (typeof value === 'object' && value !== null) throw new Error('must be a single value, not an object or list');
-  const s = String(value);
-  if (setting.options && (CHOICE_TYPES.has(type) || setting.options.length > 0) && !setting.options.includes(s)) {
-    throw new Error(`"${s}" is not one of the options (${setting.options.join(', ')})`);
-  }
+  const s = options ? chosen(String(value).trim()) : String(value);
   if (setting.label === INTERVAL_LABEL) {
     const problem = cronProblem(s);
     if (problem) throw new Error(problem);
@@ -180,4 +222,67 @@ export function cronProblem(value: unknown): string | null {
   } catch (error) {
     return `"${value}" is not a valid crontab expression (${(error as Error).message})`;
   }
+}
+
+/** The spec's own entries of its settings array, by label (as parseSpec reads labels). */
+export function rawSettingEntries(spec: Record<string, unknown>): Map<string, Record<string, unknown>> {
+  const entries = isRecord(spec.data) && Array.isArray(spec.data.settings) ? spec.data.settings : [];
+  const byLabel = new Map<string, Record<string, unknown>>();
+  for (const entry of entries) {
+    const label = isRecord(entry) ? str(entry.label) : null;
+    if (label && !byLabel.has(label)) byLabel.set(label, entry as Record<string, unknown>);
+  }
+  return byLabel;
+}
+
+const YES_NO: [string, string][] = [['yes', 'no'], ['true', 'false'], ['on', 'off'], ['1', '0'], ['checked', 'unchecked'], ['y', 'n']];
+
+/**
+ * A typed value (as stored: number, boolean, string, string[]) in the JSON shape of the spec's own
+ * `default`, which is how Telex sends settings: it does not parse them, and real integrations break on
+ * any other shape (a pydantic `default: str` refuses a list; a Go type assertion ignores it). A list
+ * for a comma-text default goes out comma-joined, a yes/no for a "Yes" default as "Yes"/"No", a number
+ * as a number or text as the default was written. Without a default, the setting's type decides:
+ * number → number, checkbox → boolean, anything else → text (lists comma-joined).
+ */
+export function inSpecShape(setting: SettingSpec, specDefault: unknown, value: unknown): unknown {
+  if (value === null || value === undefined) return value ?? null;
+  const shape = Array.isArray(specDefault)
+    ? 'list'
+    : typeof specDefault === 'number' || typeof specDefault === 'boolean' || (typeof specDefault === 'string' && specDefault !== '')
+      ? typeof specDefault
+      : setting.type === 'number'
+        ? 'number'
+        : setting.type === 'checkbox' || setting.type === 'boolean' || setting.type === 'toggle'
+          ? 'boolean'
+          : 'string';
+  switch (shape) {
+    case 'list':
+      return Array.isArray(value) ? value : typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : [value];
+    case 'number': {
+      const n = typeof value === 'number' ? value : Number(value);
+      return typeof value === 'string' && value.trim() !== '' && Number.isFinite(n) ? n : value;
+    }
+    case 'boolean':
+      if (typeof value === 'string') {
+        const word = value.trim().toLowerCase();
+        if (YES_NO.some(([yes]) => yes === word)) return true;
+        if (YES_NO.some(([, no]) => no === word)) return false;
+      }
+      return value;
+    default: {
+      if (Array.isArray(value)) return value.join(typeof specDefault === 'string' && specDefault.includes(', ') ? ', ' : ',');
+      if (typeof value === 'boolean') return yesNoLike(typeof specDefault === 'string' ? specDefault : '', value);
+      return typeof value === 'string' ? value : String(value);
+    }
+  }
+}
+
+/** true/false written in the words (and letter case) of the spec's default: "Yes" → "Yes"/"No". */
+function yesNoLike(example: string, value: boolean) {
+  const pair = YES_NO.find((p) => p.includes(example.trim().toLowerCase())) ?? ['true', 'false'];
+  const word = value ? pair[0] : pair[1];
+  if (example && example === example.toUpperCase() && example !== example.toLowerCase()) return word.toUpperCase();
+  if (example && example[0] === example[0].toUpperCase() && example[0] !== example[0].toLowerCase()) return word[0].toUpperCase() + word.slice(1);
+  return word;
 }

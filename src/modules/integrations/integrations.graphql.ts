@@ -52,6 +52,10 @@ export const IntegrationRef = builder.objectRef<Integration>('Integration').impl
     targetUrl: t.exposeString('targetUrl', { nullable: true }),
     tickUrl: t.exposeString('tickUrl', { nullable: true }),
     keyFeatures: t.exposeStringList('keyFeatures'),
+    warnings: t.stringList({
+      description: 'What in the spec was odd but workable (kept, normalised or ignored), each naming its path in the spec; empty when nothing was. Refreshing the spec recomputes them.',
+      resolve: (i) => i.warnings ?? [],
+    }),
     isActive: t.exposeBoolean('isActive'),
     isSystemIntegration: t.exposeBoolean('isSystemIntegration'),
     authCredential: t.string({ nullable: true, description: 'Masked: only the last four characters are shown.', resolve: (i, _a, ctx) => maskedCredential(ctx, i) }),

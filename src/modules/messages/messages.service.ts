@@ -22,7 +22,6 @@ import { Delivery } from '../deliveries/delivery.entity.js';
 import { attemptRow, countAttempts, dispatchPrepared, prepareDeliveries, registerDeliveryKind, sendOnce, type DeliveryRow } from '../deliveries/deliveries.service.js';
 import type { Integration } from '../integrations/integration.entity.js';
 import { activeChannelIntegrations, detachIntegration } from '../integrations/integrations.service.js';
-import type { SettingSpec } from '../integrations/integration-spec.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
 import { isMessageId, newId } from './message-id.js';
 import { Message } from './message.entity.js';
@@ -57,7 +56,7 @@ export type PostMessageInput = z.input<typeof PostInput>;
 
 interface RouteTarget {
   integration: Pick<Integration, 'id' | 'targetUrl' | 'appName'>;
-  settings: SettingSpec[];
+  settings: ReturnType<typeof payloadSettings>;
 }
 interface ChannelRoute {
   channelId: string;
@@ -95,20 +94,21 @@ async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Prom
     cache.delete(channelId);
     return null;
   }
+  // Outputs, and interval integrations with a target_url (the summariser collects there and reports on tick).
   const links = (await activeChannelIntegrations(em, channelId)).filter(
-    (l) => l.integration.integrationType === 'modifier' || l.integration.integrationType === 'output',
+    (l) => l.integration.integrationType !== 'interval' || l.integration.targetUrl,
   );
   const inForce = await settingsInForceFor(em, links.map((l) => ({ integration: l.integration, channelId })));
   const targets = links.map((l, i) => ({
     type: l.integration.integrationType,
     integration: { id: l.integration.id, targetUrl: l.integration.targetUrl, appName: l.integration.appName },
-    settings: payloadSettings(inForce[i]),
+    settings: payloadSettings(l.integration, inForce[i]),
   }));
   const route: ChannelRoute = {
     channelId,
     organisationId: channel.organisation.id,
     modifiers: targets.filter((t) => t.type === 'modifier' && t.integration.targetUrl),
-    outputs: targets.filter((t) => t.type === 'output' && t.integration.targetUrl),
+    outputs: targets.filter((t) => t.type !== 'modifier' && t.integration.targetUrl),
     expires: Date.now() + ROUTE_TTL_MS,
   };
   if (cache.size > 10_000) cache.clear();
@@ -380,7 +380,9 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
 
   const outputs = prepareDeliveries(
     ctx.em,
-    route.outputs.map((o) => ({
+    // An interval integration's own post-backs (a tick message authored by it) are not echoed to its
+    // target_url: a summariser would otherwise summarise its own summaries, one more each tick.
+    route.outputs.filter((o) => !(data.source === 'tick' && data.userId === o.integration.id)).map((o) => ({
       kind: 'output',
       organisationId: route.organisationId,
       channelId: route.channelId,

@@ -5,7 +5,7 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
 import { isUuid } from '../auth/auth.service.js';
 import { requireChannel } from '../channels/channels.service.js';
-import { coerceSettingValue, type SettingSpec } from '../integrations/integration-spec.js';
+import { coerceSettingValue, inSpecShape, rawSettingEntries, type SettingSpec } from '../integrations/integration-spec.js';
 import type { Integration } from '../integrations/integration.entity.js';
 import { requireIntegration } from '../integrations/integrations.service.js';
 import { ChannelIntegrationSetting, IntegrationSetting } from './integration-setting.entity.js';
@@ -180,9 +180,17 @@ export function settingsInForce(schema: SettingSpec[], orgValues: Map<string, un
   });
 }
 
-/** Settings as sent to an integration: the spec's array with `default` replaced by the typed value in force. */
-export function payloadSettings(inForce: SettingInForce[]): SettingSpec[] {
-  return inForce.map(({ spec, value }) => ({ ...spec, default: value }));
+/**
+ * Settings as sent to an integration (modifier, output, tick): each entry as the spec wrote it (its own
+ * keys, option shapes and spelling) with `default` replaced by the value in force, in the JSON shape of
+ * the spec's default. GraphQL shows the typed values; this is the wire format integrations parse.
+ */
+export function payloadSettings(integration: Pick<Integration, 'spec'>, inForce: SettingInForce[]): Record<string, unknown>[] {
+  const raw = rawSettingEntries(integration.spec);
+  return inForce.map(({ spec, value }) => {
+    const entry = raw.get(spec.label) ?? spec;
+    return { ...entry, default: inSpecShape(spec, entry.default, value) };
+  });
 }
 
 /** Settings in force for many (integration, channel) pairs in two queries: the message path, ticks, GraphQL. */
@@ -208,10 +216,4 @@ function mapFor<K, V>(maps: Map<K, Map<string, V>>, key: K) {
   let m = maps.get(key);
   if (!m) maps.set(key, (m = new Map()));
   return m;
-}
-
-/** The settings payload for one integration on one channel (or organisation level when channelId is null). */
-export async function effectiveSettings(em: EntityManager, integration: Integration, channelId?: string | null) {
-  const [inForce] = await settingsInForceFor(em, [{ integration, channelId }]);
-  return payloadSettings(inForce);
 }

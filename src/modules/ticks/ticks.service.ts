@@ -267,7 +267,7 @@ async function loadTargets(inputs: { em: EntityManager; d: TickJobData }[]): Pro
     em,
     found.map((l) => ({ integration: l.integration, channelId: l.channel.id })),
   );
-  const settings = new Map(found.map((l, i) => [l, payloadSettings(inForce[i])]));
+  const settings = new Map(found.map((l, i) => [l, payloadSettings(l.integration, inForce[i])]));
   return inputs.map(({ d }) => {
     const link = byPair.get(`${d.integrationId}:${d.channelId}`);
     return link ? { link, settings: settings.get(link)! } : null;
@@ -346,6 +346,8 @@ export async function receiveReturn(ctx: TickContext, input: ReturnInput) {
     status: text(fields.status),
     payload: fields,
     source: 'tick',
+    // The author of a tokened post-back is the integration itself.
+    userId: integration?.id ?? null,
   });
 }
 

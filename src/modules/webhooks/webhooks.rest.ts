@@ -1,21 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import { findChannelById } from '../channels/channels.service.js';
 import type { RestOptions } from '../../rest/scope.js';
 import { postMessage } from '../messages/messages.service.js';
 
-/** The fields Telex's reference documents as required on `POST /v1/webhooks/{channel_id}`. */
-export const REQUIRED_WEBHOOK_FIELDS = [
-  'channel_id',
-  'webhook_slug',
-  'action_type',
-  'status_code',
-  'event_name',
-  'username',
-  'status',
-  'message',
-  'user_id',
-  'org_id',
-] as const;
+/**
+ * The fields `POST /v1/webhooks/{channel_id}` requires: the four of the documented GET form, which is
+ * what real interval integrations post their reports with. The reference lists six more as required
+ * (`DOCUMENTED_WEBHOOK_FIELDS`); they are accepted and type-checked when present, not demanded.
+ */
+export const REQUIRED_WEBHOOK_FIELDS = ['event_name', 'message', 'status', 'username'] as const;
+export const DOCUMENTED_WEBHOOK_FIELDS = [...REQUIRED_WEBHOOK_FIELDS, 'channel_id', 'webhook_slug', 'action_type', 'status_code', 'user_id', 'org_id'] as const;
 
 /** Service input names back to the body's own names, so a 400 names the field the caller sent. */
 const BODY_NAMES: Record<string, string> = { eventName: 'event_name', userId: 'user_id', threadId: 'thread_id' };
@@ -66,7 +61,12 @@ export const webhooksRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
       });
     }
     if (typeof body.message !== 'string') throw new ValidationError('message', 'message must be a string');
-    for (const f of REQUIRED_WEBHOOK_FIELDS) if (f !== 'message') checkScalar(body, f);
+    for (const f of DOCUMENTED_WEBHOOK_FIELDS) if (f !== 'message') checkScalar(body, f);
+    if (present(body.channel_id) && String(body.channel_id) !== request.params.channelId) {
+      // An unknown channel is the first thing wrong with the call, whatever the body says.
+      if (!(await findChannelById(ctx(), request.params.channelId))) throw new NotFoundError('channel', request.params.channelId);
+      throw new ValidationError('channel_id', 'channel_id must be the channel of the webhook URL (or be left out)');
+    }
     const message = await post(ctx(), {
       channelId: request.params.channelId,
       message: body.message,

@@ -35,6 +35,8 @@ export const Integration = defineEntity({
     /** What in the spec was odd but workable (kept, normalised or ignored), said once at intake; null: none. */
     warnings: p.json<string[]>().nullable(),
     isActive: p.boolean().default(true),
+    /** Switched on for every channel of the organisation, present and future (links are kept per channel). */
+    allChannels: p.boolean().default(false),
     isSystemIntegration: p.boolean().default(false),
     /** Encrypted at rest; shown back masked. */
     authCredential: p.text().nullable(),

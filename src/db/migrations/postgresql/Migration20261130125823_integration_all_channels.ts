@@ -1,0 +1,13 @@
+import { Migration } from '@mikro-orm/migrations';
+
+export class Migration20261130125823_integration_all_channels extends Migration {
+
+  override async up(): Promise<void> {
+    this.addSql(`alter table "integrations" add column "all_channels" boolean not null default false;`);
+  }
+
+  override async down(): Promise<void> {
+    this.addSql(`alter table "integrations" drop column "all_channels";`);
+  }
+
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkScript, plainObject, runScript, ScriptError } from '../src/modules/rocketchat/script-sandbox.js';
+import { ScriptStores, STORE_LIMITS } from '../src/modules/rocketchat/runtime.js';
+import { checkScript, MAX_FETCHES_PER_RUN, plainObject, runScript, ScriptError } from '../src/modules/rocketchat/script-sandbox.js';
 
 const incoming = (body: string) => `class Script { process_incoming_request({ request }) { ${body} } }`;
 
@@ -128,5 +129,66 @@ describe('script sandbox', () => {
   it('reports a thrown error with its message', async () => {
     const error = await failure(runScript(incoming("throw new TypeError('bad input');"), 'process_incoming_request', {}));
     expect(error).toMatchObject({ kind: 'exception', message: 'TypeError: bad input' });
+  });
+});
+
+describe("Rocket.Chat's script globals", () => {
+  it('offers s with Rocket.Chat\'s helpers and the Underscore.string ones older scripts call', async () => {
+    const run = await runScript(
+      incoming(`return [
+        s.trim('  a  '), s.trim('--a--', '-'), s.capitalize('hELLO', true), s.escapeHTML('<a href="x">&</a>'), s.unescapeHTML('&lt;b&gt; &amp; &#39;&#x41;'),
+        s.stripTags('<p>Hi <b>there</b></p>'), s.truncate('Hello world', 8), s.truncate('Hello world', 5, '…'), s.startsWith('abc', 'ab'), s.endsWith('abc', 'bc'),
+        s.include('abc', 'b'), s.isBlank(' \\n '), s.lines('a\\nb\\r\\nc'), s.clean('  a   b  '), s.numberFormat(1234567.891, 2), s.lpad('7', 3, '0'),
+        s.strRight('refs/heads/main', 'refs/heads/'), s.strLeft('https://x/rest/api/2', '/rest'), s.titleize('merge request'), s.count('a-b-c', '-'),
+      ];`),
+      'process_incoming_request',
+      {},
+    );
+    expect(run.result).toEqual([
+      'a', 'a', 'Hello', '&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;', "<b> & 'A", 'Hi there', 'Hello...', 'Hello…', true, true,
+      true, true, ['a', 'b', 'c'], 'a b', '1,234,567.89', '007', 'main', 'https://x', 'Merge Request', 2,
+    ]);
+  });
+
+  it('keeps Store values for the run without a host, and through the host store when given one', async () => {
+    const script = incoming("Store.set('n', (Store.get('n') || 0) + 1); Store.set('obj', { a: [1] }); return [Store.get('n'), Store.get('obj'), Store.get('missing')];");
+    expect((await runScript(script, 'process_incoming_request', {})).result).toEqual([1, { a: [1] }, null]);
+    const stores = new ScriptStores();
+    const host = { store: stores.for('integration-a') };
+    await runScript(script, 'process_incoming_request', {}, {}, host);
+    expect((await runScript(script, 'process_incoming_request', {}, {}, host)).result).toEqual([2, { a: [1] }, null]);
+    // Another integration has its own; forgetting one empties it.
+    expect((await runScript(script, 'process_incoming_request', {}, {}, { store: stores.for('integration-b') })).result).toEqual([1, { a: [1] }, null]);
+    stores.forget('integration-a');
+    expect((await runScript(script, 'process_incoming_request', {}, {}, host)).result).toEqual([1, { a: [1] }, null]);
+    // Bounded: a value over the limit is refused inside the script, which may catch it.
+    const big = await runScript(incoming(`try { Store.set('big', 'x'.repeat(${STORE_LIMITS.valueBytes + 1})); } catch (e) { return e.message; }`), 'process_incoming_request', {}, {}, host);
+    expect(big.result).toBe(`a Store value is at most ${STORE_LIMITS.valueBytes} bytes as JSON`);
+  });
+
+  it('bridges fetch to the host, at most a bounded number of calls per run', async () => {
+    const requests: unknown[] = [];
+    const host = {
+      fetch: async (request: { url: string }) => {
+        requests.push(request);
+        return { status: 200, statusText: 'OK', url: request.url, redirected: false, headers: [['content-type', 'text/plain']] as [string, string][], body: 'pong' };
+      },
+    };
+    const run = await runScript(
+      incoming(`return (async () => {
+        const r = await serverFetch('http://api.test/ping', { method: 'put', headers: { 'x-a': '1' }, body: 'hi' });
+        const out = [r.status, r.ok, r.headers.get('Content-Type'), await r.text(), typeof fetch];
+        try { await r.text(); } catch (e) { out.push(e.message); }
+        for (let i = 0; i < 20; i++) { try { await fetch('http://api.test/' + i); } catch (e) { out.push(e.message); break; } }
+        return out;
+      })();`),
+      'process_incoming_request',
+      {},
+      {},
+      host,
+    );
+    expect(run.result).toEqual([200, true, 'text/plain', 'pong', 'function', 'Body has already been consumed.', `a script run may make at most ${MAX_FETCHES_PER_RUN} HTTP calls`]);
+    expect(requests[0]).toEqual({ url: 'http://api.test/ping', method: 'PUT', headers: [['x-a', '1']], body: 'hi' });
+    expect(requests).toHaveLength(MAX_FETCHES_PER_RUN);
   });
 });

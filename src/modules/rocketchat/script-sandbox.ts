@@ -134,7 +134,7 @@ export function sandboxAvailable(): boolean {
 /** The `__fetch` reference: checks what the script asked for, then hands it to the host within the run's budget. */
 function fetchBridge(host: NonNullable<ScriptHost['fetch']>, signal: AbortSignal, deadline: () => number) {
   let calls = 0;
-  return new ivm.Reference(async (requestJson: string) => {
+  const call = async (requestJson: string) => {
     if (++calls > MAX_FETCHES_PER_RUN) throw new Error(`a script run may make at most ${MAX_FETCHES_PER_RUN} HTTP calls`);
     let request: ScriptFetchRequest;
     try {
@@ -149,9 +149,17 @@ function fetchBridge(host: NonNullable<ScriptHost['fetch']>, signal: AbortSignal
       throw new TypeError('fetch: the request could not be read');
     }
     if (request.body && request.body.length > MAX_FETCH_BODY) throw new TypeError(`fetch: the request body is larger than ${MAX_FETCH_BODY} bytes`);
-    const timeoutMs = deadline() - Date.now();
-    if (timeoutMs <= 0 || signal.aborted) throw new Error('fetch: no time left in the script\'s budget');
-    return JSON.stringify(await host(request, { signal, timeoutMs }));
+    const left = deadline() - Date.now();
+    if (left <= 0 || signal.aborted) throw new Error('fetch: no time left in the script\'s budget');
+    // The run's own deadline stops the script (and aborts this call) first, so a slow server shows as the
+    // script's time limit; the request's time-out, a little later, is only a backstop.
+    return JSON.stringify(await host(request, { signal, timeoutMs: left + 250 }));
+  };
+  return new ivm.Reference((requestJson: string) => {
+    const answer = call(requestJson);
+    // isolated-vm takes the rejection to the script a moment later; Node must not call it unhandled meanwhile.
+    answer.catch(() => undefined);
+    return answer;
   });
 }
 

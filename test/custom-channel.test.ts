@@ -6,6 +6,7 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/app.js';
 import { json, startServer, type LocalServer } from './support/http-server.js';
 import { addMember, createChannel, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
+import { until } from './support/wait.js';
 
 const Connect = graphql(`
   mutation CcConnect($channelId: ID!, $baseUrl: String!, $defaultContactId: String) {
@@ -45,16 +46,6 @@ const Send = graphql(`
     sendMessage(input: { channelId: $channelId, message: $message }) { __typename ... on MutationSendMessageSuccess { data { id } } ... on Error { message } }
   }
 `);
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /**
  * A server shaped like respond.io's custom channel example (ClickSend SMS): `POST /message` takes
@@ -156,7 +147,7 @@ for (const db of databases) {
         });
         expect(push.status).toBe(200);
         expect(await push.json()).toMatchObject({ status: 'success', data: { messageIds: [expect.any(String)] } });
-        await until('the live message', () => received.includes('Hello from SMS'));
+        await until(() => received.includes('Hello from SMS'), 10_000, 'the live message');
       } finally {
         stop();
         await client.dispose();
@@ -196,11 +187,11 @@ for (const db of databases) {
     it('outbound: channel messages go to /message with the bearer token; a 400 is a failed delivery', async () => {
       const sent = await t.gql(Send, { channelId: channel.id, message: 'Reply from the team' });
       const messageId = sent.sendMessage.__typename === 'MutationSendMessageSuccess' ? sent.sendMessage.data.id : '';
-      await until('the outbound SMS', () => example.sent.length === 1);
+      await until(() => example.sent.length === 1, 10_000, 'the outbound SMS');
       expect(example.sent).toEqual([{ contactId: '+60111111111', text: 'Reply from the team' }]);
       const call = example.server.requests.find((r) => r.url === '/message')!;
       expect(call.json).toEqual({ contactId: '+60111111111', message: { type: 'text', text: 'Reply from the team' } });
-      const ok = await until('the succeeded delivery', async () => (await state()).deliveries.edges.map((e) => e.node).find((d) => d.messageId === messageId && d.status === 'succeeded'));
+      const ok = await until(async () => (await state()).deliveries.edges.map((e) => e.node).find((d) => d.messageId === messageId && d.status === 'succeeded'), 10_000, 'the succeeded delivery');
       expect(ok).toMatchObject({ kind: 'custom-channel', url: `${example.server.url}/message`, statusCode: 200, response: '{"mId":"sms-1"}' });
 
       // The example server refuses this recipient with 400 {error: {message}}: failed at once, no retry.
@@ -212,7 +203,7 @@ for (const db of databases) {
       expect(forward.status).toBe(200);
       const refused = await t.gql(Send, { channelId: channel.id, message: 'to nowhere' });
       const refusedId = refused.sendMessage.__typename === 'MutationSendMessageSuccess' ? refused.sendMessage.data.id : '';
-      const failed = await until('the failed delivery', async () => (await state()).deliveries.edges.map((e) => e.node).find((d) => d.messageId === refusedId && d.status !== 'pending'));
+      const failed = await until(async () => (await state()).deliveries.edges.map((e) => e.node).find((d) => d.messageId === refusedId && d.status !== 'pending'), 10_000, 'the failed delivery');
       expect(failed).toMatchObject({ status: 'failed', statusCode: 400, attempt: 1, response: '{"error":{"message":"Invalid recipient number"}}' });
     });
 

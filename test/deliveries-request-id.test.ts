@@ -8,14 +8,7 @@ import { json, serveJson, startServer, type LocalServer } from './support/http-s
 import { startOpsApp, type OpsApp } from './support/ops.js';
 import { addIntegration, createChannel, createOrg } from './support/seed.js';
 import { databases } from './support/services.js';
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from './support/wait.js';
 
 for (const db of databases) {
   describe(`delivery retries keep the request id (${db})`, () => {

@@ -7,18 +7,9 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/app.js';
 import { json, startServer, type LocalServer } from './support/http-server.js';
 import { createChannel, createOrg } from './support/seed.js';
 import { databases } from './support/services.js';
+import { until } from './support/wait.js';
 
 const TOKEN = 'outgoing-secret-sealed-0123456789';
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 for (const db of databases) {
   describe(`delivery bodies sealed at rest (${db})`, () => {
@@ -48,14 +39,14 @@ for (const db of databases) {
       const sent = await t.gqlRaw('mutation($c: ID!) { sendMessage(input: { channelId: $c, message: "carry the token" }) { __typename } }', { c: channel.id });
       expect(sent.data).toMatchObject({ sendMessage: { __typename: 'MutationSendMessageSuccess' } });
       // The first call fails (500); the retry, built from the stored row, succeeds.
-      await until('the retry', () => server.requests.length === 2 && calls === 2);
+      await until(() => server.requests.length === 2 && calls === 2, 10_000, 'the retry');
       expect(server.requests.map((r) => (r.json as { token?: string }).token)).toEqual([TOKEN, TOKEN]);
       expect((server.requests[1].json as { text: string }).text).toBe('carry the token');
 
-      const rows = await until('both attempts recorded', async () => {
+      const rows = await until(async () => {
         const r = (await t.app.orm.em.getConnection().execute('select * from deliveries where kind = ? order by attempt', ['rocketchat-outgoing'])) as { status: string; body: unknown }[];
         return r.length === 2 && r[1].status === 'succeeded' ? r : undefined;
-      });
+      }, 10_000, 'both attempts recorded');
       expect(rows.map((r) => r.status)).toEqual(['retried', 'succeeded']);
       // Nowhere in the rows (bodies, headers, answers) is the token in clear; the bodies are sealed.
       const everything = JSON.stringify(await t.app.orm.em.getConnection().execute('select * from deliveries'));

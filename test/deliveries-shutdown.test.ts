@@ -15,14 +15,7 @@ import { json, serveJson, startServer, type LocalServer } from './support/http-s
 import { freePort, remoteGateway, spawnGateway, startOpsApp, type GatewayProcess } from './support/ops.js';
 import { addIntegration, createChannel, createOrg } from './support/seed.js';
 import { databases, freshDatabase } from './support/services.js';
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from './support/wait.js';
 
 /** A target that holds every call until it is switched on, then answers 200. */
 async function switchableTarget() {

@@ -10,6 +10,7 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/app.js';
 import { json, serveJson, startServer, type LocalServer } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg } from './support/seed.js';
 import { databases, freshDatabase } from './support/services.js';
+import { until } from './support/wait.js';
 
 const Enable = graphql(`
   mutation DelEnable($integrationId: ID!, $channelId: ID!) {
@@ -39,16 +40,6 @@ function outputSpec(targetUrl: string, name: string) {
       target_url: targetUrl,
     },
   };
-}
-
-async function until<T>(check: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const start = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 function post(url: string, channelId: string, message: string) {

@@ -8,14 +8,7 @@ import WebSocket from 'ws';
 import { startTestApp, type TestApp } from './support/app.js';
 import { createChannel, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
-
-async function until(check: () => boolean, timeoutMs = 10_000) {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from './support/wait.js';
 
 /** A raw graphql-transport-ws socket, acknowledged, recording every text frame it receives. */
 async function rawSocket(t: TestApp, token: string) {

@@ -6,16 +6,9 @@ import { spawnGateway, type GatewayProcess } from '../bench/spawn.js';
 import { ADMIN_TOKEN, type TestApp } from './support/app.js';
 import { createChannel, createOrg } from './support/seed.js';
 import { freshDatabase, postgresAvailable, redisAvailable, REDIS_URL } from './support/services.js';
+import { until } from './support/wait.js';
 
 const SUBSCRIPTION = 'subscription($channelId: ID!) { channelMessages(channelId: $channelId) { id message } }';
-
-async function until(check: () => boolean, timeoutMs = 15_000) {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(!postgresAvailable || !redisAvailable)('fan-out across two gateway processes on one Redis and one PostgreSQL', () => {
   let database: Awaited<ReturnType<typeof freshDatabase>>;

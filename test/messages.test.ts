@@ -6,6 +6,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { json, serveJson, startServer, type LocalServer } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
+import { until } from './support/wait.js';
 
 const Enable = graphql(`
   mutation MsgEnable($integrationId: ID!, $channelId: ID!, $position: Int) {
@@ -98,14 +99,6 @@ function subscribe(client: Client, variables: Record<string, unknown>): Received
     },
   );
   return r;
-}
-
-async function until(check: () => boolean, timeoutMs = 10_000) {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 for (const db of databases) {

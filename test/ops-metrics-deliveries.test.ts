@@ -3,17 +3,10 @@ import { scrape, startOpsApp, type OpsApp } from './support/ops.js';
 import { json, serveJson, startServer, type LocalServer } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg } from './support/seed.js';
 import { databases } from './support/services.js';
+import { until } from './support/wait.js';
 
 function spec(type: 'modifier' | 'output', targetUrl: string, name: string) {
   return { data: { descriptions: { app_name: name }, integration_type: type, is_active: true, settings: [], target_url: targetUrl } };
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 for (const db of databases) {

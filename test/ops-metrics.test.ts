@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetrics, scrape, startOpsApp, type OpsApp } from './support/ops.js';
 import { createChannel, createOrg } from './support/seed.js';
 import { databases } from './support/services.js';
+import { until } from './support/wait.js';
 
 const SUBSCRIPTION = 'subscription($channelId: ID!) { channelMessages(channelId: $channelId) { id message } }';
 
@@ -20,14 +21,6 @@ function webhookBody(channelId: string, message: string) {
     user_id: 'u1',
     org_id: 'o1',
   };
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000) {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 for (const db of databases) {

@@ -14,6 +14,7 @@ import { json, serveJson, startServer, type LocalServer } from './support/http-s
 import { freePort, remoteGateway, spawnGateway, type GatewayProcess } from './support/ops.js';
 import { addIntegration, createChannel, createOrg } from './support/seed.js';
 import { databases, freshDatabase } from './support/services.js';
+import { until } from './support/wait.js';
 
 const OpsEnable = graphql(`
   mutation OpsEnable($integrationId: ID!, $channelId: ID!) {
@@ -61,14 +62,6 @@ function webhookBody(channelId: string, message: string) {
     user_id: 'u1',
     org_id: 'o1',
   };
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function allMessages(t: TestApp, channelId: string) {

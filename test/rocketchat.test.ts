@@ -6,6 +6,7 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/app.js';
 import { json, startServer, type LocalServer } from './support/http-server.js';
 import { addMember, createChannel, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
+import { until } from './support/wait.js';
 
 const ViewerId = graphql(`query RcViewerId { viewer { id } }`);
 
@@ -51,16 +52,6 @@ async function call(t: TestApp, method: string, path: string, body: unknown, aut
 async function messagesOf(t: TestApp, channelId: string) {
   const r = await t.gql(ChannelMessages, { channelId });
   return r.messages.edges.map((e) => e.node);
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 function subscribe(t: TestApp, channelId: string) {
@@ -284,7 +275,7 @@ for (const db of databases) {
         const attachmentsOnly = await fetch(`${t.url}/hooks/${id}/${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ attachments: [{ title: 'only a title' }] }) });
         expect(attachmentsOnly.status).toBe(200);
 
-        await until('four live messages', () => sub.received.length >= 4);
+        await until(() => sub.received.length >= 4, 10_000, 'four live messages');
         // An attachments-only message keeps empty text beside its attachments, as in Rocket.Chat.
         expect(sub.received.map((m) => m.message)).toEqual(['Example message', 'from a form', 'from a GET', '']);
         expect(sub.received[0]).toEqual({ message: 'Example message', username: 'rocket.bot', source: 'rocketchat-incoming' });
@@ -464,7 +455,7 @@ for (const db of databases) {
         await t.gql(Send, { channelId: general.id, message: 'no trigger here ping' });
         await t.gql(Send, { channelId: random.id, message: 'ping in another channel' });
 
-        const reply = await until('the reply', async () => (await messagesOf(t, general.id)).find((m) => m.message === 'pong: ping hello'));
+        const reply = await until(async () => (await messagesOf(t, general.id)).find((m) => m.message === 'pong: ping hello'), 10_000, 'the reply');
         expect(reply).toMatchObject({ source: 'rocketchat-outgoing', username: 'ping.bot' });
         await new Promise((r) => setTimeout(r, 300));
         expect(server.requests).toHaveLength(1);
@@ -510,10 +501,10 @@ for (const db of databases) {
         );
         await t.gql(Send, { channelId: random.id, message: 'retry me' });
         const id = retrying.body.integration._id;
-        const done = await until('three attempts', async () => {
+        const done = await until(async () => {
           const h = await call(t, 'GET', `/api/v1/integrations.history?id=${id}`, undefined, admin);
           return h.body.history[0]?.finished ? h.body.history[0] : undefined;
-        }, 15_000);
+        }, 15_000, 'three attempts');
         expect(done).toMatchObject({ step: 'finished', httpResult: { statusCode: 200 } });
         expect(server.requests.filter((r) => r.url === '/flaky')).toHaveLength(3);
         // Every attempt is a delivery; retries wait 0.1 s then 1 s (powers-of-ten).
@@ -533,7 +524,7 @@ for (const db of databases) {
         );
         await t.gql(Send, { channelId: random.id, message: 'are you there' });
         const goneId = gone.body.integration._id;
-        await until('the integration disabled', async () => !(await call(t, 'GET', `/api/v1/integrations.get?integrationId=${goneId}`, undefined, admin)).body.integration.enabled);
+        await until(async () => !(await call(t, 'GET', `/api/v1/integrations.get?integrationId=${goneId}`, undefined, admin)).body.integration.enabled, 10_000, 'the integration disabled');
         const h = await call(t, 'GET', `/api/v1/integrations.history?id=${goneId}`, undefined, admin);
         expect(h.body.history[0]).toMatchObject({ error: true, finished: true, errorStack: 'Disabling the integration because the status code was 410 (Gone)' });
         expect(server.requests.filter((r) => r.url === '/gone')).toHaveLength(1);
@@ -567,12 +558,12 @@ for (const db of databases) {
         );
         expect(created.status).toBe(200);
         await t.gql(Send, { channelId: general.id, message: 'what is it?' });
-        await until('the scripted reply', async () => (await messagesOf(t, general.id)).some((m) => m.message === 'The answer is 42 to what is it?'));
+        await until(async () => (await messagesOf(t, general.id)).some((m) => m.message === 'The answer is 42 to what is it?'), 10_000, 'the scripted reply');
         expect(server.requests[0]).toMatchObject({ url: '/ask?from=script', json: { q: 'what is it?' } });
         expect(server.requests[0].headers['x-signed']).toBe('yes');
         await t.gql(Send, { channelId: general.id, message: 'skip this?' });
         await t.gql(Send, { channelId: general.id, message: 'local one?' });
-        await until('the local answer', async () => (await messagesOf(t, general.id)).some((m) => m.message === 'answered locally'));
+        await until(async () => (await messagesOf(t, general.id)).some((m) => m.message === 'answered locally'), 10_000, 'the local answer');
         expect(server.requests).toHaveLength(1);
         await call(t, 'POST', '/api/v1/integrations.remove', { type: 'webhook-outgoing', integrationId: created.body.integration._id }, admin);
 
@@ -584,7 +575,7 @@ for (const db of databases) {
           admin,
         );
         const fresh = await createChannel(t, orgId, 'fresh');
-        const call1 = await until('roomCreated call', () => server!.requests.find((r) => r.url === '/rooms'));
+        const call1 = await until(() => server!.requests.find((r) => r.url === '/rooms'), 10_000, 'roomCreated call');
         expect(call1.json).toMatchObject({ bot: false, channel_id: fresh.id, channel_name: 'fresh' });
         await call(t, 'POST', '/api/v1/integrations.remove', { type: 'webhook-outgoing', integrationId: rooms.body.integration._id }, admin);
       } finally {

@@ -10,6 +10,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import { initOrm } from '../src/db/orm.js';
 import { createScheduler, type Scheduler, type SchedulerStore } from '../src/infra/scheduler.js';
 import { freshDatabase, postgresAvailable, redisAvailable, REDIS_URL } from './support/services.js';
+import { sleep } from './support/wait.js';
 
 interface StoreCase {
   label: string;
@@ -26,7 +27,6 @@ const stores: StoreCase[] = [
   { label: 'MongoDB backend (MONGODB_URL)', store: 'mongo', db: 'sqlite', available: !!process.env.MONGODB_URL },
 ];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const EVERY_SECOND = '* * * * * *';
 
 for (const s of stores) {

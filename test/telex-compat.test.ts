@@ -10,6 +10,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { json, serveJson, startServer, type LocalServer } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg } from './support/seed.js';
 import { databases } from './support/services.js';
+import { until, sleep } from './support/wait.js';
 
 const Enable = graphql(`
   mutation CompatEnable($integrationId: ID!, $channelId: ID!) {
@@ -45,15 +46,6 @@ const Messages = graphql(`
     messages(channelId: $channelId, first: 100) { edges { node { id message username eventName source } } }
   }
 `);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await sleep(25);
-  }
-}
 
 /** Settings as a published Telex spec writes them: text defaults for lists and yes/no, a misspelt option. */
 const SETTINGS = [

@@ -17,6 +17,7 @@ import { ADMIN_TOKEN, type TestApp } from './support/app.js';
 import { json, startServer, type LocalServer } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg } from './support/seed.js';
 import { freshDatabase, postgresAvailable, redisAvailable, REDIS_URL } from './support/services.js';
+import { sleep } from './support/wait.js';
 
 const Enable = graphql(`
   mutation ReplicaEnable($integrationId: ID!, $channelId: ID!) {
@@ -31,7 +32,6 @@ const cases: { label: string; db: 'sqlite' | 'postgres'; env: Record<string, str
   { label: 'official PostgreSQL backend', db: 'postgres', env: { AGENDA_BACKEND: 'postgres' }, available: postgresAvailable },
 ];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SLOTS = 20;
 
 function api(url: string): TestApp {

@@ -12,6 +12,7 @@ import { json, startServer, type LocalServer, type Recorded } from './support/ht
 import { addIntegration, createChannel, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
 import { TICK_JOB } from '../src/modules/ticks/ticks.service.js';
+import { until, sleep } from './support/wait.js';
 
 const Enable = graphql(`
   mutation TickEnable($integrationId: ID!, $channelId: ID!) {
@@ -48,15 +49,6 @@ const TickDeliveries = graphql(`
     channel(id: $id) { deliveries(kind: "tick", first: 50) { edges { node { kind status statusCode url attempt error } } } }
   }
 `);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
-    await sleep(25);
-  }
-}
 
 function intervalSpec(tickUrl: string, interval: string) {
   return {

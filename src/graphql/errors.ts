@@ -5,21 +5,21 @@ import { builder, UnauthenticatedGraphQLError } from './builder.js';
 /** Expected failures as typed results: every mutation's result union includes these. */
 const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
   description: 'An expected failure: the operation was refused and nothing changed.',
-  fields: (t) => ({ message: t.exposeString('message') }),
+  fields: (t) => ({ message: t.exposeString('message', { description: 'What was wrong, in words meant for a person (it names the offending input where there is one).' }) }),
 });
 
 builder.objectType(ValidationError, {
   name: 'ValidationError',
   description: 'An input was not acceptable; `field` names it (a dot path into the input).',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ field: t.exposeString('field') }),
+  fields: (t) => ({ field: t.exposeString('field', { description: 'The offending input as a dot path from the input object, e.g. `jsonUrl` or `value`.' }) }),
 });
 
 builder.objectType(NotFoundError, {
   name: 'NotFoundError',
   description: 'No such object, or it belongs to an organisation you are not a member of.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ resource: t.exposeString('resource') }),
+  fields: (t) => ({ resource: t.exposeString('resource', { description: 'What kind of object was not found: organisation, channel, integration, setting, member, access token ...' }) }),
 });
 
 builder.objectType(ForbiddenError, {
@@ -30,20 +30,25 @@ builder.objectType(ForbiddenError, {
 
 builder.objectType(ConflictError, {
   name: 'ConflictError',
-  description: 'The change collides with existing state.',
+  description: 'The change collides with existing state: a user name already taken, the last owner leaving, an integration not enabled for the channel, a second Slack installation.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ field: t.exposeString('field', { nullable: true }) }),
+  fields: (t) => ({ field: t.exposeString('field', { nullable: true, description: 'The input that collides (e.g. `name` of a user that exists), when one does.' }) }),
 });
 
 builder.objectType(UpstreamError, {
   name: 'UpstreamError',
   description: 'A remote service the operation depends on failed.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ field: t.exposeString('field') }),
+  fields: (t) => ({ field: t.exposeString('field', { description: 'The input the remote call was made for (e.g. `oauthCode` when Slack refuses a code exchange).' }) }),
 });
 
-/** Pass as `errors: mutationErrors` on every mutation field. */
+/** Pass as `errors: mutationErrors` on every mutation field (or `mutationResult(...)`, which also describes `data`). */
 export const mutationErrors = { types: [ValidationError, NotFoundError, ForbiddenError, ConflictError, UpstreamError] };
+
+/** The typed errors of a mutation, with the description of its success type's `data` field (what a success carries). */
+export function mutationResult(data: string) {
+  return { ...mutationErrors, dataField: { description: data } };
+}
 
 const codes: [new (...args: never[]) => DomainError, string][] = [
   [ValidationError, 'BAD_USER_INPUT'],

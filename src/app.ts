@@ -5,7 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Deps } from './context.js';
-import { initOrm, type Orm } from './db/orm.js';
+import { databaseCheck, initOrm, type Orm } from './db/orm.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
 import { maskError } from './graphql/errors.js';
@@ -22,7 +22,7 @@ import { graphqlWsNextFrames, useSharedSubscriptionResults } from './modules/mes
 import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
 import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js';
 import { waitForDependency } from './infra/startup.js';
-import { Readiness, databaseCheck, redisCheck } from './modules/health/health.service.js';
+import { Readiness, redisCheck } from './infra/readiness.js';
 import { healthRoutes } from './modules/health/health.rest.js';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Plugin as EnvelopPlugin } from 'graphql-yoga';

@@ -6,7 +6,7 @@ import type { Hooks } from './infra/hooks.js';
 import type { PubSub } from './infra/pubsub.js';
 import type { Scheduler } from './infra/scheduler.js';
 import type { Metrics } from './infra/metrics.js';
-import type { Readiness } from './modules/health/health.service.js';
+import type { Readiness } from './infra/readiness.js';
 import type { User } from './modules/auth/user.entity.js';
 
 /** Process-wide collaborators, built once by buildApp. */

@@ -5,6 +5,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseConfig } from '../config.js';
+import type { ReadinessCheck } from '../infra/readiness.js';
 import { entities } from './entities.js';
 import { sqliteMigrations } from './migrations/sqlite/index.js';
 import { postgresqlMigrations } from './migrations/postgresql/index.js';
@@ -69,4 +70,14 @@ export async function initOrm(db: DatabaseConfig): Promise<MikroORM> {
   if (db.driver === 'sqlite' && db.dbName !== ':memory:') await orm.em.getConnection().execute('pragma journal_mode = wal');
   await orm.getMigrator().up();
   return orm;
+}
+
+/** The database answers a query and every migration shipped with this build has been applied. */
+export function databaseCheck(orm: Orm): ReadinessCheck {
+  return async () => {
+    await orm.em.getConnection().execute('select 1');
+    const pending = await orm.getMigrator().getPendingMigrations();
+    if (pending.length) throw new Error(`${pending.length} migration(s) not applied: ${pending.map((m) => m.name).join(', ')}`);
+    return 'reachable, migrations applied';
+  };
 }

@@ -1,10 +1,9 @@
-import type { Orm } from '../../db/orm.js';
 import { Redis } from 'ioredis';
 
 /**
  * Readiness: what this replica needs to serve traffic. Each dependency registers a named check (the
- * database here; Redis pubsub and the job store where they are built); GET /readyz runs them all and
- * names the ones that fail. Once shutdown begins every probe answers "shutting down", so a balancer
+ * database with db/orm.ts's databaseCheck; Redis pubsub and the job store where they are built); GET /readyz
+ * runs them all and names the ones that fail. Once shutdown begins every probe answers "shutting down", so a balancer
  * stops routing here before the listener closes.
  */
 export type ReadinessCheck = () => Promise<string | void>;
@@ -57,16 +56,6 @@ export class Readiness {
     );
     return { ready: Object.values(checks).every((c) => c.status === 'up'), checks };
   }
-}
-
-/** The database answers a query and every migration shipped with this build has been applied. */
-export function databaseCheck(orm: Orm): ReadinessCheck {
-  return async () => {
-    await orm.em.getConnection().execute('select 1');
-    const pending = await orm.getMigrator().getPendingMigrations();
-    if (pending.length) throw new Error(`${pending.length} migration(s) not applied: ${pending.map((m) => m.name).join(', ')}`);
-    return 'reachable, migrations applied';
-  };
 }
 
 /**

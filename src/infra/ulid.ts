@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * Message (and delivery) ids: ULIDs (https://github.com/ulid/spec). 26 Crockford base32 characters,
+ * Message, delivery and webhook-integration ids: ULIDs (https://github.com/ulid/spec). 26 Crockford base32 characters,
  * the first 10 a millisecond timestamp and the rest random, with a per-process monotonic increment
  * within one millisecond. Why this scheme:
  * - they sort as strings in creation order on every database (plain text comparison, no collation

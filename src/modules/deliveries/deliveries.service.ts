@@ -52,7 +52,7 @@ import { decryptSecret, encryptSecret } from '../../infra/crypto.js';
 import { describe as describeOutbound } from '../../infra/http.js';
 import { currentRequestId, withRequestId } from '../../infra/logger.js';
 import { requireChannel } from '../channels/channels.service.js';
-import { isMessageId, newId } from '../messages/message-id.js';
+import { isMessageId, newId } from '../../infra/ulid.js';
 import { DELIVERY_STATUSES, Delivery, type DeliveryStatus } from './delivery.entity.js';
 
 /** Standard Webhooks' schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */

@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { Channel } from '../channels/channel.entity.js';
 import { Organisation } from '../organisations/organisation.entity.js';
-import { newId } from '../messages/message-id.js';
+import { newId } from '../../infra/ulid.js';
 
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'retried'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

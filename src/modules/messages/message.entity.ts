@@ -1,10 +1,10 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { Channel } from '../channels/channel.entity.js';
 import { Organisation } from '../organisations/organisation.entity.js';
-import { newId } from './message-id.js';
+import { newId } from '../../infra/ulid.js';
 
 /**
- * A channel message. The id is a ULID (see message-id.ts): it sorts in creation order, so it is the
+ * A channel message. The id is a ULID (see infra/ulid.ts): it sorts in creation order, so it is the
  * cursor for history pages and subscription resumes.
  */
 export const Message = defineEntity({

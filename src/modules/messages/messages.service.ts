@@ -23,7 +23,7 @@ import { attemptRow, countAttempts, dispatchPrepared, prepareDeliveries, registe
 import type { Integration } from '../integrations/integration.entity.js';
 import { activeChannelIntegrations, detachIntegration } from '../integrations/integrations.service.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
-import { isMessageId, newId } from './message-id.js';
+import { isMessageId, newId } from '../../infra/ulid.js';
 import { Message } from './message.entity.js';
 
 const Text255 = (name: string) => z.string().max(255, `${name} is at most 255 characters`);

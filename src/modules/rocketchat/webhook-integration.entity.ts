@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { User } from '../auth/user.entity.js';
 import { Organisation } from '../organisations/organisation.entity.js';
-import { newId } from '../messages/message-id.js';
+import { newId } from '../../infra/ulid.js';
 
 export const WEBHOOK_TYPES = ['webhook-incoming', 'webhook-outgoing'] as const;
 export type WebhookType = (typeof WEBHOOK_TYPES)[number];

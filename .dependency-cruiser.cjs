@@ -1,7 +1,7 @@
 // Layering of src/ (DESIGN.md, "Architecture"): imports run one way, doors -> services -> infra/db, with no cycles.
 // `npm run lint:deps` checks it; .ci/run calls that before the tests.
 //
-//   doors     src/main.ts, src/app.ts, src/schema.ts, src/rest-routes.ts (assembly: they import every module's door),
+//   doors     src/main.ts, src/app.ts, src/schema.ts, src/routes.ts (assembly: they import every module's door),
 //             src/graphql/** and src/rest/** (the door kit: builder, context, errors, envelope, scope ...),
 //             src/modules/*/*.rest.ts, *.graphql.ts, *.jobs.ts
 //   services  src/modules/*/*.service.ts and the domain helpers beside them (integration-spec.ts, message-content.ts ...)
@@ -11,7 +11,7 @@
 // Type-only imports count everywhere (tsPreCompilationDeps): a type import still ties the two files' designs
 // together, and a cycle made of type imports is a cycle a refactor has to untangle all the same.
 
-const DOOR_ASSEMBLY = '^src/(main|app|schema|rest-routes)[.]ts$';
+const DOOR_ASSEMBLY = '^src/(main|app|schema|routes)[.]ts$';
 const DOOR_KIT = '^src/(graphql|rest)/';
 const MODULE_DOOR = '^src/modules/[^/]+/[^/]+[.](rest|graphql|jobs)[.]ts$';
 const ENTITY = '^src/modules/[^/]+/[^/]+[.]entity[.]ts$';

@@ -1,7 +1,7 @@
 /** Print the code-first schema to schema.graphql; with --check, fail when the committed file differs. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { printSchema } from 'graphql';
-import { schema } from '../src/graphql/schema.js';
+import { schema } from '../src/schema.js';
 
 const file = new URL('../schema.graphql', import.meta.url);
 const printed = `${printSchema(schema)}\n`;

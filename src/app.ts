@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import type { Deps } from './context.js';
 import { databaseCheck, initOrm, type Orm } from './db/orm.js';
 import type { GraphQLContext } from './graphql/context.js';
-import { schema } from './graphql/schema.js';
+import { schema } from './schema.js';
 import { maskError } from './graphql/errors.js';
 import { createHttpClient } from './infra/http.js';
 import { Hooks } from './infra/hooks.js';
@@ -30,7 +30,7 @@ import type { DestinationStream } from 'pino';
 import { authenticate, bearerToken, bootstrapAdmin } from './modules/auth/auth.service.js';
 import { errorBody } from './rest/envelope.js';
 import { restScope, type RestOptions } from './rest/scope.js';
-import { restModules } from './rest/modules.js';
+import { restModules } from './routes.js';
 import { registerOpenApi } from './rest/openapi.js';
 
 export interface App {

@@ -1,17 +1,18 @@
-// The schema: the builder plus every module's types and fields, imported for their side effects.
-import { builder } from './builder.js';
-import './scalars.js';
-import './errors.js';
-import '../modules/auth/auth.graphql.js';
-import '../modules/organisations/organisations.graphql.js';
-import '../modules/channels/channels.graphql.js';
-import '../modules/integrations/integrations.graphql.js';
-import '../modules/settings/settings.graphql.js';
-import '../modules/slack/slack.graphql.js';
-import '../modules/messages/messages.graphql.js';
-import '../modules/deliveries/deliveries.graphql.js';
-import '../modules/ticks/ticks.graphql.js';
-import '../modules/custom-channels/custom-channels.graphql.js';
+// The schema: the builder plus every module's types and fields, imported for their side effects. It sits beside
+// app.ts, above the modules it assembles (src/graphql is the kit those modules build on).
+import { builder } from './graphql/builder.js';
+import './graphql/scalars.js';
+import './graphql/errors.js';
+import './modules/auth/auth.graphql.js';
+import './modules/organisations/organisations.graphql.js';
+import './modules/channels/channels.graphql.js';
+import './modules/integrations/integrations.graphql.js';
+import './modules/settings/settings.graphql.js';
+import './modules/slack/slack.graphql.js';
+import './modules/messages/messages.graphql.js';
+import './modules/deliveries/deliveries.graphql.js';
+import './modules/ticks/ticks.graphql.js';
+import './modules/custom-channels/custom-channels.graphql.js';
 
 // Declared here rather than in builder.ts: an empty Subscription type is invalid, so it exists once a module adds fields.
 builder.subscriptionType({ authScopes: { authenticated: true } });

@@ -1,17 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { ValidationError } from '../../errors.js';
-import { INTEGRATION_TYPES, type IntegrationType } from './integration.entity.js';
-
-/** One entry of a spec's `settings` array, as stored (unknown keys preserved). */
-export interface SettingSpec {
-  label: string;
-  type: string;
-  required?: boolean;
-  default?: unknown;
-  options?: string[];
-  description?: string;
-  [key: string]: unknown;
-}
+import { INTEGRATION_TYPES, type IntegrationType, type SettingSpec } from './integration.entity.js';
 
 /** The fields an integration is queried by, read out of its spec. */
 export interface ParsedSpec {

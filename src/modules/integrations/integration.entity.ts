@@ -1,10 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { Organisation } from '../organisations/organisation.entity.js';
-import type { SettingSpec } from './integration-spec.js';
 
 export const INTEGRATION_TYPES = ['modifier', 'interval', 'output'] as const;
 export type IntegrationType = (typeof INTEGRATION_TYPES)[number];
+
+/** One entry of a spec's `settings` array, as stored (unknown keys preserved). */
+export interface SettingSpec {
+  label: string;
+  type: string;
+  required?: boolean;
+  default?: unknown;
+  options?: string[];
+  description?: string;
+  [key: string]: unknown;
+}
 
 /**
  * An integration added to an organisation from its JSON spec. The spec is kept whole (unknown

@@ -6,8 +6,7 @@ import { Channel } from '../channels/channel.entity.js';
 import { OrganisationRef } from '../organisations/organisations.graphql.js';
 import { Organisation } from '../organisations/organisation.entity.js';
 import type { ChannelIntegration } from './channel-integration.entity.js';
-import type { SettingSpec } from './integration-spec.js';
-import { INTEGRATION_TYPES, type Integration } from './integration.entity.js';
+import { INTEGRATION_TYPES, type Integration, type SettingSpec } from './integration.entity.js';
 import {
   addIntegration,
   channelIntegrationsFor,

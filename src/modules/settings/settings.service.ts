@@ -5,8 +5,8 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
 import { isUuid } from '../auth/auth.service.js';
 import { requireChannel } from '../channels/channels.service.js';
-import { coerceSettingValue, inSpecShape, rawSettingEntries, type SettingSpec } from '../integrations/integration-spec.js';
-import type { Integration } from '../integrations/integration.entity.js';
+import { coerceSettingValue, inSpecShape, rawSettingEntries } from '../integrations/integration-spec.js';
+import type { Integration, SettingSpec } from '../integrations/integration.entity.js';
 import { requireIntegration } from '../integrations/integrations.service.js';
 import { ChannelIntegrationSetting, IntegrationSetting } from './integration-setting.entity.js';
 

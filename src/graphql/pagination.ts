@@ -1,4 +1,5 @@
 import type { Cursor } from '@mikro-orm/core';
+import { builder } from './builder.js';
 
 /** A MikroORM cursor page as a Relay connection object (with totalCount when it was counted). */
 export function toConnection<T extends object>(page: Cursor<T, never, '*', never, boolean>) {
@@ -13,3 +14,21 @@ export function toConnection<T extends object>(page: Cursor<T, never, '*', never
     },
   };
 }
+
+/** What IdPageInfo exposes. */
+export interface PageInfoShape {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+export const IdPageInfo = builder.objectRef<PageInfoShape>('IdPageInfo').implement({
+  description: 'Page information for connections whose cursors are the ids of their nodes.',
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean('hasNextPage'),
+    hasPreviousPage: t.exposeBoolean('hasPreviousPage'),
+    startCursor: t.exposeString('startCursor', { nullable: true }),
+    endCursor: t.exposeString('endCursor', { nullable: true }),
+  }),
+});

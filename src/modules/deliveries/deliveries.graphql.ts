@@ -1,6 +1,6 @@
 import { builder } from '../../graphql/builder.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
-import { IdPageInfo } from '../messages/messages.graphql.js';
+import { IdPageInfo } from '../../graphql/pagination.js';
 import type { Delivery } from './delivery.entity.js';
 import { listChannelDeliveries } from './deliveries.service.js';
 

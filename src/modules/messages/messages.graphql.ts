@@ -1,5 +1,6 @@
 import { builder } from '../../graphql/builder.js';
 import { mutationErrors } from '../../graphql/errors.js';
+import { IdPageInfo, type PageInfoShape } from '../../graphql/pagination.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
 import { channelMessageStream, listMessages, sendMessage, toView, type MessageView } from './messages.service.js';
 
@@ -76,23 +77,6 @@ export const MessageRef = builder.objectRef<MessageView>('Message').implement({
 
 const MessageEdge = builder.objectRef<{ node: MessageView; cursor: string }>('MessageEdge').implement({
   fields: (t) => ({ node: t.field({ type: MessageRef, resolve: (e) => e.node }), cursor: t.exposeString('cursor') }),
-});
-
-interface PageInfoShape {
-  hasNextPage: boolean;
-  hasPreviousPage: boolean;
-  startCursor: string | null;
-  endCursor: string | null;
-}
-
-export const IdPageInfo = builder.objectRef<PageInfoShape>('IdPageInfo').implement({
-  description: 'Page information for connections whose cursors are the ids of their nodes.',
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    hasPreviousPage: t.exposeBoolean('hasPreviousPage'),
-    startCursor: t.exposeString('startCursor', { nullable: true }),
-    endCursor: t.exposeString('endCursor', { nullable: true }),
-  }),
 });
 
 const MessageConnection = builder.objectRef<{ edges: { node: MessageView; cursor: string }[]; pageInfo: PageInfoShape }>('MessageConnection').implement({

@@ -1,13 +1,13 @@
 /**
  * Telex's organisation-integration and custom-integration REST endpoints, as thin doors over
- * integrations.service.ts and settings.service.ts (the same functions the GraphQL mutations call).
+ * integrations.service.ts (the same functions the GraphQL mutations call). The custom integrations'
+ * settings routes are in settings.rest.ts, beside the service they call.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Scope } from '../../context.js';
 import { success } from '../../rest/envelope.js';
 import { envelope, iso, params, routeSchema, settingValue, telexDoor, withRestFields } from '../../rest/openapi.js';
 import type { RestOptions } from '../../rest/scope.js';
-import { listIntegrationSettings, setIntegrationSetting } from '../settings/settings.service.js';
 import type { Integration } from './integration.entity.js';
 import { addIntegration, listIntegrations, maskedCredential, removeIntegration, updateIntegration } from './integrations.service.js';
 
@@ -18,8 +18,6 @@ const FIELDS = {
   authCredential: 'auth_credential',
   integrationType: 'integration_type',
   isActive: 'is_active',
-  label: 'setting_entry.field_name',
-  value: 'setting_entry.value',
 };
 
 /** An integration as REST shows it: the documented snake_case fields, the credential masked. */
@@ -324,84 +322,6 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
       const scope = scopeOf(request);
       const removed = await removeIntegration(scope, { id: request.params.integrationId, organisationId: request.params.organisationId });
       return success(reply, 200, 'Integrations deleted successfully', integrationBody(scope, removed));
-    },
-  );
-
-  const entrySchema = { type: 'object', properties: { field_name: { type: 'string', nullable: true }, value: {} } } as const;
-
-  app.put<{ Params: { organisationId: string; integrationId: string }; Body: { setting_entry: { field_name: string; value: unknown } } }>(
-    '/organisations/:organisationId/integrations/custom/:integrationId/settings',
-    {
-      schema: routeSchema(
-        {
-          tags: ['Custom Integrations'],
-          summary: "Update an organization's custom integration settings.",
-          description:
-            'Sets one organisation-level value: `field_name` is the setting label (GraphQL: setIntegrationSetting). Labels the spec declares ' +
-            'are validated and typed by it. The stored entry is included as `data`.',
-          params: integrationParams,
-          body: {
-            type: 'object',
-            required: ['setting_entry'],
-            properties: {
-              setting_entry: {
-                type: 'object',
-                required: ['field_name', 'value'],
-                properties: { field_name: { type: 'string', description: 'The setting label.' }, value: settingValue },
-              },
-            },
-          },
-          response: { 200: envelope('Integrations Settings updated successfully', entrySchema) },
-        },
-        [400, 403, 404],
-      ),
-    },
-    async (request, reply) => {
-      const scope = scopeOf(request);
-      const entry = request.body.setting_entry;
-      const setting = await withRestFields(FIELDS, () =>
-        setIntegrationSetting(scope, {
-          integrationId: request.params.integrationId,
-          organisationId: request.params.organisationId,
-          label: entry.field_name,
-          value: entry.value,
-        }),
-      );
-      return success(reply, 200, 'Integrations Settings updated successfully', { field_name: setting.label, value: setting.value });
-    },
-  );
-
-  app.get<{ Params: { organisationId: string; integrationId: string } }>(
-    '/organisations/:organisationId/integrations/custom/:integrationId/settings',
-    {
-      schema: routeSchema(
-        {
-          tags: ['Custom Integrations'],
-          summary: 'Retrieve a list of integration settings for a specific organization.',
-          description:
-            'Telex documents `data` as one `{field_name, value}` entry. `data.field_name`/`data.value` are the entry written last ' +
-            '(what a PUT just stored; both null when nothing is stored) and `data.entries` lists every stored entry, oldest first ' +
-            '(the same values as GraphQL Integration.settings).',
-          params: integrationParams,
-          response: {
-            200: envelope('Integrations retrieved successfully.', {
-              type: 'object',
-              properties: { ...entrySchema.properties, entries: { type: 'array', items: entrySchema } },
-            }),
-          },
-        },
-        [404],
-      ),
-    },
-    async (request, reply) => {
-      const scope = scopeOf(request);
-      const settings = await listIntegrationSettings(scope, request.params.integrationId, request.params.organisationId);
-      const latest = settings.reduce<(typeof settings)[number] | null>((a, s) => (!a || s.updatedAt >= a.updatedAt ? s : a), null);
-      return success(reply, 200, 'Integrations retrieved successfully.', {
-        field_name: latest?.label ?? null,
-        value: latest ? latest.value : null,
-        entries: settings.map((s) => ({ field_name: s.label, value: s.value })),
-      });
     },
   );
 };

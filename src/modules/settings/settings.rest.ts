@@ -1,6 +1,6 @@
 /**
- * Telex's integration-settings and channel-integration-settings REST endpoints, as thin doors over
- * settings.service.ts (the same functions the GraphQL mutations call).
+ * Telex's integration-settings, channel-integration-settings and custom-integration-settings REST endpoints,
+ * as thin doors over settings.service.ts (the same functions the GraphQL mutations call).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { success } from '../../rest/envelope.js';
@@ -18,6 +18,8 @@ import {
 } from './settings.service.js';
 
 const FIELDS = { label: 'form_field_label', value: 'form_field_value', settingId: 'id' };
+/** The custom integrations' settings routes name the value `setting_entry`. */
+const CUSTOM_FIELDS = { organisationId: 'organisationId', label: 'setting_entry.field_name', value: 'setting_entry.value' };
 
 export function settingBody(s: IntegrationSetting) {
   return {
@@ -57,6 +59,10 @@ const channelParams = params({
   org_id: { type: 'string', description: 'The UUID of the organisation.' },
   integration_id: { type: 'string', description: 'The UUID of the integration.' },
   channel_id: { type: 'string', description: 'The UUID of the channel.' },
+});
+const customParams = params({
+  organisationId: { type: 'string', description: 'The UUID of the organisation.' },
+  integrationId: { type: 'string', description: 'The UUID of the integration.' },
 });
 const settingParams = params({
   org_id: { type: 'string', description: 'The UUID of the organisation.' },
@@ -280,6 +286,86 @@ export const settingsRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
         organisationId: p.org_id,
       });
       return success(reply, 200, 'Channel Integration setting deleted successfully', channelSettingBody(removed));
+    },
+  );
+
+  // ---------- custom integrations' settings (`setting_entry`) ----------
+
+  const entrySchema = { type: 'object', properties: { field_name: { type: 'string', nullable: true }, value: {} } } as const;
+
+  app.put<{ Params: { organisationId: string; integrationId: string }; Body: { setting_entry: { field_name: string; value: unknown } } }>(
+    '/organisations/:organisationId/integrations/custom/:integrationId/settings',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Custom Integrations'],
+          summary: "Update an organization's custom integration settings.",
+          description:
+            'Sets one organisation-level value: `field_name` is the setting label (GraphQL: setIntegrationSetting). Labels the spec declares ' +
+            'are validated and typed by it. The stored entry is included as `data`.',
+          params: customParams,
+          body: {
+            type: 'object',
+            required: ['setting_entry'],
+            properties: {
+              setting_entry: {
+                type: 'object',
+                required: ['field_name', 'value'],
+                properties: { field_name: { type: 'string', description: 'The setting label.' }, value: settingValue },
+              },
+            },
+          },
+          response: { 200: envelope('Integrations Settings updated successfully', entrySchema) },
+        },
+        [400, 403, 404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const entry = request.body.setting_entry;
+      const setting = await withRestFields(CUSTOM_FIELDS, () =>
+        setIntegrationSetting(scope, {
+          integrationId: request.params.integrationId,
+          organisationId: request.params.organisationId,
+          label: entry.field_name,
+          value: entry.value,
+        }),
+      );
+      return success(reply, 200, 'Integrations Settings updated successfully', { field_name: setting.label, value: setting.value });
+    },
+  );
+
+  app.get<{ Params: { organisationId: string; integrationId: string } }>(
+    '/organisations/:organisationId/integrations/custom/:integrationId/settings',
+    {
+      schema: routeSchema(
+        {
+          tags: ['Custom Integrations'],
+          summary: 'Retrieve a list of integration settings for a specific organization.',
+          description:
+            'Telex documents `data` as one `{field_name, value}` entry. `data.field_name`/`data.value` are the entry written last ' +
+            '(what a PUT just stored; both null when nothing is stored) and `data.entries` lists every stored entry, oldest first ' +
+            '(the same values as GraphQL Integration.settings).',
+          params: customParams,
+          response: {
+            200: envelope('Integrations retrieved successfully.', {
+              type: 'object',
+              properties: { ...entrySchema.properties, entries: { type: 'array', items: entrySchema } },
+            }),
+          },
+        },
+        [404],
+      ),
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const settings = await listIntegrationSettings(scope, request.params.integrationId, request.params.organisationId);
+      const latest = settings.reduce<(typeof settings)[number] | null>((a, s) => (!a || s.updatedAt >= a.updatedAt ? s : a), null);
+      return success(reply, 200, 'Integrations retrieved successfully.', {
+        field_name: latest?.label ?? null,
+        value: latest ? latest.value : null,
+        entries: settings.map((s) => ({ field_name: s.label, value: s.value })),
+      });
     },
   );
 };

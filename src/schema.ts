@@ -15,6 +15,9 @@ import './modules/ticks/ticks.graphql.js';
 import './modules/custom-channels/custom-channels.graphql.js';
 
 // Declared here rather than in builder.ts: an empty Subscription type is invalid, so it exists once a module adds fields.
-builder.subscriptionType({ authScopes: { authenticated: true } });
+builder.subscriptionType({
+  description: 'Live events over graphql-ws (WebSocket) or SSE, on /graphql. Every field needs a bearer token (a header, or `authorization` in the connection params).',
+  authScopes: { authenticated: true },
+});
 
 export const schema = builder.toSchema({ sortSchema: true });

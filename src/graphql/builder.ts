@@ -60,5 +60,11 @@ export class UnauthenticatedGraphQLError extends GraphQLError {
   }
 }
 
-builder.queryType({ authScopes: { authenticated: true } });
-builder.mutationType({ authScopes: { authenticated: true } });
+builder.queryType({
+  description: 'Reads. Every field needs a bearer token; objects of organisations you are not a member of read as null.',
+  authScopes: { authenticated: true },
+});
+builder.mutationType({
+  description: 'Changes. Every field needs a bearer token and answers a union of its success type and the expected failures (see `Error`).',
+  authScopes: { authenticated: true },
+});

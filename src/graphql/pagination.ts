@@ -26,9 +26,9 @@ export interface PageInfoShape {
 export const IdPageInfo = builder.objectRef<PageInfoShape>('IdPageInfo').implement({
   description: 'Page information for connections whose cursors are the ids of their nodes.',
   fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    hasPreviousPage: t.exposeBoolean('hasPreviousPage'),
-    startCursor: t.exposeString('startCursor', { nullable: true }),
-    endCursor: t.exposeString('endCursor', { nullable: true }),
+    hasNextPage: t.exposeBoolean('hasNextPage', { description: 'Whether more items follow this page (ask with `after: endCursor`).' }),
+    hasPreviousPage: t.exposeBoolean('hasPreviousPage', { description: 'Whether items precede this page.' }),
+    startCursor: t.exposeString('startCursor', { nullable: true, description: 'The id of the first item of the page; null when the page is empty.' }),
+    endCursor: t.exposeString('endCursor', { nullable: true, description: 'The id of the last item of the page; null when the page is empty.' }),
   }),
 });

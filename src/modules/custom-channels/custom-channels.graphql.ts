@@ -1,5 +1,5 @@
 import { builder } from '../../graphql/builder.js';
-import { mutationErrors } from '../../graphql/errors.js';
+import { mutationResult } from '../../graphql/errors.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
 import type { CustomChannelConnection } from './custom-channel.entity.js';
 import { channelConnection, connectCustomChannel, disconnectCustomChannel, inboundWebhookUrl } from './custom-channels.service.js';
@@ -7,31 +7,35 @@ import { channelConnection, connectCustomChannel, disconnectCustomChannel, inbou
 export const CustomChannelConnectionRef = builder.objectRef<CustomChannelConnection>('CustomChannelConnection').implement({
   description: "A channel's connection to a respond.io-style custom-channel server.",
   fields: (t) => ({
-    id: t.exposeID('id'),
-    channelId: t.id({ resolve: (c) => c.channel.id }),
+    id: t.exposeID('id', { description: 'The UUID of the connection.' }),
+    channelId: t.id({ description: 'The connected channel.', resolve: (c) => c.channel.id }),
     baseUrl: t.exposeString('baseUrl', { description: 'Outbound messages are POSTed to `{baseUrl}/message`.' }),
     tokenHint: t.exposeString('tokenHint', { description: 'The last four characters of the API token.' }),
     webhookUrl: t.string({
       description: 'Where the server pushes inbound messages (with `Authorization: Bearer {API token}`).',
       resolve: (_c, _a, ctx) => inboundWebhookUrl(ctx.deps.config.publicUrl),
     }),
-    defaultContactId: t.exposeString('defaultContactId', { nullable: true }),
+    defaultContactId: t.exposeString('defaultContactId', { nullable: true, description: 'The contact outbound messages go to until a contact writes in.' }),
     lastContactId: t.exposeString('lastContactId', { nullable: true, description: 'The contact that wrote last: outbound messages go to it.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the channel was first connected.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it was last reconnected or a contact last wrote in.' }),
   }),
 });
 
 const ConnectedCustomChannel = builder.objectRef<{ connection: CustomChannelConnection; apiToken: string }>('ConnectedCustomChannel').implement({
   description: 'A new connection. `apiToken` is shown this once: configure the custom-channel server with it now.',
   fields: (t) => ({
-    apiToken: t.exposeString('apiToken'),
-    connection: t.field({ type: CustomChannelConnectionRef, resolve: (r) => r.connection }),
+    apiToken: t.exposeString('apiToken', { description: 'The API token: the server sends it as `Authorization: Bearer <token>` and Switchboard sends it on outbound calls. Not retrievable later.' }),
+    connection: t.field({ type: CustomChannelConnectionRef, description: 'The stored connection.', resolve: (r) => r.connection }),
   }),
 });
 
 const DisconnectedCustomChannel = builder.objectRef<{ id: string; channelId: string }>('DisconnectedCustomChannel').implement({
-  fields: (t) => ({ id: t.exposeID('id'), channelId: t.exposeID('channelId') }),
+  description: 'A removed connection: its ids only.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The UUID the connection had.' }),
+    channelId: t.exposeID('channelId', { description: 'The channel that is no longer connected.' }),
+  }),
 });
 
 builder.objectField(ChannelRef, 'customChannel', (t) =>
@@ -47,11 +51,17 @@ builder.mutationFields((t) => ({
   connectCustomChannel: t.field({
     type: ConnectedCustomChannel,
     description: 'Connect a channel to a custom-channel server (channel admins). Connecting again replaces the URL and rotates the API token.',
-    errors: mutationErrors,
+    errors: mutationResult('The connection and its new API token (shown this once).'),
     args: {
       input: t.arg({
+        description: 'The channel and the server.',
         type: builder.inputType('ConnectCustomChannelInput', {
-          fields: (f) => ({ channelId: f.id({ required: true }), baseUrl: f.string({ required: true }), defaultContactId: f.string() }),
+          description: 'A channel to connect to a custom-channel server.',
+          fields: (f) => ({
+            channelId: f.id({ required: true, description: 'The UUID of the channel (needs the admin role).' }),
+            baseUrl: f.string({ required: true, description: "The server's http(s) base URL, up to 2000 characters; a trailing slash is dropped." }),
+            defaultContactId: f.string({ description: 'The contact to send outbound messages to before any contact writes in (up to 255 characters).' }),
+          }),
         }),
         required: true,
       }),
@@ -61,9 +71,16 @@ builder.mutationFields((t) => ({
   disconnectCustomChannel: t.field({
     type: DisconnectedCustomChannel,
     description: 'Disconnect a channel from its custom-channel server; its API token stops working at once.',
-    errors: mutationErrors,
+    errors: mutationResult('The ids of the removed connection.'),
     args: {
-      input: t.arg({ type: builder.inputType('DisconnectCustomChannelInput', { fields: (f) => ({ channelId: f.id({ required: true }) }) }), required: true }),
+      input: t.arg({
+        description: 'The channel to disconnect.',
+        type: builder.inputType('DisconnectCustomChannelInput', {
+          description: 'A channel to disconnect from its custom-channel server.',
+          fields: (f) => ({ channelId: f.id({ required: true, description: 'The UUID of the channel (needs the admin role; ValidationError when it is not connected).' }) }),
+        }),
+        required: true,
+      }),
     },
     resolve: (_r, { input }, ctx) => disconnectCustomChannel(ctx, String(input.channelId)),
   }),

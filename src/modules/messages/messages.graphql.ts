@@ -1,5 +1,5 @@
 import { builder } from '../../graphql/builder.js';
-import { mutationErrors } from '../../graphql/errors.js';
+import { mutationResult } from '../../graphql/errors.js';
 import { IdPageInfo, type PageInfoShape } from '../../graphql/pagination.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
 import { channelMessageStream, listMessages, sendMessage, toView, type MessageView } from './messages.service.js';
@@ -57,40 +57,59 @@ const MessageAttachmentRef = builder.objectRef<Attachment>('MessageAttachment').
 export const MessageRef = builder.objectRef<MessageView>('Message').implement({
   description: 'A channel message. Its id sorts in creation order and is the cursor for `messages` and `channelMessages`.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    channelId: t.exposeID('channelId'),
-    organisationId: t.exposeID('organisationId'),
-    eventName: t.exposeString('eventName'),
-    username: t.exposeString('username'),
-    status: t.exposeString('status'),
+    id: t.exposeID('id', { description: 'The message id: sortable by creation time, usable as `after`/`before` and to resume `channelMessages`.' }),
+    channelId: t.exposeID('channelId', { description: 'The channel it was posted to.' }),
+    organisationId: t.exposeID('organisationId', { description: "The channel's organisation." }),
+    eventName: t.exposeString('eventName', { description: 'What happened, as the sender named it (`event_name`), e.g. `message` or `Uptime Check`.' }),
+    username: t.exposeString('username', { description: 'Who or what sent it, as the sender named it (sendMessage: your user name unless you give one).' }),
+    status: t.exposeString('status', { description: 'The outcome the sender reported, e.g. `success` or `error` (free text, up to 255 characters).' }),
     message: t.exposeString('message', { description: 'The text after the modifier chain.' }),
     source: t.exposeString('source', { description: 'webhook, user, tick, integration, rocketchat, custom_channel ...' }),
-    userId: t.exposeString('userId', { nullable: true }),
+    userId: t.exposeString('userId', { nullable: true, description: 'The user who sent it with sendMessage, or the `user_id` a webhook caller gave; null otherwise.' }),
     modifiersApplied: t.exposeIDList('modifiersApplied', { description: 'Modifier integrations whose answer replaced the text, in chain order.' }),
     alias: t.string({ nullable: true, description: "The name shown for the author (Rocket.Chat's alias: a script's `username` or `alias`, else the integration's alias).", resolve: (m) => m.alias ?? null }),
     avatar: t.string({ nullable: true, description: 'An avatar image URL shown for this message instead of the author\'s.', resolve: (m) => m.avatar ?? null }),
     emoji: t.string({ nullable: true, description: 'An emoji shown as the avatar of this message, e.g. `:ghost:`.', resolve: (m) => m.emoji ?? null }),
     attachments: t.field({ type: [MessageAttachmentRef], description: "Rocket.Chat attachments (empty for plain messages). An attachments-only message has an empty `message`.", resolve: (m) => records(m.attachments) }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the message was stored.' }),
   }),
 });
 
 const MessageEdge = builder.objectRef<{ node: MessageView; cursor: string }>('MessageEdge').implement({
-  fields: (t) => ({ node: t.field({ type: MessageRef, resolve: (e) => e.node }), cursor: t.exposeString('cursor') }),
+  description: 'A message of a page, with its cursor.',
+  fields: (t) => ({
+    node: t.field({ type: MessageRef, description: 'The message.', resolve: (e) => e.node }),
+    cursor: t.exposeString('cursor', { description: 'The message id, as a cursor for `after` or `before`.' }),
+  }),
 });
 
 const MessageConnection = builder.objectRef<{ edges: { node: MessageView; cursor: string }[]; pageInfo: PageInfoShape }>('MessageConnection').implement({
+  description: "A page of a channel's messages, oldest first; cursors are message ids.",
   fields: (t) => ({
-    edges: t.field({ type: [MessageEdge], resolve: (c) => c.edges }),
-    pageInfo: t.field({ type: IdPageInfo, resolve: (c) => c.pageInfo }),
+    edges: t.field({ type: [MessageEdge], description: 'The messages of this page, oldest first.', resolve: (c) => c.edges }),
+    pageInfo: t.field({ type: IdPageInfo, description: 'Whether more messages come before or after this page.', resolve: (c) => c.pageInfo }),
   }),
 });
+
+/** The page arguments of `messages` (root and Channel): cursors are message ids. */
+const MESSAGE_PAGE = {
+  first: 'At most this many messages (0 to 100) from the start, or after `after`. Default 50.',
+  after: 'A message id (e.g. an endCursor): only messages after it.',
+  last: 'At most this many messages (0 to 100) from the end, or just before `before`; used when `first` is not given.',
+  before: 'A message id (e.g. a startCursor): only messages before it.',
+};
 
 builder.queryField('messages', (t) =>
   t.field({
     type: MessageConnection,
     description: "A channel's messages, oldest first. Cursors are message ids: `after` and `before` accept any message id.",
-    args: { channelId: t.arg.id({ required: true }), first: t.arg.int(), after: t.arg.string(), last: t.arg.int(), before: t.arg.string() },
+    args: {
+      channelId: t.arg.id({ required: true, description: 'The UUID of the channel (you must be a member of its organisation).' }),
+      first: t.arg.int({ description: MESSAGE_PAGE.first }),
+      after: t.arg.string({ description: MESSAGE_PAGE.after }),
+      last: t.arg.int({ description: MESSAGE_PAGE.last }),
+      before: t.arg.string({ description: MESSAGE_PAGE.before }),
+    },
     resolve: (_r, args, ctx) => listMessages(ctx, String(args.channelId), args),
   }),
 );
@@ -99,7 +118,12 @@ builder.objectField(ChannelRef, 'messages', (t) =>
   t.field({
     type: MessageConnection,
     description: "The channel's messages, oldest first (the same as the root `messages` field).",
-    args: { first: t.arg.int(), after: t.arg.string(), last: t.arg.int(), before: t.arg.string() },
+    args: {
+      first: t.arg.int({ description: MESSAGE_PAGE.first }),
+      after: t.arg.string({ description: MESSAGE_PAGE.after }),
+      last: t.arg.int({ description: MESSAGE_PAGE.last }),
+      before: t.arg.string({ description: MESSAGE_PAGE.before }),
+    },
     resolve: (c, args, ctx) => listMessages(ctx, c.id, args),
   }),
 );
@@ -108,16 +132,18 @@ builder.mutationField('sendMessage', (t) =>
   t.field({
     type: MessageRef,
     description: 'Post a message to a channel as yourself; it takes the same path as a webhook message.',
-    errors: mutationErrors,
+    errors: mutationResult('The stored message, after the modifier chain.'),
     args: {
       input: t.arg({
+        description: 'The message and where it goes.',
         type: builder.inputType('SendMessageInput', {
+          description: 'A message to post.',
           fields: (f) => ({
-            channelId: f.id({ required: true }),
-            message: f.string({ required: true }),
-            eventName: f.string(),
-            status: f.string(),
-            username: f.string(),
+            channelId: f.id({ required: true, description: 'The UUID of the channel; any member of its organisation may post.' }),
+            message: f.string({ required: true, description: 'The text, 1 to 65536 characters.' }),
+            eventName: f.string({ description: 'What happened, up to 255 characters. Default `message`.' }),
+            status: f.string({ description: 'The outcome, up to 255 characters. Default `success`.' }),
+            username: f.string({ description: 'The name shown as sender, up to 255 characters. Default: your user name.' }),
           }),
         }),
         required: true,
@@ -133,7 +159,10 @@ builder.subscriptionField('channelMessages', (t) =>
     description:
       "Each new message of a channel. With `after` (a message id), every stored message after it first, then live ones, with no gap and no duplicate.",
     authScopes: { authenticated: true },
-    args: { channelId: t.arg.id({ required: true }), after: t.arg.string() },
+    args: {
+      channelId: t.arg.id({ required: true, description: 'The UUID of the channel (you must be a member of its organisation).' }),
+      after: t.arg.string({ description: 'A message id (e.g. the last one received before a reconnect): first every stored message after it, then live ones.' }),
+    },
     subscribe: (_r, args, ctx) => channelMessageStream(ctx, String(args.channelId), args.after),
     resolve: (m) => m,
   }),

@@ -28,6 +28,8 @@ describe('script sandbox', () => {
     expect(run.implemented).toBe(true);
     expect(run.result).toEqual({ content: { text: 'HELLO', attachments: [] } });
     expect(run.logs).toEqual(['log: got hello']);
+    const failed = await runScript(incoming("try { null.x; } catch (e) { console.log('failed', e); } return 1;"), 'process_incoming_request', {});
+    expect(failed.logs[0]).toMatch(/^log: failed TypeError: Cannot read properties of null \(reading 'x'\)\n {4}at /);
   });
 
   it('awaits a returned promise and reports a method the script does not implement', async () => {

@@ -82,7 +82,8 @@ const PRELUDE = `
 'use strict';
 const console = (() => {
   const out = (level) => (...args) => {
-    const line = args.map((a) => { try { return typeof a === 'string' ? a : JSON.stringify(a); } catch (e) { return String(a); } }).join(' ');
+    // An Error would print as {} through JSON: show its stack (or name and message) instead.
+    const line = args.map((a) => { try { return typeof a === 'string' ? a : a instanceof Error ? String(a.stack || a) : JSON.stringify(a); } catch (e) { return String(a); } }).join(' ');
     __log.applyIgnored(undefined, [level + ': ' + line]);
   };
   return Object.freeze({ log: out('log'), info: out('info'), warn: out('warn'), error: out('error'), debug: out('debug') });

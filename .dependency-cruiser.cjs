@@ -62,6 +62,13 @@ module.exports = {
       to: { path: '^src/modules/', circular: true },
     },
     {
+      name: 'no-orphans',
+      severity: 'error',
+      comment: 'A file nothing imports and that imports nothing is dead code (or not wired in yet).',
+      from: { orphan: true, pathNot: '[.]d[.]ts$' },
+      to: {},
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       comment: 'An import that resolves to nothing is a typo or a missing package.',

@@ -15,6 +15,7 @@ import { createAppPubSub } from './infra/pubsub.js';
 import { createScheduler, schedulerOptions } from './infra/scheduler.js';
 import { defineTickJobs } from './modules/ticks/ticks.jobs.js';
 import { reconcileTicks, registerTickHooks } from './modules/ticks/ticks.service.js';
+import { registerIntegrationHooks } from './modules/integrations/integrations.service.js';
 import { hostname } from 'node:os';
 import { registerDeliveryStore, startDeliveryWorker, type DeliveryWorker } from './modules/deliveries/deliveries.service.js';
 import { releaseMessageWriter } from './modules/messages/messages.service.js';
@@ -79,6 +80,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   registerDeliveryStore(orm.em, deps);
   defineTickJobs(scheduler, orm, deps);
   registerTickHooks(deps, () => orm.em.fork());
+  // A channel created later gets the integrations switched on for all channels.
+  registerIntegrationHooks(deps, () => orm.em.fork());
 
   const issued = await bootstrapAdmin(orm.em.fork(), config.adminToken);
 

@@ -7,6 +7,7 @@ import './modules/auth/auth.graphql.js';
 import './modules/organisations/organisations.graphql.js';
 import './modules/channels/channels.graphql.js';
 import './modules/integrations/integrations.graphql.js';
+import './modules/integrations/integration-channels.graphql.js';
 import './modules/settings/settings.graphql.js';
 import './modules/slack/slack.graphql.js';
 import './modules/messages/messages.graphql.js';

@@ -88,6 +88,11 @@ export function parseSpec(document: unknown, field = 'jsonUrl'): ParsedSpec {
     if (problem) fail(`data.settings[${(rawSettings as unknown[]).findIndex((e) => isRecord(e) && str(e.label) === INTERVAL_LABEL)}].default`, problem);
   }
 
+  // Slash commands, the bot user and output channels are read from the stored spec when used
+  // (specCommands, specBotName, specOutput); here only what is odd about them is reported.
+  for (const [path, message] of specCommands(document as Record<string, unknown>).problems) warn(path, message);
+  if (data.output != null && !Array.isArray(data.output)) warn('data.output', 'is not a list: ignored');
+
   const appName = pick('app_name');
   if (!appName) warn('data.descriptions.app_name', 'is missing: the integration is named "Untitled integration"');
   let keyFeatures: string[] = [];
@@ -274,4 +279,77 @@ function yesNoLike(example: string, value: boolean) {
   if (example && example === example.toUpperCase() && example !== example.toLowerCase()) return word.toUpperCase();
   if (example && example[0] === example[0].toUpperCase() && example[0] !== example[0].toLowerCase()) return word[0].toUpperCase() + word.slice(1);
   return word;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Slash commands, the bot user, output channels: read from the stored spec (kept whole).
+
+/** A slash command a spec declares: `name` is how it is matched (no slash, lower case). */
+export interface SlashCommand {
+  name: string;
+  /** As shown and sent to the integration: `/` + name. */
+  command: string;
+  description: string;
+  url: string;
+}
+
+/** What a command name may hold: letters, digits, `_` and `-` (so `/usr/bin` is never a command). */
+const COMMAND_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The spec's `slash_commands` (`{command, description, url}`), tolerant of a command written with or
+ * without its leading `/` and in any letter case. Entries that cannot work (no command, a name with
+ * spaces, no http(s) url, a second entry for one name) are left out and reported in `problems`.
+ */
+export function specCommands(spec: Record<string, unknown>): { commands: SlashCommand[]; problems: [string, string][] } {
+  const data = isRecord(spec.data) ? spec.data : {};
+  const raw = data.slash_commands;
+  const commands: SlashCommand[] = [];
+  const problems: [string, string][] = [];
+  if (raw == null) return { commands, problems };
+  if (!Array.isArray(raw)) return { commands, problems: [['data.slash_commands', 'is not a list: the integration has no commands']] };
+  raw.forEach((entry, i) => {
+    const path = `data.slash_commands[${i}]`;
+    if (!isRecord(entry)) return void problems.push([path, 'is not an object: ignored']);
+    const written = str(entry.command);
+    const name = written?.replace(/^\/+/, '').toLowerCase() ?? '';
+    if (!written) return void problems.push([`${path}.command`, 'is missing: the command is ignored']);
+    if (!COMMAND_NAME.test(name)) return void problems.push([`${path}.command`, `"${written}" is not a command name (letters, digits, _ and - after the /): ignored`]);
+    const url = str(entry.url);
+    const problem = url ? urlProblem(url) : 'is missing';
+    if (problem) return void problems.push([`${path}.url`, `${problem}: /${name} is ignored`]);
+    if (commands.some((c) => c.name === name)) return void problems.push([`${path}.command`, `/${name} appears twice: the first one is used`]);
+    if (written !== `/${name}`) problems.push([`${path}.command`, `"${written}" is read as /${name}`]);
+    commands.push({ name, command: `/${name}`, description: str(entry.description) ?? '', url: url! });
+  });
+  return { commands, problems };
+}
+
+/**
+ * The name the integration's own messages appear under: `permissions.bot_user.display_name`, else the
+ * first `permissions.*.display_name` (Telex's examples name the user `monitoring_user`); null when none.
+ */
+export function specBotName(spec: Record<string, unknown>): string | null {
+  const data = isRecord(spec.data) ? spec.data : {};
+  const permissions = isRecord(data.permissions) ? data.permissions : {};
+  const named = (v: unknown) => (isRecord(v) ? str(v.display_name) : null);
+  const first = named(permissions.bot_user) ?? Object.values(permissions).map(named).find((n) => n);
+  return first ? first.slice(0, 255) : null;
+}
+
+/** The spec's `output` entries (`{label, value}`), value read as a yes/no; malformed entries are skipped. */
+export function specOutput(spec: Record<string, unknown>): { label: string; value: boolean }[] {
+  const data = isRecord(spec.data) ? spec.data : {};
+  if (!Array.isArray(data.output)) return [];
+  return data.output.flatMap((entry) => {
+    const label = isRecord(entry) ? str(entry.label) : null;
+    if (!label) return [];
+    const v = (entry as Record<string, unknown>).value;
+    return [{ label, value: v === true || (typeof v === 'string' && ['true', 'yes', 'on', '1'].includes(v.trim().toLowerCase())) }];
+  });
+}
+
+/** An `output` label meaning every channel: "All Channels", "all_channels", "all", "*". */
+export function isAllChannelsLabel(label: string) {
+  return ['all', 'allchannels', '*'].includes(label.toLowerCase().replace(/[\s_-]+/g, ''));
 }

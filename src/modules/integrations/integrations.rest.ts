@@ -9,7 +9,7 @@ import { success } from '../../rest/envelope.js';
 import { envelope, iso, params, routeSchema, settingValue, telexDoor, withRestFields } from '../../rest/openapi.js';
 import type { RestOptions } from '../../rest/scope.js';
 import type { Integration } from './integration.entity.js';
-import { addIntegration, listIntegrations, maskedCredential, removeIntegration, updateIntegration } from './integrations.service.js';
+import { addIntegration, botName, listIntegrations, maskedCredential, removeIntegration, updateIntegration } from './integrations.service.js';
 
 /** camelCase service inputs -> the REST body's snake_case names, for error messages. */
 const FIELDS = {
@@ -42,6 +42,8 @@ export function integrationBody(scope: Pick<Scope, 'deps'>, i: Integration) {
     auth_credential: maskedCredential(scope, i),
     is_active: i.isActive,
     is_system_integration: i.isSystemIntegration,
+    all_channels: i.allChannels,
+    bot_name: botName(i),
     created_at: iso(i.createdAt),
     updated_at: iso(i.updatedAt),
   };
@@ -74,6 +76,11 @@ export const integrationSchema = {
     auth_credential: { ...nullableString, description: 'Masked: only the last four characters are shown.' },
     is_active: { type: 'boolean' },
     is_system_integration: { type: 'boolean' },
+    all_channels: {
+      type: 'boolean',
+      description: 'Switched on for every channel of the organisation, present and future ("All Channels"); false: only for the channels it was switched on for.',
+    },
+    bot_name: { type: 'string', description: "The name its own messages appear under: the spec's permissions.bot_user.display_name (or the first permissions.*.display_name), else app_name." },
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
   },

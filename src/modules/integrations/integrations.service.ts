@@ -11,7 +11,9 @@ import { requireChannel } from '../channels/channels.service.js';
 import type { Role } from '../organisations/membership.entity.js';
 import { requireMembership } from '../organisations/organisations.service.js';
 import { ChannelIntegration } from './channel-integration.entity.js';
-import { parseSpec, type ParsedSpec } from './integration-spec.js';
+import { isAllChannelsLabel, parseSpec, specBotName, specOutput, type ParsedSpec } from './integration-spec.js';
+import { Channel } from '../channels/channel.entity.js';
+import type { Deps } from '../../context.js';
 import { INTEGRATION_TYPES, Integration, type IntegrationType } from './integration.entity.js';
 
 /** The integration, if the viewer's role in its organisation is at least `minRole`; NotFound otherwise. */
@@ -83,7 +85,102 @@ export async function addIntegration(scope: Scope, input: z.input<typeof AddInpu
     ...parsed,
   });
   await scope.em.flush();
+  await applySpecOutput(scope, integration);
   return integration;
+}
+
+/**
+ * The spec's `output` entries are the channel selection its author asks for (Telex: "select All
+ * Channels or specific channels"), applied once, when the integration is added: an entry with value true
+ * labelled "All Channels" (or all, all_channels, *) switches it on for every channel, present and future;
+ * one whose label is the name of a channel of the organisation (`#` optional, any letter case) switches
+ * it on there. Entries with value false, and labels naming no channel (the template's output_channel_1),
+ * change nothing. Afterwards the selection is the admins' (a refreshed spec does not re-apply it).
+ */
+async function applySpecOutput(scope: Scope, integration: Integration) {
+  const wanted = specOutput(integration.spec).filter((o) => o.value);
+  if (!wanted.length) return;
+  if (wanted.some((o) => isAllChannelsLabel(o.label))) {
+    await switchOnEverywhere(scope, integration);
+    return;
+  }
+  const names = new Set(wanted.map((o) => o.label.replace(/^#/, '').trim().toLowerCase()));
+  const channels = (await scope.em.find(Channel, { organisation: integration.organisation.id })).filter((c) => names.has(c.name.trim().toLowerCase()));
+  await linkChannels(scope, integration, channels);
+}
+
+/**
+ * Link an integration to channels it is not yet linked to (last in each channel's chain), then announce
+ * each new link. Returns the new links.
+ */
+async function linkChannels(scope: Pick<Scope, 'em' | 'deps'>, integration: Integration, channels: Channel[]) {
+  if (!channels.length) return [];
+  const existing = await scope.em.find(ChannelIntegration, { channel: { $in: channels.map((c) => c.id) } });
+  const last = new Map<string, number>();
+  const linked = new Set<string>();
+  for (const l of existing) {
+    last.set(l.channel.id, Math.max(last.get(l.channel.id) ?? -1, l.position));
+    if (l.integration.id === integration.id) linked.add(l.channel.id);
+  }
+  const created = channels
+    .filter((c) => !linked.has(c.id))
+    .map((channel) => scope.em.create(ChannelIntegration, { channel, integration, position: (last.get(channel.id) ?? -1) + 1 }));
+  await scope.em.flush();
+  for (const link of created) {
+    await scope.deps.hooks.emit('integration.enabled', { organisationId: integration.organisation.id, integrationId: integration.id, channelId: link.channel.id });
+  }
+  return created;
+}
+
+async function switchOnEverywhere(scope: Scope, integration: Integration) {
+  integration.allChannels = true;
+  await scope.em.flush();
+  await linkChannels(scope, integration, await scope.em.find(Channel, { organisation: integration.organisation.id }));
+}
+
+/** Switch an integration on for every channel of its organisation, present and future (idempotent). */
+export async function enableIntegrationOnAllChannels(scope: Scope, input: { integrationId: string; organisationId?: string }) {
+  const integration = await requireIntegration(scope, input.integrationId, 'admin', input.organisationId);
+  await switchOnEverywhere(scope, integration);
+  return integration;
+}
+
+/** Switch an integration off for every channel, and for channels created later. */
+export async function disableIntegrationOnAllChannels(scope: Scope, input: { integrationId: string; organisationId?: string }) {
+  const integration = await requireIntegration(scope, input.integrationId, 'admin', input.organisationId);
+  const links = await scope.em.find(ChannelIntegration, { integration });
+  integration.allChannels = false;
+  for (const link of links) scope.em.remove(link);
+  await scope.em.flush();
+  for (const link of links) {
+    await scope.deps.hooks.emit('integration.disabled', { organisationId: integration.organisation.id, integrationId: integration.id, channelId: link.channel.id });
+  }
+  return integration;
+}
+
+/** The links of an integration (the channels it is switched on for), oldest first. */
+export async function integrationLinks(scope: Scope, integration: Integration) {
+  return scope.em.find(ChannelIntegration, { integration }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+}
+
+/**
+ * A channel created later gets every integration switched on for all channels (wired by buildApp).
+ * Returns the unsubscribe function.
+ */
+export function registerIntegrationHooks(deps: Deps, fork: () => EntityManager) {
+  return deps.hooks.on('channel.created', async ({ organisationId, channelId }) => {
+    const em = fork();
+    const everywhere = await em.find(Integration, { organisation: organisationId, allChannels: true }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    if (!everywhere.length) return;
+    const channel = await em.findOne(Channel, { id: channelId });
+    if (!channel) return;
+    for (const integration of everywhere) await linkChannels({ em, deps }, integration, [channel]);
+  });
+}
+
+/** The name the integration's own messages appear under: the spec's bot user, else its app name. */
+export function botName(integration: Pick<Integration, 'spec' | 'appName'>) {
+  return specBotName(integration.spec) ?? integration.appName;
 }
 
 /** Re-read the spec (from a new URL when given), keeping settings, channels and credentials. */
@@ -204,6 +301,8 @@ export async function disableIntegration(scope: Scope, input: { integrationId: s
   const integration = await requireIntegration(scope, input.integrationId, 'admin');
   const link = await scope.em.findOne(ChannelIntegration, { channel, integration });
   if (!link) throw new ConflictError('the integration is not enabled for this channel', 'integrationId');
+  // Switched off for one channel, an all-channels integration keeps the others as chosen channels.
+  integration.allChannels = false;
   await scope.em.remove(link).flush();
   await scope.deps.hooks.emit('integration.disabled', { organisationId: channel.organisation.id, integrationId: integration.id, channelId: channel.id });
   return link;
@@ -218,6 +317,7 @@ export async function detachIntegration(em: EntityManager, deps: Scope['deps'], 
   if (!link) return false;
   const organisationId = link.channel.organisation.id;
   await em.remove(link).flush();
+  await em.nativeUpdate(Integration, { id: integrationId, allChannels: true }, { allChannels: false });
   await deps.hooks.emit('integration.disabled', { organisationId, integrationId, channelId });
   return true;
 }

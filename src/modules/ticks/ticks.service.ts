@@ -18,6 +18,7 @@ import { Delivery } from '../deliveries/delivery.entity.js';
 import { ChannelIntegration } from '../integrations/channel-integration.entity.js';
 import { cronProblem, INTERVAL_LABEL } from '../integrations/integration-spec.js';
 import type { Integration } from '../integrations/integration.entity.js';
+import { botName } from '../integrations/integrations.service.js';
 import { postMessage } from '../messages/messages.service.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
 
@@ -341,7 +342,8 @@ export async function receiveReturn(ctx: TickContext, input: ReturnInput) {
   return postMessage(ctx, {
     channelId: input.channelId,
     message,
-    username: text(fields.username) || integration?.appName || undefined,
+    // Without a username, a tokened post-back appears under the integration's bot user.
+    username: text(fields.username) || (integration ? botName(integration) : undefined),
     eventName: text(fields.event_name),
     status: text(fields.status),
     payload: fields,

@@ -1,0 +1,46 @@
+// Which channels an integration is switched on for (all of them, present and future, or chosen ones)
+// and the name its own messages appear under.
+import { builder } from '../../graphql/builder.js';
+import { mutationErrors } from '../../graphql/errors.js';
+import { ChannelIntegrationRef, IntegrationRef } from './integrations.graphql.js';
+import { botName, disableIntegrationOnAllChannels, enableIntegrationOnAllChannels, integrationLinks } from './integrations.service.js';
+
+builder.objectFields(IntegrationRef, (t) => ({
+  allChannels: t.exposeBoolean('allChannels', {
+    description:
+      "Switched on for every channel of the organisation, present and future (Telex's \"All Channels\"); false: only for the channels in `channels`. Switching it off for one channel makes it false and keeps the others.",
+  }),
+  channels: t.field({
+    type: [ChannelIntegrationRef],
+    description: 'The channels it is switched on for (one link each), oldest first.',
+    resolve: (i, _a, ctx) => integrationLinks(ctx, i),
+  }),
+  botName: t.string({
+    description:
+      "The name its own messages appear under (return-URL posts without a username, slash-command answers): the spec's `permissions.bot_user.display_name`, else the first `permissions.*.display_name`, else `appName`.",
+    resolve: (i) => botName(i),
+  }),
+}));
+
+const IntegrationIdInput = (name: string) =>
+  builder.inputType(name, {
+    fields: (f) => ({ integrationId: f.id({ required: true, description: 'The integration.' }) }),
+  });
+
+builder.mutationFields((t) => ({
+  enableIntegrationOnAllChannels: t.field({
+    type: IntegrationRef,
+    description:
+      'Switch an integration on for every channel of its organisation, present and future (idempotent): each channel gets a link, last in its chain, and a channel created later gets one too. Admins only.',
+    errors: mutationErrors,
+    args: { input: t.arg({ type: IntegrationIdInput('EnableIntegrationOnAllChannelsInput'), required: true }) },
+    resolve: (_r, { input }, ctx) => enableIntegrationOnAllChannels(ctx, { integrationId: String(input.integrationId) }),
+  }),
+  disableIntegrationOnAllChannels: t.field({
+    type: IntegrationRef,
+    description: 'Switch an integration off for every channel, and for channels created later (`allChannels` becomes false). Admins only.',
+    errors: mutationErrors,
+    args: { input: t.arg({ type: IntegrationIdInput('DisableIntegrationOnAllChannelsInput'), required: true }) },
+    resolve: (_r, { input }, ctx) => disableIntegrationOnAllChannels(ctx, { integrationId: String(input.integrationId) }),
+  }),
+}));

@@ -56,6 +56,7 @@ const SETTINGS = [
   { label: 'Timezone', type: 'dropdown', required: false, default: 'Africa/lagos', options: ['Africa/Lagos', 'Europe/London'] },
   { label: 'Shout', type: 'checkbox', required: false, default: false, hint: 'kept as the spec wrote it' },
   { label: 'Sensitivity', type: 'radio', required: true, default: 'Low', options: [{ label: 'High', value: 'High' }, { label: 'Low', value: 'Low' }] },
+  { label: 'Nickname', type: 'text', required: false, description: 'no default: the key stays out' },
 ];
 
 function modifierSpec(targetUrl: string) {
@@ -74,7 +75,7 @@ function modifierSpec(targetUrl: string) {
   };
 }
 
-/** The check a pydantic model `Setting(label: str, type: str, required: bool, default: str | int | float | bool)` makes. */
+/** The check a pydantic model `Setting(label: str, type: str, required: bool, default: str | int | float | bool = "")` makes. */
 function pydanticProblem(body: unknown): string | null {
   const b = body as { message?: unknown; settings?: unknown };
   if (typeof b?.message !== 'string') return 'message: str expected';
@@ -82,7 +83,7 @@ function pydanticProblem(body: unknown): string | null {
   for (const [i, s] of b.settings.entries()) {
     const d = (s as { default?: unknown }).default;
     if (typeof s?.label !== 'string' || typeof s?.type !== 'string' || typeof s?.required !== 'boolean') return `settings.${i}: label/type/required`;
-    if (!['string', 'number', 'boolean'].includes(typeof d)) return `settings.${i}.default: str | int | float | bool expected, got ${JSON.stringify(d)}`;
+    if ('default' in s && !['string', 'number', 'boolean'].includes(typeof d)) return `settings.${i}.default: str | int | float | bool expected, got ${JSON.stringify(d)}`;
   }
   return null;
 }
@@ -176,8 +177,8 @@ for (const db of databases) {
       expect(added.data.warnings).toEqual(
         expect.arrayContaining([
           expect.stringMatching(/^data\.tick_url "not a url" is not an http\(s\) URL: ignored$/),
-          expect.stringMatching(/^data\.settings\[7\]\.label "Greeting words" appears twice/),
-          expect.stringMatching(/^data\.settings\[8\]\.options is not a list/),
+          expect.stringMatching(/^data\.settings\[8\]\.label "Greeting words" appears twice/),
+          expect.stringMatching(/^data\.settings\[9\]\.options is not a list/),
         ]),
       );
       // REST shows the same warnings.

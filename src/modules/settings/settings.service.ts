@@ -189,6 +189,8 @@ export function payloadSettings(integration: Pick<Integration, 'spec'>, inForce:
   const raw = rawSettingEntries(integration.spec);
   return inForce.map(({ spec, value }) => {
     const entry = raw.get(spec.label) ?? spec;
+    // A setting the spec gave no default and nobody set goes out as the spec wrote it: without the key.
+    if (value == null && !('default' in entry)) return entry;
     return { ...entry, default: inSpecShape(spec, entry.default, value) };
   });
 }

@@ -21,6 +21,7 @@ const EnvSchema = z.object({
   OUTBOUND_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SPEC_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
   MODIFIER_BUDGET_MS: z.coerce.number().int().positive().default(1_000),
+  COMMAND_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
   WEBHOOK_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
   SLACK_CLIENT_ID: z.string().optional(),
   SLACK_CLIENT_SECRET: z.string().optional(),
@@ -56,6 +57,8 @@ export interface Config {
     specMaxBytes: number;
   };
   modifierBudgetMs: number;
+  /** Time budget of a slash command's call (no retry): 3 s, as Slack gives a command. */
+  commandTimeoutMs: number;
   webhookMaxBytes: number;
   slack: { clientId?: string; clientSecret?: string; apiUrl: string };
   logLevel: string;
@@ -92,6 +95,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       specMaxBytes: e.SPEC_MAX_BYTES,
     },
     modifierBudgetMs: e.MODIFIER_BUDGET_MS,
+    commandTimeoutMs: e.COMMAND_TIMEOUT_MS,
     webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
     slack: { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, apiUrl: e.SLACK_API_URL.replace(/\/+$/, '') },
     logLevel: e.LOG_LEVEL,

@@ -11,6 +11,7 @@ import './modules/integrations/integration-channels.graphql.js';
 import './modules/settings/settings.graphql.js';
 import './modules/slack/slack.graphql.js';
 import './modules/messages/messages.graphql.js';
+import './modules/messages/slash-commands.graphql.js';
 import './modules/deliveries/deliveries.graphql.js';
 import './modules/ticks/ticks.graphql.js';
 import './modules/custom-channels/custom-channels.graphql.js';

@@ -3,7 +3,7 @@ import { ConflictError, DomainError, ForbiddenError, NotFoundError, Unauthentica
 import { builder, UnauthenticatedGraphQLError } from './builder.js';
 
 /** Expected failures as typed results: every mutation's result union includes these. */
-const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
+export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
   description: 'An expected failure: the operation was refused and nothing changed.',
   fields: (t) => ({ message: t.exposeString('message', { description: 'What was wrong, in words meant for a person (it names the offending input where there is one).' }) }),
 });

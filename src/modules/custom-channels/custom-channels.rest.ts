@@ -14,7 +14,7 @@ export const customChannelsRest: FastifyPluginAsync<RestOptions> = async (app, o
     tags: ['Custom channels'],
     summary: 'Inbound messages from a custom-channel server (respond.io style)',
     description:
-      'Authorization: Bearer {channel API token} (from connectCustomChannel). Body `{channelId, contactId, events: [{type: "message", mId, timestamp, message: {type: "text", text}}], contact}`; each text message is posted into the connected channel. A wrong token is 401 and nothing is stored.',
+      'Authorization: Bearer {channel API token} (from connectCustomChannel). Body `{channelId, contactId, events: [{type: "message", mId, timestamp, message: {type: "text", text}}], contact}`; each text message is posted into the connected channel. A wrong token is 401 and nothing is stored. A text starting with a slash command of the channel (`/name rest`) is run instead of stored: `data.commands` lists each one with the id of the answer posted in the channel, or the `reason` and `error` it failed with (also sent to the contact alone).',
     security: [],
   };
   // respond.io's own URL ends in a slash (https://app.respond.io/custom/channel/webhook/) and custom-channel
@@ -22,7 +22,7 @@ export const customChannelsRest: FastifyPluginAsync<RestOptions> = async (app, o
   for (const url of ['/custom/channel/webhook', '/custom/channel/webhook/']) {
     app.post(url, { schema: { ...schema, operationId: url.endsWith('/') ? 'receiveCustomChannelInboundSlash' : 'receiveCustomChannelInbound' } }, async (request, reply) => {
       const result = await receiveInbound({ em: opts.orm.em.fork(), deps: opts.deps }, request.headers.authorization, request.body);
-      return reply.code(200).send({ status: 'success', status_code: 200, message: 'messages accepted', data: { messageIds: result.messageIds } });
+      return reply.code(200).send({ status: 'success', status_code: 200, message: 'messages accepted', data: { messageIds: result.messageIds, commands: result.commands } });
     });
   }
 };

@@ -1,8 +1,9 @@
 import { builder } from '../../graphql/builder.js';
-import { mutationResult } from '../../graphql/errors.js';
+import { mutationErrors } from '../../graphql/errors.js';
 import { IdPageInfo, type PageInfoShape } from '../../graphql/pagination.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
-import { channelMessageStream, listMessages, sendMessage, toView, type MessageView } from './messages.service.js';
+import { channelMessageStream, listMessages, toView, type MessageView } from './messages.service.js';
+import { CommandError, sendMessageOrCommand } from './slash-commands.js';
 
 type Attachment = Record<string, unknown>;
 
@@ -131,8 +132,9 @@ builder.objectField(ChannelRef, 'messages', (t) =>
 builder.mutationField('sendMessage', (t) =>
   t.field({
     type: MessageRef,
-    description: 'Post a message to a channel as yourself; it takes the same path as a webhook message.',
-    errors: mutationResult('The stored message, after the modifier chain.'),
+    description:
+      "Post a message to a channel as yourself; it takes the same path as a webhook message. Text starting with a slash command of the channel (`/name rest`, see `Channel.commands`) runs it instead: the command text is not stored, the integration's answer is posted as its bot user and returned here; an unknown command, or one that fails or times out, answers `CommandError` (to you only, nothing is posted).",
+    errors: { types: [...mutationErrors.types, CommandError], dataField: { description: "The stored message, after the modifier chain. After a slash command: the integration's answer, posted as its bot user." } },
     args: {
       input: t.arg({
         description: 'The message and where it goes.',
@@ -149,7 +151,7 @@ builder.mutationField('sendMessage', (t) =>
         required: true,
       }),
     },
-    resolve: async (_r, { input }, ctx) => toView(await sendMessage(ctx, { ...input, channelId: String(input.channelId) })),
+    resolve: async (_r, { input }, ctx) => toView(await sendMessageOrCommand(ctx, { ...input, channelId: String(input.channelId) })),
   }),
 );
 

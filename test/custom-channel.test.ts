@@ -115,7 +115,8 @@ for (const db of databases) {
       const hidden = await t.gql(Connect, { channelId: channel.id, baseUrl: example.server.url }, outsider.token);
       expect(hidden.connectCustomChannel.__typename).toBe('NotFoundError');
 
-      const ok = await t.gql(Connect, { channelId: channel.id, baseUrl: `${example.server.url}/`, defaultContactId: '+60123456789' });
+      // Pasted as the server's outbound route itself: its base is kept.
+      const ok = await t.gql(Connect, { channelId: channel.id, baseUrl: `${example.server.url}/message/`, defaultContactId: '+60123456789' });
       if (ok.connectCustomChannel.__typename !== 'MutationConnectCustomChannelSuccess') throw new Error(JSON.stringify(ok));
       token = ok.connectCustomChannel.data.apiToken;
       expect(ok.connectCustomChannel.data.connection).toEqual({

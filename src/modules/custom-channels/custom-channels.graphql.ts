@@ -59,7 +59,7 @@ builder.mutationFields((t) => ({
           description: 'A channel to connect to a custom-channel server.',
           fields: (f) => ({
             channelId: f.id({ required: true, description: 'The UUID of the channel (needs the admin role).' }),
-            baseUrl: f.string({ required: true, description: "The server's http(s) base URL, up to 2000 characters; a trailing slash is dropped." }),
+            baseUrl: f.string({ required: true, description: "The server's http(s) base URL, up to 2000 characters; a trailing slash, and a trailing `/message` (the outbound route itself), are dropped." }),
             defaultContactId: f.string({ description: 'The contact to send outbound messages to before any contact writes in (up to 255 characters).' }),
           }),
         }),

@@ -80,7 +80,8 @@ export async function connectCustomChannel(scope: Scope, input: z.input<typeof C
   const channel = await requireChannel(scope, data.channelId, 'admin');
   const token = randomBytes(32).toString('base64url');
   const fields = {
-    baseUrl: data.baseUrl.replace(/\/+$/, ''),
+    // People paste the server's outbound route itself (`https://server/message`): keep its base.
+    baseUrl: data.baseUrl.replace(/\/+$/, '').replace(/\/message$/, ''),
     tokenHash: hashToken(token),
     tokenCipher: encryptSecret(scope.deps.config.secretKey, token),
     tokenHint: token.slice(-4),

@@ -95,13 +95,24 @@ export const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString(
 
 // ---- JSON schemas shared by the Telex routes ----
 
-const errorEnvelope = {
+/**
+ * Telex's error envelope, the one schema object of every documented failure (REST doors other than
+ * Rocket.Chat's). A response schema also serialises the reply: extra fields are let through, not dropped.
+ */
+export const errorEnvelope = {
   type: 'object',
+  description: 'A failure: `{status: "error", status_code, message, errors?}`.',
+  required: ['status', 'status_code', 'message'],
+  additionalProperties: true,
   properties: {
     status: { type: 'string', enum: ['error'] },
-    status_code: { type: 'integer' },
-    message: { type: 'string' },
-    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+    status_code: { type: 'integer', description: 'The HTTP status, repeated.' },
+    message: { type: 'string', description: 'What went wrong, for a person to read.' },
+    errors: {
+      type: 'array',
+      description: 'Validation failures (400): the offending field by its name in the request (`json_url`, `setting_entry.value` ...) and why.',
+      items: { type: 'object', additionalProperties: true, properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
   },
 } as const;
 
@@ -111,13 +122,17 @@ const ERROR_TEXT: Record<number, string> = {
   403: 'Your role in the organisation does not allow this change.',
   404: "Not found: no such object, or it belongs to an organisation you are not a member of.",
   409: 'Conflict with existing state.',
+  413: 'The request body is larger than the limit (WEBHOOK_MAX_BYTES, 1 MiB by default).',
+  415: 'The body is not JSON (send `Content-Type: application/json`).',
   500: 'Internal server error.',
   502: 'A remote the request depends on (an integration spec URL, Slack) failed.',
 };
 
-/** Response schemas for the documented error statuses. */
-export function errorResponses(...codes: number[]) {
-  return Object.fromEntries(codes.map((c) => [c, { description: ERROR_TEXT[c] ?? 'Error', ...errorEnvelope }]));
+/** Responses for the given error statuses, each the shared error envelope; `text` overrides the generic descriptions. */
+export function errorResponses(codes: number[], text: Partial<Record<number, string>> = {}) {
+  return Object.fromEntries(
+    codes.map((c) => [c, { description: text[c] ?? ERROR_TEXT[c] ?? 'Error', content: { 'application/json': { schema: errorEnvelope } } }]),
+  );
 }
 
 /** A success envelope, with `data` when given. */
@@ -134,6 +149,30 @@ export function envelope(description: string, data?: object) {
   };
 }
 
+/**
+ * A success envelope for routes whose answers may grow: every declared field is documented, and any
+ * other field (here or in `data`) is still sent, since a response schema also serialises the reply.
+ */
+export function openEnvelope(description: string, data: Record<string, object>) {
+  return {
+    description,
+    type: 'object',
+    additionalProperties: true,
+    properties: {
+      status: { type: 'string', enum: ['success'] },
+      status_code: { type: 'integer' },
+      message: { type: 'string' },
+      data: { type: 'object', additionalProperties: true, properties: data },
+    },
+  };
+}
+
+/**
+ * For routes that check their own input (to answer with their own messages and field names): the
+ * schemas document the request, and this validator lets everything through to the handler.
+ */
+export const documentOnly = () => () => true;
+
 /** A setting value: text, number, yes/no or a list (multi-select); typed by the spec's setting type. */
 export const settingValue = {
   description: "The value; typed by the integration spec's setting type when the label is one of its settings (number, checkbox, multi-select ...), else kept as text.",
@@ -146,7 +185,15 @@ export function params(props: Record<string, { type: string; description: string
   return { type: 'object', properties: props, required: Object.keys(props) } as const;
 }
 
-/** Route schema with the Telex defaults: bearer auth, a tag, documented error statuses. */
-export function routeSchema(schema: FastifySchema & { tags: string[]; summary: string; description?: string }, errors: number[]): FastifySchema {
-  return { ...schema, response: { ...(schema.response as object), ...errorResponses(401, ...errors) } };
+/**
+ * Route schema with the Telex defaults: bearer auth, a tag, a unique camelCase operationId, and the
+ * documented error statuses: 401 always, and for a route with a body 400, 413 and 415 too.
+ */
+export function routeSchema(
+  schema: FastifySchema & { tags: string[]; operationId: string; summary: string; description?: string },
+  errors: number[],
+  text: Partial<Record<number, string>> = {},
+): FastifySchema {
+  const codes = new Set([401, ...(schema.body ? [400, 413, 415] : []), ...errors]);
+  return { ...schema, response: { ...(schema.response as object), ...errorResponses([...codes].sort(), text) } };
 }

@@ -106,6 +106,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
       schema: routeSchema(
         {
           tags: ['Integrations'],
+          operationId: 'createOrganisationIntegration',
           summary: 'Create a new integration for the organization',
           description:
             "Fetches the spec at json_url, validates it and adds the integration (GraphQL: addIntegration). `integration_type` is optional; " +
@@ -149,6 +150,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
       schema: routeSchema(
         {
           tags: ['Integrations'],
+          operationId: 'listOrganisationIntegrations',
           summary: 'Get integrations for an organization',
           description: "Every integration of the organisation, oldest first (GraphQL: Organisation.integrations).",
           params: orgParams,
@@ -170,6 +172,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
       schema: routeSchema(
         {
           tags: ['Integrations'],
+          operationId: 'updateOrganisationIntegration',
           summary: "Update an organization's integration",
           description:
             'Changes the fields sent (GraphQL: updateIntegration). A new json_url is fetched and validated; its spec must keep the ' +
@@ -213,6 +216,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
       schema: routeSchema(
         {
           tags: ['Integrations'],
+          operationId: 'deleteOrganisationIntegration',
           summary: "Delete an organization's integration",
           description: 'Removes the integration with its settings and channel links (GraphQL: removeIntegration). Answers the removed integration. Needs the admin role.',
           params: integrationParams,
@@ -236,6 +240,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
       schema: routeSchema(
         {
           tags: ['Custom Integrations'],
+          operationId: 'createCustomIntegration',
           summary: 'Creates a new integration within the specified organization.',
           description:
             "Same as POST /organisations/{organisationId}/integrations (GraphQL: addIntegration): the spec at json_url is fetched and validated. " +
@@ -263,6 +268,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
       schema: routeSchema(
         {
           tags: ['Custom Integrations'],
+          operationId: 'listCustomIntegrations',
           summary: 'Retrieve a list of integrations for a specific organization.',
           description: 'The integrations the organisation added itself (is_system_integration false), oldest first.',
           params: orgParams,
@@ -284,6 +290,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
       schema: routeSchema(
         {
           tags: ['Custom Integrations'],
+          operationId: 'updateCustomIntegration',
           summary: "Update an organization's integration.",
           description:
             'Re-reads the spec from json_url (GraphQL: updateIntegration / refreshIntegration); the spec must keep the integration_type. ' +
@@ -317,6 +324,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
       schema: routeSchema(
         {
           tags: ['Custom Integrations'],
+          operationId: 'deleteCustomIntegration',
           summary: "Delete an organization's integration.",
           description: 'Removes the integration with its settings and channel links (GraphQL: removeIntegration).',
           params: integrationParams,

@@ -43,9 +43,45 @@ function rocketChatError(error: unknown, reply: FastifyReply) {
 }
 
 const AUTH = ' Authenticate with X-Auth-Token (a Switchboard access token) and X-User-Id (its user\'s id); failures answer Rocket.Chat\'s bodies.';
+
+/** Rocket.Chat's failure body, `{success: false, error, errorType?}` (extra fields are sent, not dropped). */
+const RC_FAILURE = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    success: { type: 'boolean', enum: [false] },
+    error: { type: 'string', description: 'What went wrong, with Rocket.Chat\'s error code in brackets where it has one (`[invalid-params]`).' },
+    errorType: { type: 'string', description: 'Rocket.Chat\'s error code: invalid-params, error-invalid-channel, error-invalid-integration.' },
+  },
+} as const;
+/** Rocket.Chat's answer to a request without valid X-Auth-Token/X-User-Id. */
+const RC_UNAUTHORIZED = {
+  type: 'object',
+  additionalProperties: true,
+  properties: { status: { type: 'string', enum: ['error'] }, message: { type: 'string', enum: ['You must be logged in to do this.'] } },
+} as const;
+const RC_TEXT: Record<number, string> = {
+  400: 'Invalid parameters (`errorType: invalid-params`, the message names the field), an unknown #channel (`error-invalid-channel`), a script that does not compile, or a malformed body.',
+  401: 'X-Auth-Token and X-User-Id are missing or do not match a valid token: `{status: "error", message: "You must be logged in to do this."}`.',
+  403: 'Your role in the organisation does not allow managing this kind of integration.',
+  404: 'No such integration among those you may manage (`error-invalid-integration`).',
+  413: 'The request body is larger than the limit (WEBHOOK_MAX_BYTES, 1 MiB by default).',
+  415: 'The body is of a content type Rocket.Chat does not take (JSON, a form, or text).',
+  503: 'The integration is disabled.',
+};
+const rcResponses = (codes: number[], text: Partial<Record<number, string>> = {}) =>
+  Object.fromEntries(codes.map((c) => [c, { description: text[c] ?? RC_TEXT[c], ...(c === 401 ? RC_UNAUTHORIZED : RC_FAILURE) }]));
+
 /** Documentation only (Rocket.Chat's own validation messages are produced by the service). */
-const doc = (summary: string, description: string, rc = true) => ({
-  schema: { tags: [rc ? 'Rocket.Chat integrations' : 'Rocket.Chat incoming webhooks'], summary, description: rc ? description + AUTH : description, security: [] },
+const doc = (operationId: string, summary: string, description: string, errors: number[], rc = true, text: Partial<Record<number, string>> = {}) => ({
+  schema: {
+    tags: [rc ? 'Rocket.Chat integrations' : 'Rocket.Chat incoming webhooks'],
+    operationId,
+    summary,
+    description: rc ? description + AUTH : description,
+    security: [],
+    response: rcResponses(rc ? [401, ...errors] : errors, text),
+  },
 });
 
 function formOrJson(request: FastifyRequest): { content: unknown; raw?: string } {
@@ -108,7 +144,14 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.post(
     '/api/v1/integrations.create',
-    doc('Create an incoming or outgoing webhook integration', 'Body as Rocket.Chat documents it (type, username, channel, scriptEnabled, name, enabled; event and urls for outgoing). `channel` names #channels of one organisation: X-Organisation-Id picks it when you belong to several.'),
+    doc(
+      'createRocketChatIntegration',
+      'Create an incoming or outgoing webhook integration',
+      'Body as Rocket.Chat documents it (type, username, channel, scriptEnabled, name, enabled; event and urls for outgoing). `channel` names #channels of one organisation: X-Organisation-Id picks it when you belong to several.',
+      [400, 403, 404, 413, 415],
+      true,
+      { 404: 'The organisation named by X-Organisation-Id is not one of yours.' },
+    ),
     route(async (scope, request) => {
       const shaped = await createWebhookIntegration(scope, request.body, header(request, 'x-organisation-id'));
       return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
@@ -117,7 +160,7 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.get(
     '/api/v1/integrations.list',
-    doc('List the integrations you may manage', 'Query: offset, count (at most 100), name (substring), type. Newest first.'),
+    doc('listRocketChatIntegrations', 'List the integrations you may manage', 'Query: offset, count (at most 100), name (substring), type. Newest first.', [400]),
     route(async (scope, request) => {
       const q = request.query as Record<string, unknown>;
       const page = await listWebhookIntegrations(scope, q);
@@ -129,7 +172,7 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.get(
     '/api/v1/integrations.get',
-    doc('Get one integration', 'Query: integrationId.'),
+    doc('getRocketChatIntegration', 'Get one integration', 'Query: integrationId.', [400, 404]),
     route(async (scope, request) => {
       const q = request.query as Record<string, unknown>;
       const shaped = await getWebhookIntegration(scope, q.integrationId);
@@ -139,7 +182,12 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.put(
     '/api/v1/integrations.update',
-    doc('Update an integration', 'Body: type and integrationId, plus the fields to change (absent fields keep their value). A script with a syntax error is refused.'),
+    doc(
+      'updateRocketChatIntegration',
+      'Update an integration',
+      'Body: type and integrationId, plus the fields to change (absent fields keep their value). A script with a syntax error is refused.',
+      [400, 403, 404, 413, 415],
+    ),
     route(async (scope, request) => {
       const shaped = await updateWebhookIntegration(scope, request.body);
       return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
@@ -148,7 +196,7 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.post(
     '/api/v1/integrations.remove',
-    doc('Remove an integration', 'Body: type and integrationId.'),
+    doc('removeRocketChatIntegration', 'Remove an integration', 'Body: type and integrationId.', [400, 403, 404, 413, 415]),
     route(async (scope, request) => {
       const shaped = await removeWebhookIntegration(scope, request.body);
       return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
@@ -157,7 +205,12 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
 
   app.get(
     '/api/v1/integrations.history',
-    doc("An integration's run history", 'Query: id, offset, count. Every outgoing call, and every incoming call that ran a script or failed, newest first.'),
+    doc(
+      'getRocketChatIntegrationHistory',
+      "An integration's run history",
+      'Query: id, offset, count. Every outgoing call, and every incoming call that ran a script or failed, newest first.',
+      [400, 404],
+    ),
     route(async (scope, request) => {
       const page = await webhookIntegrationHistory(scope, request.query as Record<string, unknown>);
       return { history: page.history.map(historyToRocketChat), offset: page.offset, items: page.history.length, total: page.total };
@@ -189,11 +242,19 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
       throw error;
     }
   };
-  const hookDoc = doc(
-    'Post through an incoming webhook integration',
-    'JSON `{text, alias, emoji, avatar, attachments}`, a form with one `payload` JSON field, or (GET) query parameters. The URL token authenticates: wrong id or token 404, disabled 503.',
-    false,
-  );
-  app.post('/hooks/:integrationId/:token', hookDoc, incoming);
-  app.get('/hooks/:integrationId/:token', hookDoc, incoming);
+  const HOOK_TEXT = {
+    400: 'The script refused the request or failed, the message is invalid (`invalid-params`), or the body is malformed.',
+    404: '`Invalid integration id or token provided.`: no incoming integration has this id and token.',
+  };
+  const hookDoc = (operationId: string, errors: number[]) =>
+    doc(
+      operationId,
+      'Post through an incoming webhook integration',
+      'JSON `{text, alias, emoji, avatar, attachments}`, a form with one `payload` JSON field, or (GET) query parameters. The URL token authenticates: wrong id or token 404, disabled 503.',
+      errors,
+      false,
+      HOOK_TEXT,
+    );
+  app.post('/hooks/:integrationId/:token', hookDoc('postRocketChatIncomingWebhook', [400, 404, 413, 415, 503]), incoming);
+  app.get('/hooks/:integrationId/:token', hookDoc('getRocketChatIncomingWebhook', [400, 404, 503]), incoming);
 };

@@ -90,6 +90,7 @@ export const settingsRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
       schema: routeSchema(
         {
           tags: ['IntegrationSettings'],
+          operationId: 'addIntegrationSetting',
           summary: 'Add a new integration setting',
           description:
             'Sets the organisation-level value of a setting (GraphQL: setIntegrationSetting): created, or replaced when the label already ' +
@@ -121,6 +122,7 @@ export const settingsRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
       schema: routeSchema(
         {
           tags: ['IntegrationSettings'],
+          operationId: 'listIntegrationSettings',
           summary: 'Retrieve integration settings',
           description: 'The organisation-level values, oldest first (GraphQL: Integration.settings).',
           params: orgIntegration,
@@ -141,6 +143,7 @@ export const settingsRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
       schema: routeSchema(
         {
           tags: ['IntegrationSettings'],
+          operationId: 'updateIntegrationSetting',
           summary: 'Update an existing integration setting',
           description:
             'The path names no setting, so the body does: with `id`, that setting (its label and/or value change); without it, the setting ' +
@@ -183,6 +186,7 @@ export const settingsRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
       schema: routeSchema(
         {
           tags: ['Channel Integration Settings'],
+          operationId: 'addChannelIntegrationSetting',
           summary: 'Add a new setting for a channel integration',
           description:
             "Sets a channel-level value, which overrides the organisation's (GraphQL: setChannelIntegrationSetting): created, or replaced " +
@@ -216,6 +220,7 @@ export const settingsRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
       schema: routeSchema(
         {
           tags: ['Channel Integration Settings'],
+          operationId: 'listChannelIntegrationSettings',
           summary: 'Retrieve all settings for a specific channel integration',
           description: 'The channel-level values, oldest first (GraphQL: ChannelIntegration.settings).',
           params: channelParams,
@@ -237,6 +242,7 @@ export const settingsRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
       schema: routeSchema(
         {
           tags: ['Channel Integration Settings'],
+          operationId: 'updateChannelIntegrationSetting',
           summary: 'Update a specific setting for a channel integration',
           description: 'Changes the label and/or value sent. The updated setting is included as `data`. Needs the admin role.',
           params: settingParams,
@@ -269,6 +275,7 @@ export const settingsRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
       schema: routeSchema(
         {
           tags: ['Channel Integration Settings'],
+          operationId: 'deleteChannelIntegrationSetting',
           summary: 'Delete a specific setting for a channel integration',
           description: "Removes the channel-level value, so the organisation's value applies again (GraphQL: deleteChannelIntegrationSetting). Needs the admin role.",
           params: settingParams,
@@ -299,6 +306,7 @@ export const settingsRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
       schema: routeSchema(
         {
           tags: ['Custom Integrations'],
+          operationId: 'setCustomIntegrationSetting',
           summary: "Update an organization's custom integration settings.",
           description:
             'Sets one organisation-level value: `field_name` is the setting label (GraphQL: setIntegrationSetting). Labels the spec declares ' +
@@ -341,6 +349,7 @@ export const settingsRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
       schema: routeSchema(
         {
           tags: ['Custom Integrations'],
+          operationId: 'getCustomIntegrationSettings',
           summary: 'Retrieve a list of integration settings for a specific organization.',
           description:
             'Telex documents `data` as one `{field_name, value}` entry. `data.field_name`/`data.value` are the entry written last ' +

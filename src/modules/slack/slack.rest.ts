@@ -38,6 +38,7 @@ export const slackRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
       schema: routeSchema(
         {
           tags: ['Integrations'],
+          operationId: 'exchangeSlackOAuthCode',
           summary: 'Exchange Slack OAuth code for an access token',
           description:
             "Calls Slack's oauth.v2.access with the gateway's client id and secret (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_API_URL) " +
@@ -95,6 +96,7 @@ export const slackRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
       schema: routeSchema(
         {
           tags: ['Integrations'],
+          operationId: 'getSlackInstallation',
           summary: 'Get Slack access information',
           description: "The organisation's Slack installation; `access_token` is masked (never returned in full). 404 when none is installed.",
           params: orgParams,

@@ -1,10 +1,45 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ValidationError } from '../../errors.js';
+import { documentOnly, errorResponses, openEnvelope } from '../../rest/openapi.js';
 import type { RestOptions } from '../../rest/scope.js';
 import { authenticate, bearerToken } from '../auth/auth.service.js';
 import { receiveReturn } from './ticks.service.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const RETURN_FIELDS = {
+  message: { type: 'string', description: 'The text to post (required, not blank).' },
+  username: { type: 'string', description: "The sender shown; default: the integration's bot name when the token names it." },
+  event_name: { type: 'string', description: 'What happened, e.g. the report\'s title.' },
+  status: { type: 'string', description: 'The outcome, e.g. `success` or `error`.' },
+};
+const returnSchema = {
+  tags: ['Interval integrations'],
+  security: [],
+  params: {
+    type: 'object',
+    required: ['channelId'],
+    properties: { channelId: { type: 'string', description: 'The UUID of the channel the tick was for (from the return_url).' } },
+  },
+  querystring: {
+    type: 'object',
+    additionalProperties: true,
+    properties: {
+      token: {
+        type: 'string',
+        description: 'The token of the return_url, as handed out in the tick: when present it must be the one issued for an integration switched on for this channel (else 403), and the message is posted as that integration.',
+      },
+    },
+  },
+  response: {
+    202: openEnvelope('Stored as a `tick` message; `data.id` is the message id.', { id: { type: 'string', description: 'The id of the stored message.' } }),
+    ...errorResponses([400, 403, 404], {
+      400: '`message` is missing or blank, a field has the wrong type or is given twice, or the body is not a JSON object.',
+      403: 'The token is not valid for this channel, or its integration is no longer switched on for it.',
+      404: 'No channel has this id.',
+    }),
+  },
+};
 
 /**
  * The return URL interval integrations post back to (`/v1/return/{channel_id}`, Telex's form): JSON
@@ -19,7 +54,24 @@ export const ticksRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
     return v;
   };
 
-  app.post<{ Params: { channelId: string }; Querystring: Record<string, string | string[]>; Body: unknown }>('/v1/return/:channelId', async (request, reply) => {
+  const postSchema = {
+    ...returnSchema,
+    operationId: 'postTickReturn',
+    summary: "An interval integration's post-back to its return_url",
+    description:
+      'Where an interval integration posts what its tick produced (Telex\'s `/v1/return/{channel_id}`): JSON `{message, username, event_name, status}`; other fields are ignored. The answer (202) comes once the message is stored.',
+    body: { type: 'object', required: ['message'], additionalProperties: true, properties: RETURN_FIELDS },
+    response: { ...returnSchema.response, ...errorResponses([413, 415]) },
+  };
+  const getSchema = {
+    ...returnSchema,
+    operationId: 'getTickReturn',
+    summary: "An interval integration's post-back, as query parameters",
+    description: 'The GET form of the return URL: `message`, `username`, `event_name` and `status` as query parameters, each at most once.',
+    querystring: { ...returnSchema.querystring, required: ['message'], properties: { ...returnSchema.querystring.properties, ...RETURN_FIELDS } },
+  };
+
+  app.post<{ Params: { channelId: string }; Querystring: Record<string, string | string[]>; Body: unknown }>('/v1/return/:channelId', { schema: postSchema, validatorCompiler: documentOnly }, async (request, reply) => {
     if (!isRecord(request.body)) throw new ValidationError('body', 'the body must be a JSON object');
     const message = await receiveReturn(ctx(), {
       channelId: request.params.channelId,
@@ -29,7 +81,7 @@ export const ticksRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
     return reply.code(202).send({ status: 'success', status_code: 202, message: 'message accepted', data: { id: message.id } });
   });
 
-  app.get<{ Params: { channelId: string }; Querystring: Record<string, string | string[]> }>('/v1/return/:channelId', async (request, reply) => {
+  app.get<{ Params: { channelId: string }; Querystring: Record<string, string | string[]> }>('/v1/return/:channelId', { schema: getSchema, validatorCompiler: documentOnly }, async (request, reply) => {
     const query = request.query ?? {};
     const fields: Record<string, unknown> = {};
     for (const f of ['message', 'username', 'event_name', 'status']) {
@@ -50,6 +102,28 @@ export const jobsDashboardRest: FastifyPluginAsync<RestOptions> = async (app, op
   const { createFastifyPlugin } = await import('agendash');
   await app.register(
     async (dash) => {
+      // Agendash's routes carry no schema: document each one (operationId, summary, who may call) as it is added.
+      dash.addHook('onRoute', (route) => {
+        if (route.schema?.hide) return;
+        const path = route.url.replace(/^\/admin\/jobs/, '') || '/';
+        const method = [route.method].flat()[0];
+        const doc = DASHBOARD_OPERATIONS[`${method} ${path}`];
+        route.schema = {
+          ...route.schema,
+          tags: ['Jobs dashboard'],
+          operationId: doc?.[0] ?? `jobsDashboard${`${method} ${path}`.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')).replace(/^./, (c) => c.toUpperCase())}`,
+          summary: doc?.[1] ?? `Agendash: ${method} ${path}`,
+          description: `${doc?.[1] ?? 'Agendash'}. Administrators only: \`Authorization: Bearer <admin token>\`, or Basic with the token as password (browsers are prompted).`,
+          response: {
+            ...(route.schema?.response as object),
+            ...errorResponses([401, 403], {
+              401: 'No credentials, or not a valid token (Bearer, or Basic with the token as password); browsers get a Basic prompt.',
+              403: 'The token is valid but its user is not an administrator.',
+            }),
+            ...(doc?.[2] ? { [doc[2]]: { description: "Agendash refused the request (bad query or body, unknown job ids): Agendash's own `{error}`.", ...AGENDASH_ERROR } } : {}),
+          },
+        };
+      });
       dash.addHook('onRequest', async (request, reply) => {
         const token = adminCredential(request.headers.authorization);
         const viewer = token ? await authenticate(opts.orm.em.fork(), token) : null;
@@ -66,6 +140,22 @@ export const jobsDashboardRest: FastifyPluginAsync<RestOptions> = async (app, op
     { prefix: '/admin/jobs' },
   );
 };
+
+/** Agendash's routes (method and path under /admin/jobs): operationId, summary, and the 4xx Agendash itself answers. */
+const DASHBOARD_OPERATIONS: Record<string, [string, string, number?]> = {
+  'GET /': ['jobsDashboardPage', 'The job store dashboard (HTML page)'],
+  'GET /api': ['listJobs', 'Jobs of the store with their next and last run, filtered and paged', 400],
+  'POST /api/jobs/requeue': ['requeueJobs', 'Requeue jobs (by id) to run now', 404],
+  'POST /api/jobs/retry': ['retryJobs', 'Retry failed jobs (by id)', 404],
+  'POST /api/jobs/delete': ['deleteJobs', 'Delete jobs (by id)', 404],
+  'POST /api/jobs/create': ['createJob', 'Create a job', 400],
+  'POST /api/jobs/pause': ['pauseJobs', 'Pause jobs (by id)', 400],
+  'POST /api/jobs/resume': ['resumeJobs', 'Resume paused jobs (by id)', 400],
+  'GET /api/stats': ['jobStats', 'Counts of jobs by state'],
+  'GET /api/events': ['jobEvents', 'Live job events (server-sent events)'],
+};
+
+const AGENDASH_ERROR = { type: 'object', additionalProperties: true, properties: { error: { type: 'string' } } };
 
 /** The token from `Bearer <token>` or from the password of `Basic base64(user:token)`. */
 function adminCredential(header: string | undefined): string | null {

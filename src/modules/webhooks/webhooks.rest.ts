@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { findChannelById } from '../channels/channels.service.js';
 import type { RestOptions } from '../../rest/scope.js';
+import { documentOnly, errorResponses, openEnvelope } from '../../rest/openapi.js';
 import { postMessage } from '../messages/messages.service.js';
 
 /**
@@ -39,6 +40,34 @@ function checkScalar(body: Record<string, unknown>, field: string) {
   }
 }
 
+const scalar = (description: string) => ({ anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }], description });
+const FOUR = {
+  event_name: scalar('What happened, e.g. `Uptime Check` (up to 255 characters).'),
+  message: { type: 'string', description: "The text, up to 65536 characters; the channel's modifier integrations may change it before it is stored." },
+  status: scalar('The outcome, e.g. `success` or `error` (up to 255 characters).'),
+  username: scalar('The sender shown with the message (up to 255 characters).'),
+};
+const webhookParams = {
+  type: 'object',
+  required: ['channelId'],
+  properties: { channelId: { type: 'string', description: "The channel's UUID: the webhook URL is the capability, no token is needed." } },
+};
+const accepted = {
+  202: openEnvelope('Stored (after the modifier chain) and handed to outputs and subscribers; `data.id` is the message id.', {
+    id: { type: 'string', description: 'The id of the stored message.' },
+  }),
+};
+const webhookErrors = (codes: number[]) =>
+  errorResponses(codes, {
+    400: 'A required field is missing or empty (`errors` lists each), a field has the wrong type, `channel_id` names another channel, or the body is not valid JSON.',
+    404: 'No channel has this id.',
+  });
+const WEBHOOK_SCHEMA = {
+  tags: ['Webhooks'],
+  security: [],
+  params: webhookParams,
+};
+
 /**
  * Inbound webhooks, as Telex documents them: GET with query parameters, POST with a JSON body. The
  * channel id in the URL is the capability (no token). The answer (202 with the message id) is sent only
@@ -47,7 +76,46 @@ function checkScalar(body: Record<string, unknown>, field: string) {
 export const webhooksRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
   const ctx = () => ({ em: opts.orm.em.fork(), deps: opts.deps });
 
-  app.post<{ Params: { channelId: string }; Body: unknown }>('/v1/webhooks/:channelId', async (request, reply) => {
+  const postSchema = {
+    ...WEBHOOK_SCHEMA,
+    operationId: 'postChannelWebhook',
+    summary: 'Post a message to a channel through its webhook',
+    description:
+      'The channel webhook of Telex: any sender (monitoring tools, interval integrations reporting back) posts JSON here. `event_name`, `message`, ' +
+      '`status` and `username` are required; the other documented fields (`channel_id`, `webhook_slug`, `action_type`, `status_code`, `user_id`, ' +
+      '`org_id`, `thread_id`) are optional and type-checked when present; any other field is kept in the stored payload. The answer (202) comes once the message is stored.',
+    body: {
+      type: 'object',
+      required: [...REQUIRED_WEBHOOK_FIELDS],
+      additionalProperties: true,
+      properties: {
+        ...FOUR,
+        channel_id: { type: 'string', description: 'When given, it must be the channel of the URL.' },
+        webhook_slug: scalar('Kept in the payload.'),
+        action_type: scalar('Kept in the payload.'),
+        status_code: scalar('Kept in the payload (a number or its text).'),
+        user_id: scalar("Stored as the message's userId."),
+        org_id: scalar('Kept in the payload.'),
+        thread_id: { type: 'string', description: 'Passed on to modifier integrations as `thread_id`.' },
+      },
+    },
+    response: { ...accepted, ...webhookErrors([400, 404, 413, 415]) },
+  };
+  const getSchema = {
+    ...WEBHOOK_SCHEMA,
+    operationId: 'getChannelWebhook',
+    summary: 'Post a message to a channel with query parameters',
+    description: "The GET form of the channel webhook, for senders that can only fetch a URL: `message` is required, each parameter may be given once.",
+    querystring: {
+      type: 'object',
+      required: ['message'],
+      additionalProperties: true,
+      properties: { ...FOUR, user_id: { type: 'string', description: "Stored as the message's userId." } },
+    },
+    response: { ...accepted, ...webhookErrors([400, 404]) },
+  };
+
+  app.post<{ Params: { channelId: string }; Body: unknown }>('/v1/webhooks/:channelId', { schema: postSchema, validatorCompiler: documentOnly }, async (request, reply) => {
     const body = request.body;
     if (!isRecord(body)) throw new ValidationError('body', 'the body must be a JSON object');
     const missing = REQUIRED_WEBHOOK_FIELDS.filter((f) => !present(body[f]));
@@ -81,7 +149,7 @@ export const webhooksRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
     return reply.code(202).send({ status: 'success', status_code: 202, message: 'message accepted', data: { id: message.id } });
   });
 
-  app.get<{ Params: { channelId: string }; Querystring: Record<string, string | string[]> }>('/v1/webhooks/:channelId', async (request, reply) => {
+  app.get<{ Params: { channelId: string }; Querystring: Record<string, string | string[]> }>('/v1/webhooks/:channelId', { schema: getSchema, validatorCompiler: documentOnly }, async (request, reply) => {
     const query = request.query ?? {};
     const one = (field: string) => {
       const v = query[field];

@@ -50,7 +50,11 @@ const RC_FAILURE = {
   additionalProperties: true,
   properties: {
     success: { type: 'boolean', enum: [false] },
-    error: { type: 'string', description: 'What went wrong, with Rocket.Chat\'s error code in brackets where it has one (`[invalid-params]`).' },
+    // No type: an incoming script's refusal answers its own `error`, which may be an object, and the schema must not coerce it.
+    error: {
+      description:
+        "What went wrong: text with Rocket.Chat's error code in brackets where it has one (`[invalid-params]`), or on an incoming webhook whatever `error` its script answered (text or an object).",
+    },
     errorType: { type: 'string', description: 'Rocket.Chat\'s error code: invalid-params, error-invalid-channel, error-invalid-integration.' },
   },
 } as const;

@@ -44,23 +44,10 @@ function commandSpec(base: string, name: string, commands: unknown[], extra: Rec
   };
 }
 
-const SEND = `mutation($channelId: ID!, $message: String!) {
-  sendMessage(input: { channelId: $channelId, message: $message }) {
-    __typename
-    ... on MutationSendMessageSuccess { data { id message username source userId eventName } }
-    ... on CommandError { message reason command integrationId deliveryId }
-    ... on Error { message }
-  }
-}`;
+const SEND = 'mutation($channelId: ID!, $message: String!) { sendMessage(input: { channelId: $channelId, message: $message }) { __typename ... on MutationSendMessageSuccess { data { id message username source userId eventName } } ... on CommandError { message reason command integrationId deliveryId } ... on Error { message } } }';
 
-const ENABLE = `mutation($integrationId: ID!, $channelId: ID!) {
-  enableIntegration(input: { integrationId: $integrationId, channelId: $channelId }) {
-    __typename ... on MutationEnableIntegrationSuccess { data { id warnings } } ... on Error { message }
-  }
-}`;
-const DISABLE = `mutation($integrationId: ID!, $channelId: ID!) {
-  disableIntegration(input: { integrationId: $integrationId, channelId: $channelId }) { __typename ... on Error { message } }
-}`;
+const ENABLE = 'mutation($integrationId: ID!, $channelId: ID!) { enableIntegration(input: { integrationId: $integrationId, channelId: $channelId }) { __typename ... on MutationEnableIntegrationSuccess { data { id warnings } } ... on Error { message } } }';
+const DISABLE = 'mutation($integrationId: ID!, $channelId: ID!) { disableIntegration(input: { integrationId: $integrationId, channelId: $channelId }) { __typename ... on Error { message } } }';
 
 type Sent = { __typename: string; data?: { id: string; message: string; username: string; source: string; userId: string; eventName: string }; message?: string; reason?: string; command?: string; integrationId?: string; deliveryId?: string };
 
@@ -128,12 +115,12 @@ for (const db of databases) {
       (await gql<{ enableIntegration: { __typename: string; data?: { id: string; warnings: string[] } } }>(ENABLE, { integrationId, channelId })).enableIntegration;
     const messages = async (channelId: string) =>
       (await gql<{ messages: { edges: { node: { message: string; username: string; source: string } }[] } }>(
-        `query($channelId: ID!) { messages(channelId: $channelId, first: 100) { edges { node { message username source } } } }`,
+        'query($channelId: ID!) { messages(channelId: $channelId, first: 100) { edges { node { message username source } } } }',
         { channelId },
       )).messages.edges.map((e) => e.node);
     const commandsOf = async (channelId: string) =>
       (await gql<{ channel: { commands: { name: string; description: string; integration: { id: string; name: string } }[] } }>(
-        `query($id: ID!) { channel(id: $id) { commands { name description integration { id name } } } }`,
+        'query($id: ID!) { channel(id: $id) { commands { name description integration { id name } } } }',
         { id: channelId },
       )).channel.commands;
 
@@ -153,7 +140,7 @@ for (const db of databases) {
       const channel = await createChannel(t, org, 'general');
       const integrationId = await addIntegration(t, org, `${server.url}/spec/weather`);
       const added = await gql<{ integration: { botName: string; warnings: string[]; slashCommands: { name: string }[] } }>(
-        `query($id: ID!) { integration(id: $id) { botName warnings slashCommands { name } } }`,
+        'query($id: ID!) { integration(id: $id) { botName warnings slashCommands { name } } }',
         { id: integrationId },
       );
       expect(added.integration.botName).toBe('Weather Bot');
@@ -172,7 +159,7 @@ for (const db of databases) {
         ['/broken', integrationId],
         ['/silent', integrationId],
       ]);
-      await gql(`mutation($i: ID!, $c: ID!) { setChannelIntegrationSetting(input: { integrationId: $i, channelId: $c, label: "Units", value: "imperial" }) { __typename } }`, { i: integrationId, c: channel.id });
+      await gql('mutation($i: ID!, $c: ID!) { setChannelIntegrationSetting(input: { integrationId: $i, channelId: $c, label: "Units", value: "imperial" }) { __typename } }', { i: integrationId, c: channel.id });
 
       const events = subscribe(channel.id);
       await sleep(200);
@@ -213,7 +200,7 @@ for (const db of databases) {
 
       // Each call is a delivery of kind "command" in the channel's history.
       const history = await gql<{ channel: { deliveries: { edges: { node: { kind: string; status: string; statusCode: number; messageId: string | null; targetId: string } }[] } } }>(
-        `query($id: ID!) { channel(id: $id) { deliveries(kind: "command", first: 10) { edges { node { kind status statusCode messageId targetId } } } } }`,
+        'query($id: ID!) { channel(id: $id) { deliveries(kind: "command", first: 10) { edges { node { kind status statusCode messageId targetId } } } } }',
         { id: channel.id },
       );
       expect(history.channel.deliveries.edges.map((e) => e.node)).toEqual([
@@ -244,7 +231,7 @@ for (const db of databases) {
       await sleep(1_200);
       expect(commandCalls.slice(calls).map((c) => c.path)).toEqual(['/cmd/slow', '/cmd/broken', '/cmd/silent']);
       const history = await gql<{ channel: { deliveries: { edges: { node: { status: string; error: string | null } }[] } } }>(
-        `query($id: ID!) { channel(id: $id) { deliveries(kind: "command", first: 10) { edges { node { status error } } } } }`,
+        'query($id: ID!) { channel(id: $id) { deliveries(kind: "command", first: 10) { edges { node { status error } } } } }',
         { id: channel.id },
       );
       expect(history.channel.deliveries.edges.map((e) => e.node.status)).toEqual(['failed', 'failed', 'failed']);
@@ -293,7 +280,7 @@ for (const db of databases) {
       });
       try {
         const connected = await gql<{ connectCustomChannel: { data: { apiToken: string } } }>(
-          `mutation($c: ID!, $b: String!) { connectCustomChannel(input: { channelId: $c, baseUrl: $b }) { ... on MutationConnectCustomChannelSuccess { data { apiToken } } } }`,
+          'mutation($c: ID!, $b: String!) { connectCustomChannel(input: { channelId: $c, baseUrl: $b }) { ... on MutationConnectCustomChannelSuccess { data { apiToken } } } }',
           { c: channel.id, b: sms.url },
         );
         const push = (text: string, mId: string) =>
@@ -334,7 +321,7 @@ for (const db of databases) {
       const later = await createChannel(t, org, 'later');
       const state = async (id: string) =>
         (await gql<{ integration: { allChannels: boolean; botName: string; channels: { channel: { id: string } }[] } }>(
-          `query($id: ID!) { integration(id: $id) { allChannels botName channels { channel { id } } } }`,
+          'query($id: ID!) { integration(id: $id) { allChannels botName channels { channel { id } } } }',
           { id },
         )).integration;
       let s = await state(everywhere);
@@ -354,7 +341,7 @@ for (const db of databases) {
 
       // Off on all: no links, and a channel created next does not get it.
       const off = await gql<{ disableIntegrationOnAllChannels: { __typename: string; data: { allChannels: boolean; channels: unknown[] } } }>(
-        `mutation($i: ID!) { disableIntegrationOnAllChannels(input: { integrationId: $i }) { __typename ... on MutationDisableIntegrationOnAllChannelsSuccess { data { allChannels channels { id } } } } }`,
+        'mutation($i: ID!) { disableIntegrationOnAllChannels(input: { integrationId: $i }) { __typename ... on MutationDisableIntegrationOnAllChannelsSuccess { data { allChannels channels { id } } } } }',
         { i: everywhere },
       );
       expect(off.disableIntegrationOnAllChannels.data).toEqual({ allChannels: false, channels: [] });
@@ -363,7 +350,7 @@ for (const db of databases) {
 
       // On all again, by mutation; then off for one channel: the others stay, as chosen channels.
       const on = await gql<{ enableIntegrationOnAllChannels: { data: { allChannels: boolean; channels: unknown[] } } }>(
-        `mutation($i: ID!) { enableIntegrationOnAllChannels(input: { integrationId: $i }) { ... on MutationEnableIntegrationOnAllChannelsSuccess { data { allChannels channels { id } } } } }`,
+        'mutation($i: ID!) { enableIntegrationOnAllChannels(input: { integrationId: $i }) { ... on MutationEnableIntegrationOnAllChannelsSuccess { data { allChannels channels { id } } } } }',
         { i: everywhere },
       );
       expect(on.enableIntegrationOnAllChannels.data.allChannels).toBe(true);
@@ -385,7 +372,7 @@ for (const db of databases) {
       const member = await createUser(t, 'everywhere-member');
       await addMember(t, org, member.id, 'MEMBER');
       const refused = await gql<{ enableIntegrationOnAllChannels: { __typename: string } }>(
-        `mutation($i: ID!) { enableIntegrationOnAllChannels(input: { integrationId: $i }) { __typename } }`,
+        'mutation($i: ID!) { enableIntegrationOnAllChannels(input: { integrationId: $i }) { __typename } }',
         { i: chosen },
         member.token,
       );

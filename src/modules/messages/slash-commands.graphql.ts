@@ -3,7 +3,7 @@ import { ErrorInterface } from '../../graphql/errors.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
 import { ChannelIntegrationRef, IntegrationRef } from '../integrations/integrations.graphql.js';
 import { specCommands, type SlashCommand } from '../integrations/integration-spec.js';
-import { CommandError, channelCommands, linkWarnings, type ChannelCommand } from './slash-commands.js';
+import { CommandError, channelCommandsFor, linkWarningsFor, type ChannelCommand } from './slash-commands.js';
 
 const CommandFailureEnum = builder.enumType('CommandFailure', {
   description: 'Why a slash command was not run or its answer not posted.',
@@ -47,11 +47,12 @@ const ChannelCommandRef = builder.objectRef<ChannelCommand>('ChannelCommand').im
 });
 
 builder.objectField(ChannelRef, 'commands', (t) =>
-  t.field({
-    type: [ChannelCommandRef],
+  t.loadableList({
+    type: ChannelCommandRef,
     description:
       'The slash commands available in this channel (for completion), from its active integrations. When two declare one command, the one switched on first holds it.',
-    resolve: async (c, _a, ctx) => (await channelCommands(ctx.em, c.id)).commands,
+    load: async (ids: string[], ctx) => (await channelCommandsFor(ctx.em, ids)).map((c) => c.commands),
+    resolve: (c) => c.id,
   }),
 );
 
@@ -64,9 +65,11 @@ builder.objectField(IntegrationRef, 'slashCommands', (t) =>
 );
 
 builder.objectField(ChannelIntegrationRef, 'warnings', (t) =>
-  t.stringList({
+  t.loadableList({
+    type: 'String',
     description:
       "What of this integration does not apply in this channel: its slash commands that another integration, switched on first, already declares there. Empty when none.",
-    resolve: (l, _a, ctx) => linkWarnings(ctx.em, l),
+    load: (keys: string[], ctx) => linkWarningsFor(ctx.em, keys),
+    resolve: (l) => `${l.channel.id}:${l.integration.id}`,
   }),
 );

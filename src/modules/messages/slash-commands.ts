@@ -15,6 +15,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { Deps, Scope } from '../../context.js';
 import { DomainError } from '../../errors.js';
+import { groupBy } from '../../util.js';
 import { parseInput } from '../../validation.js';
 import { requireChannel } from '../channels/channels.service.js';
 import { recordAttempt, sendOnce } from '../deliveries/deliveries.service.js';
@@ -66,34 +67,53 @@ export function parseCommand(text: string): { name: string; written: string; tex
   return { name: match[1].toLowerCase(), written: `/${match[1]}`, text: (match[2] ?? '').trim() };
 }
 
-/**
- * The commands of a channel, from its active integrations in the order they were switched on: when two
- * declare one name, the first switched on holds it and the other's is refused (listed in `refused`).
- */
-export async function channelCommands(em: EntityManager, channelId: string): Promise<{ commands: ChannelCommand[]; refused: RefusedCommand[] }> {
-  const links = await em.find(
-    ChannelIntegration,
-    { channel: channelId, integration: { isActive: true } },
-    { populate: ['integration'], orderBy: { createdAt: 'asc', id: 'asc' } },
-  );
-  const held = new Map<string, ChannelCommand>();
-  const refused: RefusedCommand[] = [];
-  for (const { integration } of links) {
-    for (const command of specCommands(integration.spec).commands) {
-      const holder = held.get(command.name);
-      if (holder) refused.push({ ...command, integration, heldBy: holder.integration });
-      else held.set(command.name, { ...command, integration });
-    }
-  }
-  return { commands: [...held.values()], refused };
+export interface CommandsOfChannel {
+  commands: ChannelCommand[];
+  refused: RefusedCommand[];
 }
 
-/** Why a link's commands are not all available in its channel, one sentence each; empty when none. */
-export async function linkWarnings(em: EntityManager, link: Pick<ChannelIntegration, 'channel' | 'integration'>): Promise<string[]> {
-  const { refused } = await channelCommands(em, link.channel.id);
-  return refused
-    .filter((r) => r.integration.id === link.integration.id)
-    .map((r) => `${r.command} is not available in this channel: "${r.heldBy.name}" was switched on first and declares it too`);
+/**
+ * The commands of channels (one query for all), from their active integrations in the order they were
+ * switched on: when two declare one name, the first switched on holds it and the other's is refused.
+ */
+export async function channelCommandsFor(em: EntityManager, channelIds: readonly string[]): Promise<CommandsOfChannel[]> {
+  const links = await em.find(
+    ChannelIntegration,
+    { channel: { $in: [...channelIds] }, integration: { isActive: true } },
+    { populate: ['integration'], orderBy: { createdAt: 'asc', id: 'asc' } },
+  );
+  return groupBy(channelIds, links, (l) => l.channel.id).map((channelLinks) => {
+    const held = new Map<string, ChannelCommand>();
+    const refused: RefusedCommand[] = [];
+    for (const { integration } of channelLinks) {
+      for (const command of specCommands(integration.spec).commands) {
+        const holder = held.get(command.name);
+        if (holder) refused.push({ ...command, integration, heldBy: holder.integration });
+        else held.set(command.name, { ...command, integration });
+      }
+    }
+    return { commands: [...held.values()], refused };
+  });
+}
+
+/** The commands of one channel (see channelCommandsFor). */
+export async function channelCommands(em: EntityManager, channelId: string): Promise<CommandsOfChannel> {
+  return (await channelCommandsFor(em, [channelId]))[0];
+}
+
+/**
+ * Why links' commands are not all available in their channels, one sentence each (empty when none), for
+ * `channelId:integrationId` keys, in their order.
+ */
+export async function linkWarningsFor(em: EntityManager, keys: readonly string[]): Promise<string[][]> {
+  const pairs = keys.map((k) => k.split(':') as [string, string]);
+  const channelIds = [...new Set(pairs.map(([c]) => c))];
+  const byChannel = new Map((await channelCommandsFor(em, channelIds)).map((c, i) => [channelIds[i], c]));
+  return pairs.map(([channelId, integrationId]) =>
+    (byChannel.get(channelId)?.refused ?? [])
+      .filter((r) => r.integration.id === integrationId)
+      .map((r) => `${r.command} is not available in this channel: "${r.heldBy.name}" was switched on first and declares it too`),
+  );
 }
 
 export interface CommandCall {

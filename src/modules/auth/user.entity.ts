@@ -1,16 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { uuidId, createdAt } from '../../infra/columns.js';
 
 export const User = defineEntity({
   name: 'User',
   tableName: 'users',
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     name: p.string().unique(),
     email: p.string().nullable(),
     /** Operators: may create users and see the job dashboard. */
     isAdmin: p.boolean().default(false),
-    createdAt: p.datetime().onCreate(() => new Date()),
+    createdAt: createdAt(),
   },
 });
 export type User = InferEntity<typeof User>;

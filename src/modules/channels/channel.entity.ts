@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { uuidId, timestamps } from '../../infra/columns.js';
 import { Organisation } from '../organisations/organisation.entity.js';
 
 /** A channel. Its id is a random UUID because the webhook URL built from it is a capability. */
@@ -8,12 +8,11 @@ export const Channel = defineEntity({
   tableName: 'channels',
   indexes: [{ properties: ['organisation', 'createdAt', 'id'] }],
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     name: p.string(),
     description: p.text().default(''),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    ...timestamps(),
   },
 });
 export type Channel = InferEntity<typeof Channel>;

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { uuidId, timestamps } from '../../infra/columns.js';
 import { User } from '../auth/user.entity.js';
 import { Channel } from '../channels/channel.entity.js';
 import { Organisation } from '../organisations/organisation.entity.js';
@@ -13,7 +13,7 @@ export const CustomChannelConnection = defineEntity({
   name: 'CustomChannelConnection',
   tableName: 'custom_channel_connections',
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     channel: p.manyToOne(Channel).deleteRule('cascade').unique(),
     baseUrl: p.text(),
@@ -25,8 +25,7 @@ export const CustomChannelConnection = defineEntity({
     /** The contact that wrote last: outbound replies go to it. */
     lastContactId: p.string().nullable(),
     createdBy: p.manyToOne(User).deleteRule('set null').nullable(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    ...timestamps(),
   },
 });
 export type CustomChannelConnection = InferEntity<typeof CustomChannelConnection>;

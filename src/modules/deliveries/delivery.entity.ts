@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { ulidId, timestamps } from '../../infra/columns.js';
 import { Channel } from '../channels/channel.entity.js';
 import { Organisation } from '../organisations/organisation.entity.js';
-import { newId } from '../../infra/ulid.js';
 
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'retried'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -23,7 +23,7 @@ export const Delivery = defineEntity({
     { properties: ['messageId'] },
   ],
   properties: {
-    id: p.string().length(26).primary().onCreate(() => newId()),
+    id: ulidId(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     channel: p.manyToOne(Channel).deleteRule('cascade').nullable().index(false),
     kind: p.string(),
@@ -53,8 +53,7 @@ export const Delivery = defineEntity({
     messageId: p.string().nullable(),
     /** The id of the request (or job run) that caused the call: retries and background attempts log under it. */
     requestId: p.string().length(128).nullable(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    ...timestamps(),
   },
 });
 export type Delivery = InferEntity<typeof Delivery>;

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { uuidId, createdAt } from '../../infra/columns.js';
 import { Channel } from '../channels/channel.entity.js';
 import { Integration } from './integration.entity.js';
 
@@ -9,11 +9,11 @@ export const ChannelIntegration = defineEntity({
   tableName: 'channel_integrations',
   uniques: [{ properties: ['channel', 'integration'] }],
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     channel: p.manyToOne(Channel).deleteRule('cascade'),
     integration: p.manyToOne(Integration).deleteRule('cascade').index(),
     position: p.integer().default(0),
-    createdAt: p.datetime().onCreate(() => new Date()),
+    createdAt: createdAt(),
   },
 });
 export type ChannelIntegration = InferEntity<typeof ChannelIntegration>;

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { uuidId, timestamps } from '../../infra/columns.js';
 import { Organisation } from '../organisations/organisation.entity.js';
 
 export const INTEGRATION_TYPES = ['modifier', 'interval', 'output'] as const;
@@ -25,7 +25,7 @@ export const Integration = defineEntity({
   tableName: 'integrations',
   indexes: [{ properties: ['organisation', 'integrationType'] }],
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     /** The caller's own name for it (REST `name`); falls back to the spec's app_name. */
     name: p.string(),
@@ -50,8 +50,7 @@ export const Integration = defineEntity({
     isSystemIntegration: p.boolean().default(false),
     /** Encrypted at rest; shown back masked. */
     authCredential: p.text().nullable(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    ...timestamps(),
   },
 });
 export type Integration = InferEntity<typeof Integration>;

@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { ulidId, createdAt } from '../../infra/columns.js';
 import { Channel } from '../channels/channel.entity.js';
 import { Organisation } from '../organisations/organisation.entity.js';
-import { newId } from '../../infra/ulid.js';
 
 /**
  * A channel message. The id is a ULID (see infra/ulid.ts): it sorts in creation order, so it is the
@@ -12,7 +12,7 @@ export const Message = defineEntity({
   tableName: 'messages',
   indexes: [{ properties: ['channel', 'id'] }],
   properties: {
-    id: p.string().length(26).primary().onCreate(() => newId()),
+    id: ulidId(),
     channel: p.manyToOne(Channel).deleteRule('cascade').index(false),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     eventName: p.string().default(''),
@@ -35,7 +35,7 @@ export const Message = defineEntity({
     emoji: p.string().nullable(),
     /** Rocket.Chat attachment objects as given (title, title_link, text, color, fields, image_url ...), unknown keys kept. */
     attachments: p.json<Record<string, unknown>[]>().nullable(),
-    createdAt: p.datetime().onCreate(() => new Date()),
+    createdAt: createdAt(),
   },
 });
 export type Message = InferEntity<typeof Message>;

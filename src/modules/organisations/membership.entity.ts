@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { uuidId, createdAt } from '../../infra/columns.js';
 import { User } from '../auth/user.entity.js';
 import { Organisation } from './organisation.entity.js';
 
@@ -11,11 +11,11 @@ export const Membership = defineEntity({
   tableName: 'memberships',
   uniques: [{ properties: ['organisation', 'user'] }],
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     user: p.manyToOne(User).deleteRule('cascade').index(),
     role: p.enum([...ROLES]),
-    createdAt: p.datetime().onCreate(() => new Date()),
+    createdAt: createdAt(),
   },
 });
 export type Membership = InferEntity<typeof Membership>;

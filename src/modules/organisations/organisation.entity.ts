@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { uuidId, timestamps } from '../../infra/columns.js';
 
 export const Organisation = defineEntity({
   name: 'Organisation',
   tableName: 'organisations',
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     name: p.string(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    ...timestamps(),
   },
 });
 export type Organisation = InferEntity<typeof Organisation>;

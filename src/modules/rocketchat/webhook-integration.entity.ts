@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { uuidId, ulidId, timestamps } from '../../infra/columns.js';
 import { User } from '../auth/user.entity.js';
 import { Organisation } from '../organisations/organisation.entity.js';
-import { newId } from '../../infra/ulid.js';
 
 export const WEBHOOK_TYPES = ['webhook-incoming', 'webhook-outgoing'] as const;
 export type WebhookType = (typeof WEBHOOK_TYPES)[number];
@@ -23,7 +22,7 @@ export const WebhookIntegration = defineEntity({
   tableName: 'webhook_integrations',
   indexes: [{ properties: ['organisation', 'type'] }],
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     type: p.enum([...WEBHOOK_TYPES]),
     name: p.string(),
@@ -49,8 +48,7 @@ export const WebhookIntegration = defineEntity({
     retryDelay: p.string().default('powers-of-ten'),
     createdBy: p.manyToOne(User).deleteRule('set null').nullable(),
     updatedBy: p.manyToOne(User).deleteRule('set null').nullable(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    ...timestamps(),
   },
 });
 export type WebhookIntegration = InferEntity<typeof WebhookIntegration>;
@@ -64,7 +62,7 @@ export const WebhookIntegrationHistory = defineEntity({
   tableName: 'webhook_integration_history',
   indexes: [{ properties: ['integration', 'id'] }],
   properties: {
-    id: p.string().length(26).primary().onCreate(() => newId()),
+    id: ulidId(),
     integration: p.manyToOne(WebhookIntegration).deleteRule('cascade').index(false),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     type: p.string(),
@@ -90,8 +88,7 @@ export const WebhookIntegrationHistory = defineEntity({
     /** The message that triggered an outgoing call, or the one an incoming call posted. */
     messageId: p.string().nullable(),
     postedMessageIds: p.json<string[]>().nullable(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    ...timestamps(),
   },
 });
 export type WebhookIntegrationHistory = InferEntity<typeof WebhookIntegrationHistory>;

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { uuidId, timestamps } from '../../infra/columns.js';
 import { Organisation } from '../organisations/organisation.entity.js';
 import { Integration } from '../integrations/integration.entity.js';
 import { Channel } from '../channels/channel.entity.js';
@@ -10,14 +10,13 @@ export const IntegrationSetting = defineEntity({
   tableName: 'integration_settings',
   uniques: [{ properties: ['integration', 'label'] }],
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     integration: p.manyToOne(Integration).deleteRule('cascade'),
     label: p.string(),
     /** Typed by the setting's type: number, boolean, string or string[]. */
     value: p.json<unknown>(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    ...timestamps(),
   },
 });
 export type IntegrationSetting = InferEntity<typeof IntegrationSetting>;
@@ -28,14 +27,13 @@ export const ChannelIntegrationSetting = defineEntity({
   tableName: 'channel_integration_settings',
   uniques: [{ properties: ['integration', 'channel', 'label'] }],
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     integration: p.manyToOne(Integration).deleteRule('cascade'),
     channel: p.manyToOne(Channel).deleteRule('cascade').index(),
     label: p.string(),
     value: p.json<unknown>(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    ...timestamps(),
   },
 });
 export type ChannelIntegrationSetting = InferEntity<typeof ChannelIntegrationSetting>;

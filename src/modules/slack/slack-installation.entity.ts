@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { uuidId, timestamps } from '../../infra/columns.js';
 import { User } from '../auth/user.entity.js';
 import { Organisation } from '../organisations/organisation.entity.js';
 
@@ -11,7 +11,7 @@ export const SlackInstallation = defineEntity({
   name: 'SlackInstallation',
   tableName: 'slack_installations',
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: uuidId(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade').unique(),
     /** Who exchanged the code; kept if that user goes away. */
     user: p.manyToOne(User).deleteRule('set null').nullable(),
@@ -28,8 +28,7 @@ export const SlackInstallation = defineEntity({
     configurationUrl: p.text().nullable(),
     /** Encrypted incoming-webhook URL. */
     webhookUrl: p.text().nullable(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    ...timestamps(),
   },
 });
 export type SlackInstallation = InferEntity<typeof SlackInstallation>;

@@ -6,7 +6,7 @@ import { buildApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { enqueueDelivery, registerDeliveryKind, type DeliveryResult } from '../src/modules/deliveries/deliveries.service.js';
 import { graphql } from './gql/index.js';
-import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/app.js';
+import { ADMIN_TOKEN, remoteGateway, startTestApp, type TestApp } from './support/app.js';
 import { json, serveJson, startServer, type LocalServer } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg } from './support/seed.js';
 import { databases, freshDatabase } from './support/services.js';
@@ -215,28 +215,16 @@ for (const db of databases) {
       servers.push(target, specs);
 
       const first = await start();
-      const gql: TestApp['gql'] = async (doc, variables) => {
-        const { print } = await import('graphql');
-        const res = await fetch(`${first.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-          body: JSON.stringify({ query: print(doc), variables }),
-        });
-        const body = (await res.json()) as { data: never; errors?: unknown[] };
-        if (body.errors) throw new Error(JSON.stringify(body.errors));
-        return body.data;
-      };
-      // The seed helpers need only gql (the admin's token) from a TestApp.
-      const t = { url: first.url, gql } as unknown as TestApp;
+      const t = remoteGateway(first.url);
       const orgId = await createOrg(t, 'Restart');
       const channel = await createChannel(t, orgId, 'flaky');
       const integrationId = await addIntegration(t, orgId, `${specs.url}/spec.json`);
-      await gql(Enable, { integrationId, channelId: channel.id });
+      await t.gql(Enable, { integrationId, channelId: channel.id });
       const messageId = await post(first.url, channel.id, 'retry me');
 
       // The first attempt fails; the next is queued 5 s later (the Standard Webhooks schedule).
       const rows = await until(async () => {
-        const r = (await gql(History, { id: channel.id, kind: 'output' })).channel!.deliveries.edges.map((e) => e.node);
+        const r = (await t.gql(History, { id: channel.id, kind: 'output' })).channel!.deliveries.edges.map((e) => e.node);
         return r.length === 2 ? r : null;
       });
       expect(rows[1]).toMatchObject({ attempt: 1, status: 'retried', statusCode: 503, error: 'HTTP 503', messageId });

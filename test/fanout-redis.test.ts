@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { print } from 'graphql';
 import { spawnGateway, type GatewayProcess } from '../bench/spawn.js';
-import { ADMIN_TOKEN, type TestApp } from './support/app.js';
+import { ADMIN_TOKEN, remoteGateway } from './support/app.js';
 import { createChannel, createOrg } from './support/seed.js';
 import { freshDatabase, postgresAvailable, redisAvailable, REDIS_URL } from './support/services.js';
 import { until } from './support/wait.js';
@@ -30,20 +29,6 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('fan-out across two gatew
     await database?.drop();
   });
 
-  function gatewayApi(url: string) {
-    const gql: TestApp['gql'] = async (doc, variables) => {
-      const res = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-        body: JSON.stringify({ query: print(doc), variables }),
-      });
-      const body = (await res.json()) as { data: never; errors?: unknown[] };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data;
-    };
-    return { url, gql } as unknown as TestApp;
-  }
-
   function subscribe(url: string, channelId: string) {
     const client = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` }, retryAttempts: 0 });
     clients.push(client);
@@ -63,7 +48,7 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('fan-out across two gatew
     });
 
   it('a message posted to one gateway reaches subscribers connected to the other', async () => {
-    const api = gatewayApi(a.url);
+    const api = remoteGateway(a.url);
     const orgId = await createOrg(api, 'Fan-out');
     const channel = await createChannel(api, orgId, 'everywhere');
     const onB = subscribe(b.url, channel.id);

@@ -9,11 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnGateway, type GatewayProcess } from '../bench/spawn.js';
 import { graphql } from './gql/index.js';
-import { ADMIN_TOKEN, type TestApp } from './support/app.js';
+import { ADMIN_TOKEN, remoteGateway } from './support/app.js';
 import { json, startServer, type LocalServer } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg } from './support/seed.js';
 import { freshDatabase, postgresAvailable, redisAvailable, REDIS_URL } from './support/services.js';
@@ -34,19 +33,6 @@ const cases: { label: string; db: 'sqlite' | 'postgres'; env: Record<string, str
 
 const SLOTS = 20;
 
-function api(url: string): TestApp {
-  const gql = async (doc: Parameters<TestApp['gql']>[0], variables?: unknown) => {
-    const res = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-      body: JSON.stringify({ query: print(doc), variables }),
-    });
-    const body = (await res.json()) as { data: never; errors?: unknown[] };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
-  };
-  return { url, gql } as unknown as TestApp;
-}
 
 for (const c of cases) {
   describe.skipIf(!c.available)(`ticks across two gateway processes: ${c.label}`, () => {
@@ -106,7 +92,7 @@ for (const c of cases) {
       // One after the other: the first one migrates the fresh database.
       const a = await start();
       await start();
-      const t = api(a.url);
+      const t = remoteGateway(a.url);
       const org = await createOrg(t, 'Replicas');
       const channel = await createChannel(t, org, 'clock');
       const integrationId = await addIntegration(t, org, `${server.url}/spec`);

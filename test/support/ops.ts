@@ -7,10 +7,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { print } from 'graphql';
 import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { ADMIN_TOKEN, type TestApp } from './app.js';
+import { ADMIN_TOKEN, remoteGateway, type TestApp } from './app.js';
+
+export { remoteGateway };
 import { freshDatabase, type DbKind } from './services.js';
 
 /** Every log line the app wrote, as text and parsed. */
@@ -65,29 +66,6 @@ export async function startOpsApp(
   };
 }
 
-/** GraphQL over HTTP to a gateway at `url` (in this process or another): what the seed helpers need. */
-export function remoteGateway(url: string): TestApp {
-  async function gqlRaw(query: string, variables?: Record<string, unknown>, token: string | null = ADMIN_TOKEN) {
-    const res = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await res.json()) as Awaited<ReturnType<TestApp['gqlRaw']>>;
-  }
-  return {
-    app: undefined as never,
-    url,
-    token: ADMIN_TOKEN,
-    gqlRaw,
-    async gql(doc, variables, token) {
-      const body = await gqlRaw(print(doc), variables as Record<string, unknown>, token === undefined ? ADMIN_TOKEN : token);
-      if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
-      return body.data as never;
-    },
-    close: async () => undefined,
-  };
-}
 
 export interface Sample {
   name: string;

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { errorResponses } from '../../rest/openapi.js';
 import type { RestOptions } from '../../rest/scope.js';
 import { receiveInbound, startCustomChannelOutbound } from './custom-channels.service.js';
 
@@ -16,6 +17,10 @@ export const customChannelsRest: FastifyPluginAsync<RestOptions> = async (app, o
     description:
       'Authorization: Bearer {channel API token} (from connectCustomChannel). Body `{channelId, contactId, events: [{type: "message", mId, timestamp, message: {type: "text", text}}], contact}`; each text message is posted into the connected channel. A wrong token is 401 and nothing is stored. A text starting with a slash command of the channel (`/name rest`) is run instead of stored: `data.commands` lists each one with the id of the answer posted in the channel, or the `reason` and `error` it failed with (also sent to the contact alone).',
     security: [],
+    response: errorResponses([400, 401, 413, 415], {
+      400: 'The body does not have the shape above (the field is named, e.g. `events.0.message.text`), `channelId` is not the channel of the token, or the body is not valid JSON.',
+      401: 'The Authorization header is missing or is not the API token of a connected channel; nothing is stored.',
+    }),
   };
   // respond.io's own URL ends in a slash (https://app.respond.io/custom/channel/webhook/) and custom-channel
   // servers are configured with it verbatim; the bare form is kept for callers that drop it.

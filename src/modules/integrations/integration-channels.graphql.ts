@@ -1,7 +1,7 @@
 // Which channels an integration is switched on for (all of them, present and future, or chosen ones)
 // and the name its own messages appear under.
 import { builder } from '../../graphql/builder.js';
-import { mutationErrors } from '../../graphql/errors.js';
+import { mutationResult } from '../../graphql/errors.js';
 import { ChannelIntegrationRef, IntegrationRef } from './integrations.graphql.js';
 import { botName, disableIntegrationOnAllChannels, enableIntegrationOnAllChannels, integrationLinks } from './integrations.service.js';
 
@@ -22,8 +22,9 @@ builder.objectFields(IntegrationRef, (t) => ({
   }),
 }));
 
-const IntegrationIdInput = (name: string) =>
+const IntegrationIdInput = (name: string, description: string) =>
   builder.inputType(name, {
+    description,
     fields: (f) => ({ integrationId: f.id({ required: true, description: 'The integration.' }) }),
   });
 
@@ -32,15 +33,27 @@ builder.mutationFields((t) => ({
     type: IntegrationRef,
     description:
       'Switch an integration on for every channel of its organisation, present and future (idempotent): each channel gets a link, last in its chain, and a channel created later gets one too. Admins only.',
-    errors: mutationErrors,
-    args: { input: t.arg({ type: IntegrationIdInput('EnableIntegrationOnAllChannelsInput'), required: true }) },
+    errors: mutationResult('The integration, with `allChannels` true and a link for every channel.'),
+    args: {
+      input: t.arg({
+        description: 'The integration to switch on everywhere.',
+        type: IntegrationIdInput('EnableIntegrationOnAllChannelsInput', 'An integration to switch on for every channel of its organisation.'),
+        required: true,
+      }),
+    },
     resolve: (_r, { input }, ctx) => enableIntegrationOnAllChannels(ctx, { integrationId: String(input.integrationId) }),
   }),
   disableIntegrationOnAllChannels: t.field({
     type: IntegrationRef,
     description: 'Switch an integration off for every channel, and for channels created later (`allChannels` becomes false). Admins only.',
-    errors: mutationErrors,
-    args: { input: t.arg({ type: IntegrationIdInput('DisableIntegrationOnAllChannelsInput'), required: true }) },
+    errors: mutationResult('The integration, with `allChannels` false and no channel links.'),
+    args: {
+      input: t.arg({
+        description: 'The integration to switch off everywhere.',
+        type: IntegrationIdInput('DisableIntegrationOnAllChannelsInput', 'An integration to switch off for every channel of its organisation.'),
+        required: true,
+      }),
+    },
     resolve: (_r, { input }, ctx) => disableIntegrationOnAllChannels(ctx, { integrationId: String(input.integrationId) }),
   }),
 }));

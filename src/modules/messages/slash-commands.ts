@@ -197,7 +197,7 @@ export async function runCommand(ctx: { em: EntityManager; deps: Deps }, call: C
   return posted;
 }
 
-const SendInput = z.object({ channelId: z.string(), message: z.string() }).loose();
+const SendInput = z.object({ channelId: z.string(), message: z.string({ error: 'message must be a string' }).max(65_536, 'message is at most 65536 characters') }).loose();
 
 /**
  * GraphQL `sendMessage`: a person writing in a channel. A command is run (its answer is what the

@@ -15,20 +15,8 @@ export function toConnection<T extends object>(page: Cursor<T, never, '*', never
   };
 }
 
-/** What IdPageInfo exposes. */
-export interface PageInfoShape {
-  hasNextPage: boolean;
-  hasPreviousPage: boolean;
-  startCursor: string | null;
-  endCursor: string | null;
-}
-
-export const IdPageInfo = builder.objectRef<PageInfoShape>('IdPageInfo').implement({
-  description: 'Page information for connections whose cursors are the ids of their nodes.',
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage', { description: 'Whether more items follow this page (ask with `after: endCursor`).' }),
-    hasPreviousPage: t.exposeBoolean('hasPreviousPage', { description: 'Whether items precede this page.' }),
-    startCursor: t.exposeString('startCursor', { nullable: true, description: 'The id of the first item of the page; null when the page is empty.' }),
-    endCursor: t.exposeString('endCursor', { nullable: true, description: 'The id of the last item of the page; null when the page is empty.' }),
-  }),
-});
+/**
+ * Relay's PageInfo, for connections built by hand (messages, deliveries: their cursors are the ids of
+ * their nodes) as for those the relay plugin builds.
+ */
+export const PageInfo = builder.pageInfoRef();

@@ -4,7 +4,7 @@ import { ChannelRef } from '../channels/channels.graphql.js';
 import type { CustomChannelConnection } from './custom-channel.entity.js';
 import { channelConnection, connectCustomChannel, disconnectCustomChannel, inboundWebhookUrl } from './custom-channels.service.js';
 
-export const CustomChannelConnectionRef = builder.objectRef<CustomChannelConnection>('CustomChannelConnection').implement({
+export const CustomChannelLinkRef = builder.objectRef<CustomChannelConnection>('CustomChannelLink').implement({
   description: "A channel's connection to a respond.io-style custom-channel server.",
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The UUID of the connection.' }),
@@ -26,7 +26,7 @@ const ConnectedCustomChannel = builder.objectRef<{ connection: CustomChannelConn
   description: 'A new connection. `apiToken` is shown this once: configure the custom-channel server with it now.',
   fields: (t) => ({
     apiToken: t.exposeString('apiToken', { description: 'The API token: the server sends it as `Authorization: Bearer <token>` and Switchboard sends it on outbound calls. Not retrievable later.' }),
-    connection: t.field({ type: CustomChannelConnectionRef, description: 'The stored connection.', resolve: (r) => r.connection }),
+    connection: t.field({ type: CustomChannelLinkRef, description: 'The stored connection.', resolve: (r) => r.connection }),
   }),
 });
 
@@ -40,7 +40,7 @@ const DisconnectedCustomChannel = builder.objectRef<{ id: string; channelId: str
 
 builder.objectField(ChannelRef, 'customChannel', (t) =>
   t.field({
-    type: CustomChannelConnectionRef,
+    type: CustomChannelLinkRef,
     nullable: true,
     description: 'The custom-channel server this channel is connected to, if any.',
     resolve: (c, _a, ctx) => channelConnection(ctx, c.id),

@@ -1,6 +1,6 @@
 import { builder } from '../../graphql/builder.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
-import { IdPageInfo } from '../../graphql/pagination.js';
+import { PageInfo } from '../../graphql/pagination.js';
 import type { Delivery } from './delivery.entity.js';
 import { listChannelDeliveries } from './deliveries.service.js';
 
@@ -39,7 +39,7 @@ const DeliveryConnection = builder.objectRef<Page>('DeliveryConnection').impleme
   description: "A page of a channel's deliveries, newest first; cursors are delivery ids.",
   fields: (t) => ({
     edges: t.field({ type: [DeliveryEdge], description: 'The deliveries of this page, newest first.', resolve: (c) => c.edges }),
-    pageInfo: t.field({ type: IdPageInfo, description: 'Whether older deliveries follow (`hasNextPage`; ask with `after: endCursor`).', resolve: (c) => c.pageInfo }),
+    pageInfo: t.field({ type: PageInfo, description: 'Whether older deliveries follow (`hasNextPage`; ask with `after: endCursor`).', resolve: (c) => c.pageInfo }),
   }),
 });
 

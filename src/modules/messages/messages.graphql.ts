@@ -1,6 +1,6 @@
 import { builder } from '../../graphql/builder.js';
 import { mutationErrors } from '../../graphql/errors.js';
-import { IdPageInfo, type PageInfoShape } from '../../graphql/pagination.js';
+import { PageInfo } from '../../graphql/pagination.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
 import { channelMessageStream, listMessages, toView, type MessageView } from './messages.service.js';
 import { CommandError, sendMessageOrCommand } from './slash-commands.js';
@@ -84,11 +84,11 @@ const MessageEdge = builder.objectRef<{ node: MessageView; cursor: string }>('Me
   }),
 });
 
-const MessageConnection = builder.objectRef<{ edges: { node: MessageView; cursor: string }[]; pageInfo: PageInfoShape }>('MessageConnection').implement({
+const MessageConnection = builder.objectRef<{ edges: { node: MessageView; cursor: string }[]; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null } }>('MessageConnection').implement({
   description: "A page of a channel's messages, oldest first; cursors are message ids.",
   fields: (t) => ({
     edges: t.field({ type: [MessageEdge], description: 'The messages of this page, oldest first.', resolve: (c) => c.edges }),
-    pageInfo: t.field({ type: IdPageInfo, description: 'Whether more messages come before or after this page.', resolve: (c) => c.pageInfo }),
+    pageInfo: t.field({ type: PageInfo, description: 'Whether more messages come before or after this page.', resolve: (c) => c.pageInfo }),
   }),
 });
 

@@ -31,6 +31,20 @@ export async function findChannelById(scope: Pick<Scope, 'em'>, channelId: strin
   return isUuid(channelId) ? scope.em.findOne(Channel, { id: channelId }) : null;
 }
 
+/**
+ * Channels of these organisations carrying these names (id, name and organisation only), in one query, with no viewer
+ * check: the caller has already checked the organisations are the viewer's, or is a background job.
+ */
+export async function findChannelsByName(scope: Pick<Scope, 'em'>, organisationIds: string[], names: string[]) {
+  if (!organisationIds.length || !names.length) return [];
+  return scope.em.find(Channel, { organisation: { $in: organisationIds }, name: { $in: names } }, { fields: ['name', 'organisation'] });
+}
+
+/** An organisation's channels, all of them or those with the given names, oldest first; no viewer check. */
+export async function organisationChannels(scope: Pick<Scope, 'em'>, organisationId: string, names?: string[]) {
+  return scope.em.find(Channel, { organisation: organisationId, ...(names ? { name: { $in: names } } : {}) }, { orderBy: { createdAt: 'asc' } });
+}
+
 export async function findChannel(scope: Scope, channelId: string) {
   try {
     return await requireChannel(scope, channelId);

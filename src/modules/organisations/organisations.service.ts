@@ -50,6 +50,12 @@ export async function renameOrganisation(scope: Scope, input: { id: string; name
   return organisation;
 }
 
+/** The viewer's memberships (organisation reference and role), oldest first, in one query. */
+export async function listMyMemberships(scope: Scope) {
+  const viewer = requireViewer(scope);
+  return scope.em.find(Membership, { user: viewer }, { orderBy: { createdAt: 'asc' } });
+}
+
 export async function listMyOrganisations(scope: Scope) {
   const viewer = requireViewer(scope);
   const memberships = await scope.em.find(Membership, { user: viewer }, { populate: ['organisation'], orderBy: { createdAt: 'asc' } });

@@ -61,7 +61,8 @@ export class UnauthenticatedGraphQLError extends GraphQLError {
 }
 
 builder.queryType({
-  description: 'Reads. Every field needs a bearer token; objects of organisations you are not a member of read as null.',
+  description:
+    'Reads. Every field needs a bearer token. Objects of organisations you are not a member of read as null, or as a NOT_FOUND error where the field cannot be null (`messages`).',
   authScopes: { authenticated: true },
 });
 builder.mutationType({

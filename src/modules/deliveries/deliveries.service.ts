@@ -48,11 +48,12 @@ import { performance } from 'node:perf_hooks';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Deps, Scope } from '../../context.js';
 import { ValidationError } from '../../errors.js';
+import { idPage } from '../../pagination.js';
 import { decryptSecret, encryptSecret } from '../../infra/crypto.js';
 import { describe as describeOutbound } from '../../infra/http.js';
 import { currentRequestId, withRequestId } from '../../infra/logger.js';
 import { requireChannel } from '../channels/channels.service.js';
-import { isMessageId, newId } from '../../infra/ulid.js';
+import { newId } from '../../infra/ulid.js';
 import { DELIVERY_STATUSES, Delivery, type DeliveryStatus } from './delivery.entity.js';
 
 /** Standard Webhooks' schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
@@ -565,27 +566,12 @@ export interface DeliveryFilter {
 /** A channel's deliveries, newest first; `after` is a delivery id from a previous page. */
 export async function listChannelDeliveries(scope: Scope, channelId: string, args: DeliveryFilter) {
   const channel = await requireChannel(scope, channelId);
-  const first = args.first ?? 50;
-  if (!Number.isInteger(first) || first < 0 || first > 100) throw new ValidationError('first', 'first must be between 0 and 100');
-  if (args.after && !isMessageId(args.after)) throw new ValidationError('after', 'after is not a cursor returned by this API');
   if (args.status && !DELIVERY_STATUSES.includes(args.status as DeliveryStatus)) {
     throw new ValidationError('status', `status must be one of ${DELIVERY_STATUSES.join(', ')}`);
   }
-  const where = {
-    channel,
-    ...(args.after ? { id: { $lt: args.after } } : {}),
-    ...(args.kind ? { kind: args.kind } : {}),
-    ...(args.status ? { status: args.status as DeliveryStatus } : {}),
-  };
-  const rows = await scope.em.find(Delivery, where, { orderBy: { id: 'desc' }, limit: first + 1 });
-  const items = rows.slice(0, first);
-  return {
-    edges: items.map((node) => ({ node, cursor: node.id })),
-    pageInfo: {
-      hasNextPage: rows.length > first,
-      hasPreviousPage: !!args.after,
-      startCursor: items[0]?.id ?? null,
-      endCursor: items.at(-1)?.id ?? null,
-    },
-  };
+  const filter = { channel, ...(args.kind ? { kind: args.kind } : {}), ...(args.status ? { status: args.status as DeliveryStatus } : {}) };
+  const page = await idPage({ first: args.first, after: args.after }, 'desc', (range, order, limit) =>
+    scope.em.find(Delivery, { ...filter, ...(Object.keys(range).length ? { id: range } : {}) }, { orderBy: { id: order }, limit }),
+  );
+  return { edges: page.items.map((node) => ({ node, cursor: node.id })), pageInfo: page.pageInfo };
 }

@@ -14,6 +14,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { Deps, Scope } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
+import { idCursor, idPage, type PageArgs } from '../../pagination.js';
 import type { MessageEvent } from '../../infra/pubsub.js';
 import type { StoredMessage } from '../../infra/hooks.js';
 import { parseInput } from '../../validation.js';
@@ -23,7 +24,7 @@ import { attemptRow, countAttempts, dispatchPrepared, prepareDeliveries, registe
 import type { Integration } from '../integrations/integration.entity.js';
 import { activeChannelIntegrations, detachIntegration } from '../integrations/integrations.service.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
-import { isMessageId, newId } from '../../infra/ulid.js';
+import { newId } from '../../infra/ulid.js';
 import { Message } from './message.entity.js';
 
 const Text255 = (name: string) => z.string().max(255, `${name} is at most 255 characters`);
@@ -456,45 +457,16 @@ export async function sendMessage(scope: Scope, input: z.input<typeof SendInput>
 // ---------------------------------------------------------------------------------------------------
 // Reading
 
-export interface MessagePageArgs {
-  first?: number | null;
-  after?: string | null;
-  last?: number | null;
-  before?: string | null;
-}
-
-function checkCursor(name: 'after' | 'before', value: string | null | undefined) {
-  if (value && !isMessageId(value)) throw new ValidationError(name, `${name} is not a message id or cursor returned by this API`);
-}
+const MESSAGE_CURSOR = 'a message id or cursor';
 
 /** A Relay page of a channel's messages, oldest first; cursors are message ids. */
-export async function listMessages(scope: Scope, channelId: string, args: MessagePageArgs) {
+export async function listMessages(scope: Scope, channelId: string, args: PageArgs) {
   const channel = await requireChannel(scope, channelId);
-  for (const key of ['first', 'last'] as const) {
-    const v = args[key];
-    if (v != null && (!Number.isInteger(v) || v < 0 || v > 100)) throw new ValidationError(key, `${key} must be between 0 and 100`);
-  }
-  checkCursor('after', args.after);
-  checkCursor('before', args.before);
-  const range: Record<string, string> = {};
-  if (args.after) range.$gt = args.after;
-  if (args.before) range.$lt = args.before;
-  const where = { channel, ...(Object.keys(range).length ? { id: range } : {}) };
-  const fromEnd = args.last != null && args.first == null;
-  const size = (fromEnd ? args.last : args.first) ?? 50;
-  const rows = await scope.em.find(Message, where, { orderBy: { id: fromEnd ? 'desc' : 'asc' }, limit: size + 1 });
-  const more = rows.length > size;
-  const items = rows.slice(0, size);
-  if (fromEnd) items.reverse();
-  return {
-    edges: items.map((m) => ({ node: toView(m), cursor: m.id })),
-    pageInfo: {
-      hasNextPage: fromEnd ? !!args.before : more,
-      hasPreviousPage: fromEnd ? more : !!args.after,
-      startCursor: items[0]?.id ?? null,
-      endCursor: items.at(-1)?.id ?? null,
-    },
-  };
+  const page = await idPage(args, 'asc', (range, order, limit) =>
+    scope.em.find(Message, { channel, ...(Object.keys(range).length ? { id: range } : {}) }, { orderBy: { id: order }, limit }),
+    { cursorName: MESSAGE_CURSOR },
+  );
+  return { edges: page.items.map((m) => ({ node: toView(m), cursor: m.id })), pageInfo: page.pageInfo };
 }
 
 /**
@@ -519,7 +491,7 @@ const SEAM_MEMORY = 2_000;
  */
 export async function channelMessageStream(scope: Scope, channelId: string, after?: string | null): Promise<AsyncIterableIterator<MessageView>> {
   const channel = await requireChannel(scope, channelId);
-  checkCursor('after', after);
+  idCursor('after', after, MESSAGE_CURSOR);
   const buffer: MessageEvent[] = [];
   let wake: (() => void) | null = null;
   let done = false;

@@ -35,8 +35,9 @@ import { postMessage } from '../messages/messages.service.js';
 import { Membership, type Role } from '../organisations/membership.entity.js';
 import { hasContent, webhookMessage, type WebhookMessage } from './message-content.js';
 import { rocketChatRuntime } from './runtime.js';
-import { scriptFetch, type ScriptHttpCall } from './script-http.js';
-import { checkScript, plainObject, runScript, ScriptError, type ScriptMethod } from './script-sandbox.js';
+import type { ScriptHttpCall } from './script-http.js';
+import { checkScript, plainObject, ScriptError } from './script-sandbox.js';
+import { forgetStore, liftSuspension, runIntegrationScript, scriptFailure, type HistoryDraft } from './scripts.service.js';
 import {
   OUTGOING_EVENTS,
   RETRY_DELAYS,
@@ -390,9 +391,8 @@ export async function updateWebhookIntegration(scope: Scope, body: unknown): Pro
   await scope.em.flush();
   forgetOutgoing(scope.deps);
   forgetIncoming(scope.deps, integration.id);
-  strikes(scope.deps).delete(integration.id);
-  // Rocket.Chat recompiles a changed integration's script, and its Store starts empty with it.
-  rocketChatRuntime(scope.deps).stores.forget(integration.id);
+  liftSuspension(scope.deps, integration.id);
+  forgetStore(scope.deps, integration.id);
   return { integration };
 }
 
@@ -405,7 +405,7 @@ export async function removeWebhookIntegration(scope: Scope, body: unknown): Pro
   await scope.em.remove(integration).flush();
   forgetOutgoing(scope.deps);
   forgetIncoming(scope.deps, integration.id);
-  rocketChatRuntime(scope.deps).stores.forget(integration.id);
+  forgetStore(scope.deps, integration.id);
   return { integration };
 }
 
@@ -554,57 +554,6 @@ async function history(em: EntityManager, integration: Pick<WebhookIntegration, 
   } as never);
   await em.flush();
   return row as WebhookIntegrationHistory;
-}
-
-type HistoryDraft = Partial<WebhookIntegrationHistory>;
-
-function scriptFailure(row: HistoryDraft, step: string, error: unknown) {
-  row.step = step;
-  row.error = true;
-  row.finished = true;
-  row.errorMessage = error instanceof Error ? error.message : String(error);
-  if (error instanceof ScriptError && error.logs.length) row.scriptLogs = error.logs;
-}
-
-/**
- * A script stopped at its limits (time or memory) three times in a row is suspended for 30 s on this
- * replica: its calls fail at once instead of each burning a core for up to 3 s. A run that completes
- * (even one that throws) clears the count.
- */
-const SUSPEND_AFTER = 3;
-const SUSPEND_MS = 30_000;
-
-function strikes(deps: Deps) {
-  return rocketChatRuntime(deps).strikes;
-}
-
-/**
- * Run one method of an integration's script with Rocket.Chat's globals: its Store, and HTTP through the
- * gateway's outbound client, each call appended to `httpCalls` for the history.
- */
-async function runIntegrationScript(ctx: Ctx, integration: Pick<WebhookIntegration, 'id' | 'script'>, method: ScriptMethod, input: unknown, httpCalls: ScriptHttpCall[] = []) {
-  const record = strikes(ctx.deps);
-  const state = record.get(integration.id);
-  if (state && state.until > Date.now()) {
-    throw new ScriptError('busy', `script suspended for ${Math.ceil((state.until - Date.now()) / 1000)} s after ${SUSPEND_AFTER} runs in a row were stopped at their limits`);
-  }
-  try {
-    const host = { store: rocketChatRuntime(ctx.deps).stores.for(integration.id), fetch: scriptFetch(ctx.deps, httpCalls) };
-    const run = await runScript(integration.script!, method, input, {}, host);
-    record.delete(integration.id);
-    ctx.deps.logger.debug({ integrationId: integration.id, method, ms: run.durationMs }, 'integration script ran');
-    return run;
-  } catch (error) {
-    if (error instanceof ScriptError && (error.kind === 'timeout' || error.kind === 'memory')) {
-      const count = (state?.strikes ?? 0) + 1;
-      if (record.size > 10_000) record.clear();
-      record.set(integration.id, { strikes: count >= SUSPEND_AFTER ? 0 : count, until: count >= SUSPEND_AFTER ? Date.now() + SUSPEND_MS : 0 });
-      ctx.deps.logger.warn({ integrationId: integration.id, method, kind: error.kind, strikes: count }, 'integration script stopped at its limits');
-    } else if (error instanceof ScriptError && error.kind !== 'busy') {
-      record.delete(integration.id);
-    }
-    throw error;
-  }
 }
 
 export interface IncomingRequest {

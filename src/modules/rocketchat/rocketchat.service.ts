@@ -31,9 +31,10 @@ import { authenticate, isUuid } from '../auth/auth.service.js';
 import { User } from '../auth/user.entity.js';
 import { Channel } from '../channels/channel.entity.js';
 import { enqueueDelivery, registerDeliveryKind, type DeliveryResult } from '../deliveries/deliveries.service.js';
-import { postMessage } from '../messages/messages.service.js';
 import { Membership, type Role } from '../organisations/membership.entity.js';
+import { ALL_SCOPES, ownChannels, targetChannels, watches } from './channel-scope.js';
 import { hasContent, webhookMessage, type WebhookMessage } from './message-content.js';
+import { INCOMING_SOURCE, OUTGOING_SOURCE, postToChannels, recordHistory, type Ctx, type Poster } from './posting.service.js';
 import { rocketChatRuntime } from './runtime.js';
 import type { ScriptHttpCall } from './script-http.js';
 import { checkScript, plainObject, ScriptError } from './script-sandbox.js';
@@ -49,10 +50,7 @@ import {
 } from './webhook-integration.entity.js';
 
 export const SCRIPT_ENGINE = 'isolated-vm';
-export const INCOMING_SOURCE = 'rocketchat-incoming';
-export const OUTGOING_SOURCE = 'rocketchat-outgoing';
 export const DELIVERY_KIND = 'rocketchat-outgoing';
-export const ALL_SCOPES = ['all_public_channels', 'all_private_groups', 'all_direct_messages'] as const;
 const MAX_RETRY_COUNT = 20;
 
 /** A disabled incoming integration: Rocket.Chat answers 503. */
@@ -524,38 +522,6 @@ export function historyToRocketChat(h: WebhookIntegrationHistory) {
   };
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Running integrations
-
-type Ctx = { em: EntityManager; deps: Deps };
-
-/** Channel ids an integration's `channel` list names, in its organisation. */
-async function targetChannels(em: EntityManager, integration: WebhookIntegration): Promise<Channel[]> {
-  const all = integration.channels.some((c) => (ALL_SCOPES as readonly string[]).includes(c));
-  const names = integration.channels.filter((c) => c.startsWith('#')).map((c) => c.slice(1));
-  if (!all && !names.length) return [];
-  return em.find(Channel, { organisation: integration.organisation, ...(all ? {} : { name: { $in: names } }) }, { orderBy: { createdAt: 'asc' } });
-}
-
-function watches(integration: WebhookIntegration, channelName: string) {
-  return integration.channels.some((c) => (ALL_SCOPES as readonly string[]).includes(c) || c === `#${channelName}`);
-}
-
-/** What posting needs of an integration (an entity, or the cached snapshot of an incoming one). */
-type Poster = Pick<WebhookIntegration, 'id' | 'type' | 'username' | 'alias' | 'emoji' | 'avatar'>;
-
-async function history(em: EntityManager, integration: Pick<WebhookIntegration, 'id' | 'type'> & { organisationId: string }, data: Partial<WebhookIntegrationHistory>) {
-  const row = em.create(WebhookIntegrationHistory, {
-    integration: integration.id,
-    organisation: integration.organisationId,
-    type: integration.type === 'webhook-incoming' ? 'incoming-webhook' : 'outgoing-webhook',
-    step: 'start',
-    ...data,
-  } as never);
-  await em.flush();
-  return row as WebhookIntegrationHistory;
-}
-
 export interface IncomingRequest {
   integrationId: string;
   token: string;
@@ -617,7 +583,7 @@ async function incomingTarget(ctx: Ctx, id: string): Promise<IncomingTarget | nu
     scriptEnabled: integration.scriptEnabled,
     script: integration.script ?? null,
     createdById: integration.createdBy?.id ?? null,
-    channels: (await targetChannels(ctx.em, integration)).map((c) => ({ id: c.id, name: c.name })),
+    channels: (await targetChannels(ctx, integration)).map((c) => ({ id: c.id, name: c.name })),
     expires: Date.now() + INCOMING_TTL_MS,
   };
   if (cache.size > 10_000) cache.clear();
@@ -637,7 +603,7 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
   let fromCaller = true;
   // The run is written once, at its end; a plain call (no script) that succeeds writes none.
   const row: HistoryDraft = { event: 'incoming', data: redactHeaders(content) };
-  const save = () => history(ctx.em, integration, row);
+  const save = () => recordHistory(ctx.em, integration, row);
   const httpCalls: ScriptHttpCall[] = [];
   if (integration.scriptEnabled && integration.script) {
     const parsedUrl = new URL(req.url, 'http://localhost');
@@ -724,61 +690,12 @@ export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{
 /** Rocket.Chat's answer to a call naming a channel the integration does not post to. */
 export const OVERRIDE_REFUSED = 'overriding destination channel is disabled for this integration';
 
-/**
- * The channels a call asks for (`#name`, a name or a channel id, one or a list), if every one is among
- * the integration's own; null when one is not (or is a direct message, `@user`).
- */
-function ownChannels(own: { id: string; name: string }[], asked: unknown): { id: string; name: string }[] | null {
-  const list = Array.isArray(asked) ? asked : [asked];
-  const found: { id: string; name: string }[] = [];
-  for (const item of list) {
-    if (typeof item !== 'string') return null;
-    const value = item.trim();
-    const match = value.startsWith('#') ? own.find((c) => c.name === value.slice(1)) : own.find((c) => c.id === value || c.name === value);
-    if (!match) return null;
-    if (!found.includes(match)) found.push(match);
-  }
-  return found.length ? found : null;
-}
-
 function redactHeaders(headers: Record<string, unknown>) {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(headers)) {
     out[k] = /^(authorization|cookie|x-auth-token)$/i.test(k) ? '[redacted]' : v;
   }
   return out;
-}
-
-async function postToChannels(ctx: Ctx, integration: Poster, channels: { id: string }[], message: WebhookMessage, source: string) {
-  const ids: string[] = [];
-  for (const channel of channels) {
-    let posted;
-    try {
-      posted = await postMessage(
-        { em: ctx.em.fork(), deps: ctx.deps },
-        {
-          channelId: channel.id,
-          message: message.text,
-          username: integration.username,
-          eventName: integration.type,
-          status: 'success',
-          source,
-          userId: `integration:${integration.id}`,
-          alias: message.alias,
-          avatar: message.avatar,
-          emoji: message.emoji,
-          attachments: message.attachments,
-          payload: { integrationId: integration.id },
-        },
-      );
-    } catch (error) {
-      // The channel was deleted since the integration's channels were looked up: post to the others.
-      if (error instanceof NotFoundError && error.resource === 'channel') continue;
-      throw error;
-    }
-    ids.push(posted.id);
-  }
-  return ids;
 }
 
 /** Rocket.Chat's wait before retry number `tries + 1` (tries counts from 0). */
@@ -811,7 +728,7 @@ async function fire(ctx: Ctx, integration: WebhookIntegration, trigger: Trigger)
   const token = integration.outgoingToken ? decryptSecret(ctx.deps.config.secretKey, integration.outgoingToken) : undefined;
   const data = { token, bot: false, ...trigger.payload, ...(trigger.triggerWord ? { trigger_word: trigger.triggerWord } : {}) };
   for (const url of integration.urls) {
-    const row = await history(ctx.em, { id: integration.id, type: integration.type, organisationId: integration.organisation.id }, {
+    const row = await recordHistory(ctx.em, { id: integration.id, type: integration.type, organisationId: integration.organisation.id }, {
       event: trigger.event,
       url,
       triggerWord: trigger.triggerWord ?? null,

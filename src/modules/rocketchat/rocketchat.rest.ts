@@ -2,15 +2,13 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import type { RestOptions } from '../../rest/scope.js';
 import type { Scope } from '../../context.js';
+import { IncomingRefusedError, IntegrationDisabledError, receiveIncoming } from './incoming.service.js';
 import {
   createWebhookIntegration,
   getWebhookIntegration,
   historyToRocketChat,
-  IncomingRefusedError,
-  IntegrationDisabledError,
   InvalidChannelError,
   listWebhookIntegrations,
-  receiveIncoming,
   removeWebhookIntegration,
   rocketChatViewer,
   startRocketChatTriggers,

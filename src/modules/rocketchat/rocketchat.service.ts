@@ -24,7 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Deps, Scope } from '../../context.js';
-import { DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import { decryptSecret, encryptSecret, hashToken, maskSecret, safeEqual } from '../../infra/crypto.js';
 import type { HookEvents } from '../../infra/hooks.js';
 import { authenticate, isUuid } from '../auth/auth.service.js';
@@ -32,9 +32,10 @@ import { User } from '../auth/user.entity.js';
 import { Channel } from '../channels/channel.entity.js';
 import { enqueueDelivery, registerDeliveryKind, type DeliveryResult } from '../deliveries/deliveries.service.js';
 import { Membership, type Role } from '../organisations/membership.entity.js';
-import { ALL_SCOPES, ownChannels, targetChannels, watches } from './channel-scope.js';
+import { ALL_SCOPES, watches } from './channel-scope.js';
+import { forgetAllIncoming, forgetIncoming } from './incoming.service.js';
 import { hasContent, webhookMessage, type WebhookMessage } from './message-content.js';
-import { INCOMING_SOURCE, OUTGOING_SOURCE, postToChannels, recordHistory, type Ctx, type Poster } from './posting.service.js';
+import { OUTGOING_SOURCE, postToChannels, recordHistory, type Ctx } from './posting.service.js';
 import { rocketChatRuntime } from './runtime.js';
 import type { ScriptHttpCall } from './script-http.js';
 import { checkScript, plainObject, ScriptError } from './script-sandbox.js';
@@ -52,20 +53,6 @@ import {
 export const SCRIPT_ENGINE = 'isolated-vm';
 export const DELIVERY_KIND = 'rocketchat-outgoing';
 const MAX_RETRY_COUNT = 20;
-
-/** A disabled incoming integration: Rocket.Chat answers 503. */
-export class IntegrationDisabledError extends DomainError {
-  constructor() {
-    super('Integration is disabled');
-  }
-}
-
-/** An incoming call a script refused or failed on: answered as Rocket.Chat's failure body. */
-export class IncomingRefusedError extends DomainError {
-  constructor(readonly error: unknown) {
-    super(typeof error === 'string' ? error : 'error-running-script');
-  }
-}
 
 /** The channel names could not be resolved to channels of the caller's organisation. */
 export class InvalidChannelError extends ValidationError {
@@ -522,182 +509,6 @@ export function historyToRocketChat(h: WebhookIntegrationHistory) {
   };
 }
 
-export interface IncomingRequest {
-  integrationId: string;
-  token: string;
-  method: string;
-  url: string;
-  headers: Record<string, unknown>;
-  query: Record<string, unknown>;
-  /** The parsed body (JSON, or the `payload` field of a form), or the query for GET. */
-  content: unknown;
-  rawBody?: string;
-}
-
-/** An incoming webhook call: authenticate by the URL token, run the script, post to the channels. */
-/**
- * An incoming integration and the channels it posts to, cached for a second per app (every call asks).
- * Changes made through this replica drop the entry at once; other replicas see them within the second,
- * channel creations and deletions included.
- */
-interface IncomingTarget extends Poster {
-  organisationId: string;
-  enabled: boolean;
-  tokenHash: string | null;
-  scriptEnabled: boolean;
-  script: string | null;
-  createdById: string | null;
-  channels: { id: string; name: string }[];
-  expires: number;
-}
-const INCOMING_TTL_MS = 1_000;
-
-function incomingCache(deps: Deps) {
-  return rocketChatRuntime(deps).incoming as Map<string, IncomingTarget>;
-}
-
-function forgetIncoming(deps: Deps, id: string) {
-  incomingCache(deps).delete(id);
-}
-
-async function incomingTarget(ctx: Ctx, id: string): Promise<IncomingTarget | null> {
-  if (!isUuid(id)) return null;
-  const cache = incomingCache(ctx.deps);
-  const hit = cache.get(id);
-  if (hit && hit.expires > Date.now()) return hit;
-  const integration = await ctx.em.findOne(WebhookIntegration, { id, type: 'webhook-incoming' });
-  if (!integration) {
-    cache.delete(id);
-    return null;
-  }
-  const target: IncomingTarget = {
-    id: integration.id,
-    type: integration.type,
-    username: integration.username,
-    alias: integration.alias,
-    emoji: integration.emoji,
-    avatar: integration.avatar,
-    organisationId: integration.organisation.id,
-    enabled: integration.enabled,
-    tokenHash: integration.tokenHash ?? null,
-    scriptEnabled: integration.scriptEnabled,
-    script: integration.script ?? null,
-    createdById: integration.createdBy?.id ?? null,
-    channels: (await targetChannels(ctx, integration)).map((c) => ({ id: c.id, name: c.name })),
-    expires: Date.now() + INCOMING_TTL_MS,
-  };
-  if (cache.size > 10_000) cache.clear();
-  cache.set(id, target);
-  return target;
-}
-
-export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{ messageIds: string[] }> {
-  const integration = await incomingTarget(ctx, req.integrationId);
-  if (!integration || !integration.tokenHash || !safeEqual(integration.tokenHash, hashToken(req.token))) {
-    throw new NotFoundError('integration');
-  }
-  if (!integration.enabled) throw new IntegrationDisabledError();
-
-  let content = plainObject(req.content) ?? {};
-  // What the caller sent, until a script answers with its own content.
-  let fromCaller = true;
-  // The run is written once, at its end; a plain call (no script) that succeeds writes none.
-  const row: HistoryDraft = { event: 'incoming', data: redactHeaders(content) };
-  const save = () => recordHistory(ctx.em, integration, row);
-  const httpCalls: ScriptHttpCall[] = [];
-  if (integration.scriptEnabled && integration.script) {
-    const parsedUrl = new URL(req.url, 'http://localhost');
-    const request = {
-      url: { hash: parsedUrl.hash || null, search: parsedUrl.search || null, query: req.query, pathname: parsedUrl.pathname, path: parsedUrl.pathname + parsedUrl.search },
-      url_raw: req.url,
-      url_params: req.query,
-      content,
-      content_raw: req.rawBody ?? JSON.stringify(content),
-      headers: redactHeaders(req.headers),
-      body: content,
-      user: { _id: integration.createdById, name: integration.username, username: integration.username },
-    };
-    let run;
-    try {
-      run = await runIntegrationScript(ctx, integration, 'process_incoming_request', { request }, httpCalls);
-    } catch (error) {
-      scriptFailure(row, 'execute-script-error', error);
-      if (httpCalls.length) row.scriptHttpCalls = httpCalls;
-      await save();
-      throw new IncomingRefusedError('error-running-script');
-    }
-    row.ranPrepareScript = true;
-    row.scriptLogs = run.logs;
-    if (httpCalls.length) row.scriptHttpCalls = httpCalls;
-    if (run.implemented) {
-      const result = plainObject(run.result);
-      if (!run.result) {
-        row.step = 'script-returned-nothing';
-        row.finished = true;
-        await save();
-        return { messageIds: [] };
-      }
-      if (result?.error !== undefined) {
-        row.step = 'script-returned-error';
-        row.finished = true;
-        row.error = true;
-        row.errorMessage = typeof result.error === 'string' ? result.error : JSON.stringify(result.error);
-        await save();
-        throw new IncomingRefusedError(result.error);
-      }
-      content = plainObject(result?.content) ?? {};
-      fromCaller = false;
-    }
-  }
-
-  const refuse = async (step: string, error: Error) => {
-    row.step = step;
-    row.error = true;
-    row.finished = true;
-    row.errorMessage = error.message;
-    await save();
-    throw error;
-  };
-
-  // Rocket.Chat refuses any other destination unless overrideDestinationChannelEnabled, which
-  // Switchboard never sets; naming one of the integration's own channels narrows the post to it.
-  const asked = content.channel ?? content.roomId ?? (fromCaller ? (req.query.channel ?? req.query.roomId) : undefined);
-  let channels = integration.channels;
-  if (asked !== undefined && asked !== null && asked !== '') {
-    const own = ownChannels(integration.channels, asked);
-    if (!own) await refuse('override-refused', new IncomingRefusedError(OVERRIDE_REFUSED));
-    channels = own!;
-  }
-
-  let message: WebhookMessage;
-  try {
-    message = webhookMessage(content, integration);
-  } catch (error) {
-    if (error instanceof ValidationError) await refuse('invalid-message', error);
-    throw error;
-  }
-  if (!hasContent(message)) await refuse('invalid-message', new ValidationError('text', 'text is required (or attachments)'));
-  const messageIds = await postToChannels(ctx, integration, channels, message!, INCOMING_SOURCE);
-  if (row.ranPrepareScript) {
-    row.step = 'finished';
-    row.finished = true;
-    row.postedMessageIds = messageIds;
-    await save();
-  }
-  return { messageIds };
-}
-
-/** Rocket.Chat's answer to a call naming a channel the integration does not post to. */
-export const OVERRIDE_REFUSED = 'overriding destination channel is disabled for this integration';
-
-function redactHeaders(headers: Record<string, unknown>) {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(headers)) {
-    out[k] = /^(authorization|cookie|x-auth-token)$/i.test(k) ? '[redacted]' : v;
-  }
-  return out;
-}
-
 /** Rocket.Chat's wait before retry number `tries + 1` (tries counts from 0). */
 export function retryDelayMs(delay: RetryDelay, tries: number): number {
   switch (delay) {
@@ -1002,7 +813,7 @@ export function startRocketChatTriggers(root: { em: EntityManager }, deps: Deps)
     }
   };
   registerDeliveryKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx) });
-  const forgetChannels = async () => void incomingCache(deps).clear();
+  const forgetChannels = async () => forgetAllIncoming(deps);
   const offs = [
     deps.hooks.on('channel.created', forgetChannels),
     deps.hooks.on('channel.deleted', forgetChannels),

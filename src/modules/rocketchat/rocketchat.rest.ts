@@ -3,6 +3,7 @@ import { DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, Valid
 import type { RestOptions } from '../../rest/scope.js';
 import type { Scope } from '../../context.js';
 import { IncomingRefusedError, IntegrationDisabledError, receiveIncoming } from './incoming.service.js';
+import { startRocketChatTriggers } from './outgoing.service.js';
 import {
   createWebhookIntegration,
   getWebhookIntegration,
@@ -11,7 +12,6 @@ import {
   listWebhookIntegrations,
   removeWebhookIntegration,
   rocketChatViewer,
-  startRocketChatTriggers,
   toRocketChat,
   updateWebhookIntegration,
   webhookIntegrationHistory,

@@ -3,12 +3,12 @@ import { DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, Valid
 import type { RestOptions } from '../../rest/scope.js';
 import type { Scope } from '../../context.js';
 import { IncomingRefusedError, IntegrationDisabledError, receiveIncoming } from './incoming.service.js';
+import { InvalidChannelError } from './integration-fields.js';
 import { startRocketChatTriggers } from './outgoing.service.js';
 import {
   createWebhookIntegration,
   getWebhookIntegration,
   historyToRocketChat,
-  InvalidChannelError,
   listWebhookIntegrations,
   removeWebhookIntegration,
   rocketChatViewer,

@@ -1,43 +1,40 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
+import { DomainError, ValidationError } from '../../errors.js';
 import type { RestOptions } from '../../rest/scope.js';
 import type { Scope } from '../../context.js';
-import { IncomingRefusedError, IntegrationDisabledError, receiveIncoming } from './incoming.service.js';
-import { InvalidChannelError } from './integration-fields.js';
-import { startRocketChatTriggers } from './outgoing.service.js';
+import { receiveIncoming } from './incoming.service.js';
 import {
   createWebhookIntegration,
   getWebhookIntegration,
-  historyToRocketChat,
   listWebhookIntegrations,
   removeWebhookIntegration,
   rocketChatViewer,
-  toRocketChat,
   updateWebhookIntegration,
   webhookIntegrationHistory,
-} from './rocketchat.service.js';
+} from './management.service.js';
+import { startRocketChatTriggers } from './outgoing.service.js';
+import {
+  historyToRocketChat,
+  incomingFailure,
+  integrationToRocketChat,
+  INTERNAL_ERROR_BODY,
+  malformedRequestFailure,
+  managementFailure,
+  type Failure,
+} from './rocketchat.shapes.js';
 
 const header = (request: FastifyRequest, name: string) => {
   const v = request.headers[name];
   return Array.isArray(v) ? v[0] : v;
 };
 
+const send = (reply: FastifyReply, failure: Failure) => reply.code(failure.status).send(failure.body);
+
 /** Rocket.Chat's error bodies for domain errors; anything else goes to the app's error handler. */
 function rocketChatError(error: unknown, reply: FastifyReply) {
-  if (error instanceof UnauthenticatedError) return reply.code(401).send({ status: 'error', message: 'You must be logged in to do this.' });
-  if (error instanceof InvalidChannelError) return reply.code(400).send({ success: false, error: error.message, errorType: 'error-invalid-channel' });
-  if (error instanceof ValidationError) {
-    const m = error.message;
-    const text = m.startsWith('must have required property') ? `${m}\n ${m}\n must match exactly one schema in oneOf [invalid-params]` : `${m} [invalid-params]`;
-    return reply.code(400).send({ success: false, error: text, errorType: 'invalid-params' });
-  }
-  if (error instanceof ForbiddenError) return reply.code(403).send({ success: false, error: error.message });
-  if (error instanceof NotFoundError) {
-    const what = error.resource === 'integration' ? 'The integration does not exist.' : error.message;
-    return reply.code(404).send({ success: false, error: `${what} [error-invalid-integration]`, errorType: 'error-invalid-integration' });
-  }
-  if (error instanceof DomainError) return reply.code(400).send({ success: false, error: error.message });
-  throw error;
+  const failure = managementFailure(error);
+  if (!failure) throw error;
+  return send(reply, failure);
 }
 
 const AUTH = ' Authenticate with X-Auth-Token (a Switchboard access token) and X-User-Id (its user\'s id); failures answer Rocket.Chat\'s bodies.';
@@ -104,12 +101,9 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof DomainError) return rocketChatError(error, reply);
     const status = typeof (error as { statusCode?: number }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
-    if (status >= 400 && status < 500) {
-      const message = (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request body is too large' : error instanceof SyntaxError || /JSON/i.test((error as Error).message) ? 'request body is not valid JSON' : (error as Error).message;
-      return reply.code(status).send({ success: false, error: message, errorType: 'invalid-params' });
-    }
+    if (status >= 400 && status < 500) return send(reply, malformedRequestFailure(status, error as Error & { code?: string }));
     request.log.error({ err: error }, 'unexpected error');
-    return reply.code(500).send({ success: false, error: 'internal server error' });
+    return reply.code(500).send(INTERNAL_ERROR_BODY);
   });
 
   // Rocket.Chat senders often post a form with one `payload` field holding the JSON (Slack's format).
@@ -155,8 +149,8 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
       { 404: 'The organisation named by X-Organisation-Id is not one of yours.' },
     ),
     route(async (scope, request) => {
-      const shaped = await createWebhookIntegration(scope, request.body, header(request, 'x-organisation-id'));
-      return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
+      const managed = await createWebhookIntegration(scope, request.body, header(request, 'x-organisation-id'));
+      return { integration: integrationToRocketChat(managed) };
     }),
   );
 
@@ -166,8 +160,7 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
     route(async (scope, request) => {
       const q = request.query as Record<string, unknown>;
       const page = await listWebhookIntegrations(scope, q);
-      const integrations = [];
-      for (const i of page.integrations) integrations.push(await toRocketChat(scope.em, scope.deps, { integration: i }));
+      const integrations = page.integrations.map(integrationToRocketChat);
       return { integrations, offset: page.offset, items: integrations.length, total: page.total };
     }),
   );
@@ -177,8 +170,8 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
     doc('getRocketChatIntegration', 'Get one integration', 'Query: integrationId.', [400, 404]),
     route(async (scope, request) => {
       const q = request.query as Record<string, unknown>;
-      const shaped = await getWebhookIntegration(scope, q.integrationId);
-      return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
+      const managed = await getWebhookIntegration(scope, q.integrationId);
+      return { integration: integrationToRocketChat(managed) };
     }),
   );
 
@@ -191,8 +184,8 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
       [400, 403, 404, 413, 415],
     ),
     route(async (scope, request) => {
-      const shaped = await updateWebhookIntegration(scope, request.body);
-      return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
+      const managed = await updateWebhookIntegration(scope, request.body);
+      return { integration: integrationToRocketChat(managed) };
     }),
   );
 
@@ -200,8 +193,8 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
     '/api/v1/integrations.remove',
     doc('removeRocketChatIntegration', 'Remove an integration', 'Body: type and integrationId.', [400, 403, 404, 413, 415]),
     route(async (scope, request) => {
-      const shaped = await removeWebhookIntegration(scope, request.body);
-      return { integration: await toRocketChat(scope.em, scope.deps, shaped) };
+      const managed = await removeWebhookIntegration(scope, request.body);
+      return { integration: integrationToRocketChat(managed) };
     }),
   );
 
@@ -237,11 +230,9 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
       );
       return reply.code(200).send({ success: true });
     } catch (error) {
-      if (error instanceof NotFoundError) return reply.code(404).send({ success: false, error: 'Invalid integration id or token provided.' });
-      if (error instanceof IntegrationDisabledError) return reply.code(503).send({ success: false, error: 'Service Unavailable' });
-      if (error instanceof IncomingRefusedError) return reply.code(400).send({ success: false, error: error.error });
-      if (error instanceof ValidationError) return reply.code(400).send({ success: false, error: error.message, errorType: 'invalid-params' });
-      throw error;
+      const failure = incomingFailure(error);
+      if (!failure) throw error;
+      return send(reply, failure);
     }
   };
   const HOOK_TEXT = {

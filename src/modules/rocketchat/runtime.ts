@@ -1,7 +1,7 @@
 /**
  * What the Rocket.Chat integrations of one app keep in memory, created on first use and reached through
  * the app's deps (never shared between apps, so tests and replicas in one process stay apart):
- * the scripts' `Store`s, and the per-replica caches and suspensions of rocketchat.service.ts.
+ * the scripts' `Store`s, and the per-replica caches and suspensions of its services (incoming, outgoing, scripts).
  */
 import type { Deps } from '../../context.js';
 import type { ScriptHost } from './script-sandbox.js';

@@ -1,42 +1,34 @@
 /**
- * Rocket.Chat-compatible webhook integrations of an organisation.
+ * Management of Rocket.Chat-compatible webhook integrations (integrations.create|list|get|update|remove|history).
  *
- * - Management (integrations.create|list|get|update|remove|history) authenticates with a Switchboard
- *   access token (X-Auth-Token) and its user's id (X-User-Id). Rocket.Chat's permissions map onto
- *   organisation roles: admins and owners hold manage-incoming-integrations and
+ * - The caller is a Switchboard access token (X-Auth-Token) and its user's id (X-User-Id): rocketChatViewer.
+ * - Rocket.Chat's permissions map onto organisation roles: admins and owners hold manage-incoming-integrations and
  *   manage-outgoing-integrations (every integration of the organisation); members hold
  *   manage-own-incoming-integrations and manage-own-outgoing-integrations (only those they created).
  * - `channel` names `#name` channels of one organisation. The organisation is the one named by the
  *   X-Organisation-Id header, else the caller's only organisation, else the one organisation whose
  *   channels carry every name given (ambiguous -> 400 asking for the header).
- * - Incoming: `/hooks/{id}/{token}` posts through the normal message path (postMessage), with Rocket.Chat's
- *   message model (message-content.ts: alias, avatar or emoji, attachments, trimmed text). A call that
- *   names another channel than the integration's own is refused, as Rocket.Chat does without
- *   overrideDestinationChannelEnabled.
- * - Outgoing: reacts to 'message.created' (sendMessage) and 'channel.created' (roomCreated); each URL
- *   call is a Delivery (kind `rocketchat-outgoing`) whose retry delays follow Rocket.Chat's
- *   retryFailedCalls / retryCount / retryDelay. A JSON answer with `text` or `attachments` is posted back. Messages an
- *   outgoing integration posts (source `rocketchat-outgoing`) never trigger outgoing integrations.
- * - Scripts run in the isolated-vm sandbox (script-sandbox.ts) with Rocket.Chat's globals; their Store
- *   lives in the app's runtime (runtime.ts), their HTTP calls go through deps.http (script-http.ts);
- *   failures and HTTP calls land in the history.
+ *
+ * Memberships, roles and channels come from the organisations and channels services. What these functions return
+ * is the integration with what Rocket.Chat's JSON shows of it (its users' names, the masked outgoing token); the
+ * JSON itself is the door's (rocketchat.shapes.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Deps, Scope } from '../../context.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import { decryptSecret, encryptSecret, hashToken, maskSecret, safeEqual } from '../../infra/crypto.js';
-import { authenticate, isUuid } from '../auth/auth.service.js';
-import { User } from '../auth/user.entity.js';
-import { Channel } from '../channels/channel.entity.js';
-import { Membership, type Role } from '../organisations/membership.entity.js';
+import { authenticate, isUuid, requireViewer } from '../auth/auth.service.js';
+import type { User } from '../auth/user.entity.js';
+import { findChannelsByName } from '../channels/channels.service.js';
+import type { Role } from '../organisations/membership.entity.js';
+import { listMyMemberships, viewerRole } from '../organisations/organisations.service.js';
+import { channelNames } from './channel-scope.js';
 import { forgetIncoming } from './incoming.service.js';
-import { InvalidChannelError, parseFields, str, type Body, type Fields } from './integration-fields.js';
+import { checkType, InvalidChannelError, parseFields, str, type Body, type Fields } from './integration-fields.js';
 import { forgetOutgoing } from './outgoing.service.js';
 import { forgetStore, liftSuspension } from './scripts.service.js';
 import { WEBHOOK_TYPES, WebhookIntegration, WebhookIntegrationHistory, type WebhookType } from './webhook-integration.entity.js';
-
-export const SCRIPT_ENGINE = 'isolated-vm';
 
 // ---------------------------------------------------------------------------------------------------
 // Authentication and permissions
@@ -58,47 +50,43 @@ export function permissionsFor(role: Role, direction: Direction): string[] {
   return role === 'member' ? [own] : [`manage-${direction}-integrations`, own];
 }
 
-function requireViewer(scope: Scope): User {
-  if (!scope.viewer) throw new UnauthenticatedError('You must be logged in to do this.');
-  return scope.viewer;
-}
-
-async function viewerMemberships(scope: Scope) {
-  const viewer = requireViewer(scope);
-  return scope.em.find(Membership, { user: viewer }, { orderBy: { createdAt: 'asc' } });
-}
-
 function forbidden(): never {
   throw new ForbiddenError('User does not have the permissions required for this action [error-unauthorized]');
 }
+
+/** The users Rocket.Chat's JSON names (creator, last updater): loaded with the integrations, in the same query. */
+const WITH_USERS = ['createdBy', 'updatedBy'] as const;
 
 /** The integration, if the viewer may manage it: admins every one of their organisation, members their own. */
 async function requireManageable(scope: Scope, id: unknown, type?: unknown): Promise<WebhookIntegration> {
   const viewer = requireViewer(scope);
   const integrationId = typeof id === 'string' ? id : '';
-  const integration = isUuid(integrationId) ? await scope.em.findOne(WebhookIntegration, { id: integrationId }) : null;
-  const membership = integration ? await scope.em.findOne(Membership, { organisation: integration.organisation, user: viewer }) : null;
-  if (!integration || !membership || (type !== undefined && type !== integration.type)) throw new NotFoundError('integration', integrationId || undefined);
-  const all = permissionsFor(membership.role, directionOf(integration.type)).includes(`manage-${directionOf(integration.type)}-integrations`);
+  const integration = isUuid(integrationId) ? await scope.em.findOne(WebhookIntegration, { id: integrationId }, { populate: WITH_USERS }) : null;
+  const role = integration ? await viewerRole(scope, integration.organisation.id) : null;
+  if (!integration || !role || (type !== undefined && type !== integration.type)) throw new NotFoundError('integration', integrationId || undefined);
+  const all = permissionsFor(role, directionOf(integration.type)).includes(`manage-${directionOf(integration.type)}-integrations`);
   if (!all && integration.createdBy?.id !== viewer.id) forbidden();
   return integration;
 }
 
-/** The organisation whose channels the names refer to (see the module comment). */
+/**
+ * The organisation whose channels the names refer to (see the module comment): always one the viewer belongs to,
+ * and every member may create integrations there (members hold the manage-own-* permissions).
+ */
 async function chooseOrganisation(scope: Scope, channels: string[], organisationHint: string | undefined): Promise<string> {
-  const memberships = await viewerMemberships(scope);
+  const memberships = await listMyMemberships(scope);
   let orgIds = memberships.map((m) => m.organisation.id);
   if (organisationHint) {
     if (!orgIds.includes(organisationHint)) throw new NotFoundError('organisation', organisationHint);
     orgIds = [organisationHint];
   }
   if (!orgIds.length) throw new InvalidChannelError('You belong to no organisation, so no channel can be named [error-invalid-channel]');
-  const names = channels.filter((c) => c.startsWith('#')).map((c) => c.slice(1));
+  const names = channelNames(channels);
   if (!names.length) {
     if (orgIds.length === 1) return orgIds[0];
     throw new InvalidChannelError('You belong to several organisations: send X-Organisation-Id to say which one the integration belongs to [error-invalid-channel]');
   }
-  const found = await scope.em.find(Channel, { organisation: { $in: orgIds }, name: { $in: names } }, { fields: ['name', 'organisation'] });
+  const found = await findChannelsByName(scope, orgIds, names);
   const complete = orgIds.filter((org) => names.every((n) => found.some((c) => c.organisation.id === org && c.name === n)));
   if (complete.length === 1) return complete[0];
   if (complete.length > 1) {
@@ -108,19 +96,12 @@ async function chooseOrganisation(scope: Scope, channels: string[], organisation
   throw new InvalidChannelError(`Invalid Channel "#${missing}" [error-invalid-channel]`);
 }
 
-async function checkChannelsExist(em: EntityManager, organisationId: string, channels: string[]) {
-  const names = channels.filter((c) => c.startsWith('#')).map((c) => c.slice(1));
+async function checkChannelsExist(scope: Scope, organisationId: string, channels: string[]) {
+  const names = channelNames(channels);
   if (!names.length) return;
-  const found = await em.find(Channel, { organisation: organisationId, name: { $in: names } }, { fields: ['name'] });
+  const found = await findChannelsByName(scope, [organisationId], names);
   const missing = names.find((n) => !found.some((c) => c.name === n));
   if (missing) throw new InvalidChannelError(`Invalid Channel "#${missing}" [error-invalid-channel]`);
-}
-
-async function requireRole(scope: Scope, organisationId: string, type: WebhookType) {
-  const viewer = requireViewer(scope);
-  const membership = await scope.em.findOne(Membership, { organisation: organisationId, user: viewer });
-  if (!membership) throw new NotFoundError('organisation', organisationId);
-  return permissionsFor(membership.role, directionOf(type));
 }
 
 function newIncomingToken() {
@@ -130,11 +111,41 @@ function newIncomingToken() {
 // ---------------------------------------------------------------------------------------------------
 // Management
 
-export interface Shaped {
+/** An integration with what Rocket.Chat's JSON shows of it besides its columns. */
+export interface ManagedIntegration {
   integration: WebhookIntegration;
   /** The incoming token, only right after it was created. */
   token?: string;
+  /** An outgoing integration's token, masked; null when it has none (and for incoming ones). */
+  maskedOutgoingToken: string | null;
+  /** Who created it and who changed it last (null when not recorded, or the user is gone), with their names. */
+  createdBy: { id: string; name: string | null } | null;
+  updatedBy: { id: string; name: string | null } | null;
 }
+
+const userRef = (user: User | null | undefined) => (user ? { id: user.id, name: user.name ?? null } : null);
+
+/**
+ * The integrations with their users, loaded together: those not loaded yet in one query per relation, whatever the
+ * number of integrations (a page loaded WITH_USERS needs none).
+ */
+async function managed(scope: Pick<Scope, 'em' | 'deps'>, integrations: WebhookIntegration[], token?: string): Promise<ManagedIntegration[]> {
+  await scope.em.populate(integrations, WITH_USERS);
+  return integrations.map((integration) => ({
+    integration,
+    ...(token ? { token } : {}),
+    maskedOutgoingToken: maskedOutgoingToken(scope.deps, integration),
+    createdBy: userRef(integration.createdBy),
+    updatedBy: userRef(integration.updatedBy),
+  }));
+}
+
+function maskedOutgoingToken(deps: Deps, integration: WebhookIntegration) {
+  if (integration.type !== 'webhook-outgoing' || !integration.outgoingToken) return null;
+  return maskSecret(decryptSecret(deps.config.secretKey, integration.outgoingToken));
+}
+
+const one = async (scope: Scope, integration: WebhookIntegration, token?: string) => (await managed(scope, [integration], token))[0];
 
 /** The columns both integration types take from the parsed body (create and update alike). */
 function commonColumns(fields: Fields) {
@@ -148,11 +159,10 @@ function outgoingColumns(fields: Fields) {
   return { event, urls, triggerWords, triggerWordAnywhere, retryFailedCalls, retryCount, retryDelay };
 }
 
-export async function createWebhookIntegration(scope: Scope, body: unknown, organisationHint?: string): Promise<Shaped> {
+export async function createWebhookIntegration(scope: Scope, body: unknown, organisationHint?: string): Promise<ManagedIntegration> {
   const viewer = requireViewer(scope);
   const fields = await parseFields(body, null);
   const organisationId = await chooseOrganisation(scope, fields.channels, organisationHint);
-  await requireRole(scope, organisationId, fields.type); // members hold the manage-own-* permissions
   const token = fields.type === 'webhook-incoming' ? newIncomingToken() : undefined;
   const integration = scope.em.create(WebhookIntegration, {
     organisation: organisationId,
@@ -166,16 +176,16 @@ export async function createWebhookIntegration(scope: Scope, body: unknown, orga
   });
   await scope.em.flush();
   forgetOutgoing(scope.deps);
-  return { integration, token };
+  return one(scope, integration, token);
 }
 
-export async function updateWebhookIntegration(scope: Scope, body: unknown): Promise<Shaped> {
+export async function updateWebhookIntegration(scope: Scope, body: unknown): Promise<ManagedIntegration> {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Body;
   const type = str(b, 'type', true);
   const id = str(b, 'integrationId', true);
   const integration = await requireManageable(scope, id, type);
   const fields = await parseFields(body, integration);
-  await checkChannelsExist(scope.em, integration.organisation.id, fields.channels);
+  await checkChannelsExist(scope, integration.organisation.id, fields.channels);
   Object.assign(integration, { ...commonColumns(fields), updatedBy: scope.viewer });
   if (integration.type === 'webhook-outgoing') {
     Object.assign(integration, outgoingColumns(fields));
@@ -186,25 +196,26 @@ export async function updateWebhookIntegration(scope: Scope, body: unknown): Pro
   forgetIncoming(scope.deps, integration.id);
   liftSuspension(scope.deps, integration.id);
   forgetStore(scope.deps, integration.id);
-  return { integration };
+  return one(scope, integration);
 }
 
-export async function removeWebhookIntegration(scope: Scope, body: unknown): Promise<Shaped> {
+export async function removeWebhookIntegration(scope: Scope, body: unknown): Promise<ManagedIntegration> {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Body;
   const type = str(b, 'type', true);
-  if (!(WEBHOOK_TYPES as readonly string[]).includes(type!)) throw new ValidationError('type', `/type must be equal to one of the allowed values: ${WEBHOOK_TYPES.join(', ')}`);
+  checkType(type);
   const id = str(b, 'integrationId', true);
   const integration = await requireManageable(scope, id, type);
+  const removed = await one(scope, integration);
   await scope.em.remove(integration).flush();
   forgetOutgoing(scope.deps);
   forgetIncoming(scope.deps, integration.id);
   forgetStore(scope.deps, integration.id);
-  return { integration };
+  return removed;
 }
 
-export async function getWebhookIntegration(scope: Scope, integrationId: unknown): Promise<Shaped> {
+export async function getWebhookIntegration(scope: Scope, integrationId: unknown): Promise<ManagedIntegration> {
   if (integrationId === undefined || integrationId === '') throw new ValidationError('integrationId', `The query parameter "integrationId" is required.`);
-  return { integration: await requireManageable(scope, integrationId) };
+  return one(scope, await requireManageable(scope, integrationId));
 }
 
 function pageArgs(offsetValue: unknown, countValue: unknown) {
@@ -215,14 +226,17 @@ function pageArgs(offsetValue: unknown, countValue: unknown) {
   return { offset, count };
 }
 
-/** Integrations the viewer may manage, across their organisations, newest first. */
+/**
+ * Integrations the viewer may manage, across their organisations, newest first. A page costs the same few queries
+ * whatever its size: the viewer's memberships, the page with its users (joined), and the count.
+ */
 export async function listWebhookIntegrations(scope: Scope, query: { offset?: unknown; count?: unknown; name?: unknown; type?: unknown }) {
   const viewer = requireViewer(scope);
   const { offset, count } = pageArgs(query.offset, query.count);
   if (query.type !== undefined && !(WEBHOOK_TYPES as readonly string[]).includes(String(query.type))) {
     throw new ValidationError('type', `type must be one of ${WEBHOOK_TYPES.join(', ')}`);
   }
-  const memberships = await viewerMemberships(scope);
+  const memberships = await listMyMemberships(scope);
   const admin = memberships.filter((m) => m.role !== 'member').map((m) => m.organisation.id);
   const member = memberships.filter((m) => m.role === 'member').map((m) => m.organisation.id);
   const where = {
@@ -231,13 +245,9 @@ export async function listWebhookIntegrations(scope: Scope, query: { offset?: un
     ...(typeof query.name === 'string' && query.name ? { name: { $like: `%${query.name.replace(/[%_\\]/g, (c) => `\\${c}`)}%` } } : {}),
   };
   if (!admin.length && !member.length) return { integrations: [], offset, total: 0 };
-  const [rows, total] = await scope.em.findAndCount(WebhookIntegration, where, {
-    orderBy: { createdAt: 'desc', id: 'desc' },
-    limit: count,
-    offset,
-    populate: ['createdBy', 'updatedBy'],
-  });
-  return { integrations: rows, offset, total };
+  const rows = await scope.em.find(WebhookIntegration, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: count, offset, populate: WITH_USERS });
+  const total = await scope.em.count(WebhookIntegration, where);
+  return { integrations: await managed(scope, rows), offset, total };
 }
 
 export async function webhookIntegrationHistory(scope: Scope, query: { id?: unknown; offset?: unknown; count?: unknown }) {
@@ -246,73 +256,4 @@ export async function webhookIntegrationHistory(scope: Scope, query: { id?: unkn
   const { offset, count } = pageArgs(query.offset, query.count);
   const [history, total] = await scope.em.findAndCount(WebhookIntegrationHistory, { integration }, { orderBy: { id: 'desc' }, limit: count, offset });
   return { history, offset, total };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Rocket.Chat shapes
-
-export async function toRocketChat(em: EntityManager, deps: Deps, shaped: Shaped) {
-  const i = shaped.integration;
-  const creator = i.createdBy ? await em.findOne(User, { id: i.createdBy.id }) : null;
-  const updater = i.updatedBy ? await em.findOne(User, { id: i.updatedBy.id }) : null;
-  const out: Record<string, unknown> = {
-    type: i.type,
-    name: i.name,
-    enabled: i.enabled,
-    username: i.username,
-    channel: i.channels,
-    scriptEnabled: i.scriptEnabled,
-    ...(i.script ? { script: i.script } : {}),
-    scriptEngine: SCRIPT_ENGINE,
-    overrideDestinationChannelEnabled: false,
-    ...(i.alias ? { alias: i.alias } : {}),
-    ...(i.avatar ? { avatar: i.avatar } : {}),
-    ...(i.emoji ? { emoji: i.emoji } : {}),
-  };
-  if (i.type === 'webhook-incoming') {
-    if (shaped.token) out.token = shaped.token;
-  } else {
-    out.event = i.event;
-    out.urls = i.urls;
-    if (i.triggerWords.length) out.triggerWords = i.triggerWords;
-    out.triggerWordAnywhere = i.triggerWordAnywhere;
-    out.retryFailedCalls = i.retryFailedCalls;
-    out.retryCount = i.retryCount;
-    out.retryDelay = i.retryDelay;
-    if (i.outgoingToken) out.token = maskSecret(decryptSecret(deps.config.secretKey, i.outgoingToken));
-  }
-  const creatorName = creator?.name;
-  out.userId = i.createdBy?.id ?? null;
-  out._createdAt = i.createdAt.toISOString();
-  out._createdBy = i.createdBy ? { _id: i.createdBy.id, username: creatorName ?? null } : null;
-  out._updatedAt = i.updatedAt.toISOString();
-  if (i.updatedBy) out._updatedBy = { _id: i.updatedBy.id, username: updater?.name ?? null };
-  out._id = i.id;
-  return out;
-}
-
-export function historyToRocketChat(h: WebhookIntegrationHistory) {
-  return {
-    _id: h.id,
-    type: h.type,
-    step: h.step,
-    integration: { _id: h.integration.id },
-    event: h.event,
-    _createdAt: h.createdAt.toISOString(),
-    _updatedAt: h.updatedAt.toISOString(),
-    data: h.data,
-    ranPrepareScript: h.ranPrepareScript,
-    finished: h.finished,
-    ...(h.triggerWord ? { triggerWord: h.triggerWord } : {}),
-    ...(h.url ? { url: h.url } : {}),
-    ...(h.httpCallData ? { httpCallData: h.httpCallData } : {}),
-    ...(h.httpStatus != null ? { httpResult: { statusCode: h.httpStatus, content: h.httpResult } } : {}),
-    ...(h.httpError ? { httpError: h.httpError } : {}),
-    ...(h.error ? { error: true, errorStack: h.errorMessage } : {}),
-    ...(h.scriptLogs?.length ? { scriptLogs: h.scriptLogs } : {}),
-    ...(h.scriptHttpCalls?.length ? { scriptHttpCalls: h.scriptHttpCalls } : {}),
-    ...(h.deliveryId ? { deliveryId: h.deliveryId } : {}),
-    ...(h.messageId ? { messageId: h.messageId } : {}),
-    ...(h.postedMessageIds?.length ? { postedMessageIds: h.postedMessageIds } : {}),
-  };
 }

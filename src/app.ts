@@ -17,8 +17,12 @@ import { defineTickJobs } from './modules/ticks/ticks.jobs.js';
 import { reconcileTicks, registerTickHooks } from './modules/ticks/ticks.service.js';
 import { registerIntegrationHooks } from './modules/integrations/integrations.service.js';
 import { hostname } from 'node:os';
-import { registerDeliveryStore, startDeliveryWorker, type DeliveryWorker } from './modules/deliveries/deliveries.service.js';
-import { releaseMessageWriter } from './modules/messages/messages.service.js';
+import { Deliveries, type DeliveryWorker } from './modules/deliveries/deliveries.service.js';
+import { MessagePipeline } from './modules/messages/messages.service.js';
+import { TickBatches } from './modules/ticks/ticks.service.js';
+import { CustomChannelSender } from './modules/custom-channels/custom-channels.service.js';
+import { RocketChatRuntime } from './modules/rocketchat/runtime.js';
+import { startRocketChatTriggers } from './modules/rocketchat/outgoing.service.js';
 import { graphqlWsNextFrames, useSharedSubscriptionResults } from './modules/messages/shared-results.js';
 import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
 import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js';
@@ -76,12 +80,25 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     return `${scheduler.backendName} reachable`;
   });
   scheduler.agenda.on('error', () => metrics.jobStoreErrors.inc({ operation: 'process' }));
-  const deps: Deps = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger), pubsub, metrics, readiness, scheduler };
-  registerDeliveryStore(orm.em, deps);
+  // Every stateful part of the app, built here in this order and reached through deps (no module keeps
+  // state of its own): the deliveries table and its worker, the message path (route cache, group
+  // committer), the tick batches, the custom-channel sender, Rocket.Chat's runtime.
+  const base = { config, logger, http: createHttpClient(config.outbound), hooks: new Hooks(logger), pubsub, metrics, readiness, scheduler };
+  const deliveries = new Deliveries(base);
+  const deps: Deps = {
+    ...base,
+    deliveries,
+    messages: new MessagePipeline(orm.em, { hooks: base.hooks, deliveries }),
+    ticks: new TickBatches(deliveries),
+    customChannels: new CustomChannelSender(deliveries),
+    rocketchat: new RocketChatRuntime(),
+  };
+  // Background work wired to the app's domain events (each returns its unsubscribe, called on stop).
   defineTickJobs(scheduler, orm, deps);
   registerTickHooks(deps, () => orm.em.fork());
   // A channel created later gets the integrations switched on for all channels.
   registerIntegrationHooks(deps, () => orm.em.fork());
+  const unwire = [deps.customChannels.start(orm, deps), startRocketChatTriggers(orm, deps)];
 
   const issued = await bootstrapAdmin(orm.em.fork(), config.adminToken);
 
@@ -217,7 +234,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async start() {
       await server.listen({ port: config.port, host: config.host });
       // Pending output deliveries and retries (durable in the database) resume here.
-      worker ??= startDeliveryWorker(orm, deps);
+      worker ??= deps.deliveries.startWorker(orm, deps);
       // Interval integrations: the job store is brought in line with the database, then ticks run.
       await reconcileTicks({ em: orm.em.fork(), deps }).catch((error) => logger.error({ err: error }, 'could not reconcile tick jobs'));
       await scheduler.start();
@@ -258,7 +275,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         const budget = options.shutdownTimeoutMs;
         await worker?.stop(budget ? { deadline: began + budget - Math.max(250, budget / 10) } : undefined);
         phase('delivery worker stopped');
-        releaseMessageWriter(orm.em);
+        for (const off of unwire) off();
         await deps.pubsub.close();
         deps.http.close();
         await orm.close(true);

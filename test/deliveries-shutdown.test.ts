@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { Delivery } from '../src/modules/deliveries/delivery.entity.js';
-import { dispatchPrepared, enqueueDelivery, prepareDeliveries, startDeliveryWorker } from '../src/modules/deliveries/deliveries.service.js';
 import { ADMIN_TOKEN } from './support/app.js';
 import { json, serveJson, startServer, type LocalServer } from './support/http-server.js';
 import { freePort, remoteGateway, spawnGateway, startOpsApp, type GatewayProcess } from './support/ops.js';
@@ -72,11 +71,11 @@ for (const db of databases) {
       const target = await switchableTarget();
       servers.push(target.server);
       for (let i = 0; i < 3; i++) {
-        await enqueueDelivery(app.orm.em.fork(), { kind: 'stop_poll', organisationId: orgId, channelId, url: `${target.server.url}/p${i}`, retry: [] });
+        await app.deps.deliveries.enqueue(app.orm.em.fork(), { kind: 'stop_poll', organisationId: orgId, channelId, url: `${target.server.url}/p${i}`, retry: [] });
       }
       expect((await rowsOf('stop_poll')).map((r) => r.lockedBy)).toEqual([null, null, null]);
       // Its first poll is running (claiming the three rows) when stop is called.
-      const worker = startDeliveryWorker(app.orm, app.deps, { pollMs: 3_600_000, concurrency: 4 });
+      const worker = app.deps.deliveries.startWorker(app.orm, app.deps, { pollMs: 3_600_000, concurrency: 4 });
       await worker.stop({ deadline: Date.now() + 2_000 });
       expect(target.server.requests).toHaveLength(0);
       expect((await rowsOf('stop_poll')).map((r) => ({ status: r.status, lockedBy: r.lockedBy }))).toEqual(
@@ -87,19 +86,19 @@ for (const db of databases) {
     it('releases rows waiting for a slot, rows dispatched during the stop, and calls still in flight at the deadline; a new worker sends each once', async () => {
       const target = await switchableTarget();
       servers.push(target.server);
-      const worker = startDeliveryWorker(app.orm, app.deps, { pollMs: 3_600_000, concurrency: 1 });
+      const worker = app.deps.deliveries.startWorker(app.orm, app.deps, { pollMs: 3_600_000, concurrency: 1 });
       const em = app.orm.em.fork();
       // One slot: the first call is in flight (held by the target), the next two wait for the slot.
-      for (let i = 0; i < 3; i++) await enqueueDelivery(em, { kind: 'stop_wait', organisationId: orgId, channelId, url: `${target.server.url}/w${i}`, retry: [] });
+      for (let i = 0; i < 3; i++) await app.deps.deliveries.enqueue(em, { kind: 'stop_wait', organisationId: orgId, channelId, url: `${target.server.url}/w${i}`, retry: [] });
       await until(() => target.server.requests.length === 1, 5_000, 'the first call');
       // A row committed with this worker's claim before the stop, handed over while it stops.
-      const [prepared] = prepareDeliveries(em, [{ kind: 'stop_wait', organisationId: orgId, channelId, url: `${target.server.url}/late`, retry: [] }]);
+      const [prepared] = app.deps.deliveries.stage([{ kind: 'stop_wait', organisationId: orgId, channelId, url: `${target.server.url}/late`, retry: [] }]);
       expect(prepared.lockedBy).toBeTruthy();
       await em.insert(Delivery, prepared as never);
 
       const deadline = Date.now() + 1_000;
       const stopping = worker.stop({ deadline });
-      dispatchPrepared(em, [prepared]);
+      app.deps.deliveries.dispatch([prepared]);
       await stopping;
       // stop() kept to its budget although the call in flight never answered.
       expect(Date.now()).toBeLessThan(deadline + 500);
@@ -115,7 +114,7 @@ for (const db of databases) {
       expect((await rowsOf('stop_wait')).every((r) => r.status === 'pending')).toBe(true);
 
       // Another worker takes every row at once (not after the 120 s lease) and each ends with one attempt.
-      const next = startDeliveryWorker(app.orm, app.deps, { pollMs: 100 });
+      const next = app.deps.deliveries.startWorker(app.orm, app.deps, { pollMs: 100 });
       try {
         await until(async () => (await rowsOf('stop_wait')).every((r) => r.status === 'succeeded'), 10_000, 'the retries');
       } finally {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { enqueueDelivery, registerDeliveryKind, type DeliveryResult } from '../src/modules/deliveries/deliveries.service.js';
+import type { DeliveryResult } from '../src/modules/deliveries/deliveries.service.js';
 import { graphql } from './gql/index.js';
 import { ADMIN_TOKEN, remoteGateway, startTestApp, type TestApp } from './support/app.js';
 import { json, serveJson, startServer, type LocalServer } from './support/http-server.js';
@@ -126,11 +126,11 @@ for (const db of databases) {
 
     it('lets a module react to the answers of its own kind of delivery', async () => {
       const replies: DeliveryResult[] = [];
-      registerDeliveryKind('test_reply', { onResult: (result) => void replies.push(result) });
+      t.app.deps.deliveries.registerKind('test_reply', { onResult: (result) => void replies.push(result) });
       const target = await startServer((req, res) => json(res, 200, { text: `echo ${(req.json as { q: string }).q}` }));
       servers.push(target);
       const channel = await createChannel(t, orgId, 'kinds');
-      const { id } = await enqueueDelivery(t.app.orm.em.fork(), {
+      const { id } = await t.app.deps.deliveries.enqueue(t.app.orm.em.fork(), {
         kind: 'test_reply',
         organisationId: orgId,
         channelId: channel.id,
@@ -159,7 +159,7 @@ for (const db of databases) {
       const target = await startServer((_req, res) => json(res, 500, { error: 'down' }));
       servers.push(target);
       for (let i = 0; i < 5; i++) {
-        await enqueueDelivery(t.app.orm.em.fork(), { kind: 'paging', organisationId: orgId, channelId: channel.id, url: `${target.url}/x`, retry: [] });
+        await t.app.deps.deliveries.enqueue(t.app.orm.em.fork(), { kind: 'paging', organisationId: orgId, channelId: channel.id, url: `${target.url}/x`, retry: [] });
       }
       await until(async () => (await t.gql(History, { id: channel.id, kind: 'paging', status: 'failed' })).channel!.deliveries.edges.length === 5);
       const p1 = (await t.gql(History, { id: channel.id, kind: 'paging', first: 3 })).channel!.deliveries;

@@ -1,16 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { errorResponses } from '../../rest/openapi.js';
 import type { RestOptions } from '../../rest/scope.js';
-import { receiveInbound, startCustomChannelOutbound } from './custom-channels.service.js';
+import { receiveInbound } from './custom-channels.service.js';
 
 /**
  * respond.io's custom channel webhook: the custom-channel server pushes inbound messages here with the
- * channel's API token. Registering it also wires outbound messages of connected channels.
+ * channel's API token. (Outbound messages are sent by the app's CustomChannelSender, started by buildApp.)
  */
 export const customChannelsRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
-  const stop = startCustomChannelOutbound(opts.orm, opts.deps);
-  app.addHook('onClose', async () => stop());
-
   const schema = {
     tags: ['Custom channels'],
     summary: 'Inbound messages from a custom-channel server (respond.io style)',

@@ -27,7 +27,8 @@ import type { HookEvents } from '../../infra/hooks.js';
 import { parseInput } from '../../validation.js';
 import { bearerToken } from '../auth/auth.service.js';
 import { requireChannel } from '../channels/channels.service.js';
-import { enqueueDelivery, recordAttempt, registerDeliveryKind } from '../deliveries/deliveries.service.js';
+import type { Deliveries } from '../deliveries/deliveries.service.js';
+import { TtlCache } from '../../infra/ttl-cache.js';
 import { postMessage } from '../messages/messages.service.js';
 import { CommandError, parseCommand, runCommand } from '../messages/slash-commands.js';
 import { CustomChannelConnection } from './custom-channel.entity.js';
@@ -43,13 +44,6 @@ const RETRY = [5_000, 30_000, 300_000];
  * new connection within the second.
  */
 const UNCONNECTED_TTL_MS = 1_000;
-const unconnected = new WeakMap<Deps, Map<string, number>>();
-
-function unconnectedCache(deps: Deps) {
-  let cache = unconnected.get(deps);
-  if (!cache) unconnected.set(deps, (cache = new Map()));
-  return cache;
-}
 
 export function inboundWebhookUrl(publicUrl: string) {
   return `${publicUrl}/custom/channel/webhook`;
@@ -91,7 +85,7 @@ export async function connectCustomChannel(scope: Scope, input: z.input<typeof C
   if (connection) Object.assign(connection, fields);
   else connection = scope.em.create(CustomChannelConnection, { organisation: channel.organisation, channel, createdBy: scope.viewer, lastContactId: null, ...fields });
   await scope.em.flush();
-  unconnectedCache(scope.deps).delete(channel.id);
+  scope.deps.customChannels.unconnected.delete(channel.id);
   return { connection, apiToken: token };
 }
 
@@ -218,7 +212,7 @@ async function runContactCommand(
     return { mId: t.mId, command, messageId: answer?.id ?? null, reason: null, error: null };
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
-    await enqueueDelivery(ctx.em, {
+    await ctx.deps.deliveries.enqueue(ctx.em, {
       kind: DELIVERY_KIND,
       organisationId: connection.organisation.id,
       channelId: connection.channel.id,
@@ -235,23 +229,21 @@ async function runContactCommand(
 async function onMessageCreated(ctx: { em: EntityManager; deps: Deps }, { message }: HookEvents['message.created']) {
   // Never echo what the server itself sent in.
   if (message.source === CUSTOM_CHANNEL_SOURCE) return;
-  const cache = unconnectedCache(ctx.deps);
-  const noneUntil = cache.get(message.channelId);
-  if (noneUntil && noneUntil > Date.now()) return;
+  const unconnected = ctx.deps.customChannels.unconnected;
+  if (unconnected.get(message.channelId)) return;
   const connection = await ctx.em.findOne(CustomChannelConnection, { channel: message.channelId });
   if (!connection) {
-    if (cache.size > 10_000) cache.clear();
-    cache.set(message.channelId, Date.now() + UNCONNECTED_TTL_MS);
+    unconnected.set(message.channelId, true);
     return;
   }
   const url = `${connection.baseUrl}/message`;
   const contactId = connection.lastContactId ?? connection.defaultContactId;
   const base = { kind: DELIVERY_KIND, organisationId: message.organisationId, channelId: message.channelId, targetId: connection.id, url, messageId: message.id };
   if (!contactId) {
-    await recordAttempt(ctx.em, { ...base, body: null, error: 'no contact to send to: no contact has written in and the connection has no defaultContactId' });
+    await ctx.deps.deliveries.record(ctx.em, { ...base, body: null, error: 'no contact to send to: no contact has written in and the connection has no defaultContactId' });
     return;
   }
-  await enqueueDelivery(ctx.em, {
+  await ctx.deps.deliveries.enqueue(ctx.em, {
     ...base,
     body: { contactId, message: { type: 'text', text: message.message } },
     headers: { authorization: `Bearer ${decryptSecret(ctx.deps.config.secretKey, connection.tokenCipher)}` },
@@ -259,17 +251,33 @@ async function onMessageCreated(ctx: { em: EntityManager; deps: Deps }, { messag
   });
 }
 
-/** Wire outbound messages to one app's 'message.created' events; returns the unsubscribe function. */
-export function startCustomChannelOutbound(root: { em: EntityManager }, deps: Deps): () => void {
-  // The server refused the message (400 {error: {message}}): recorded as failed, not retried.
-  registerDeliveryKind(DELIVERY_KIND, {
-    onResult: (result) => (result.statusCode != null && result.statusCode >= 400 && result.statusCode < 500 ? { retry: false } : undefined),
-  });
-  return deps.hooks.on('message.created', async (payload) => {
-    try {
-      await onMessageCreated({ em: root.em.fork(), deps }, payload);
-    } catch (error) {
-      deps.logger.error({ err: error }, 'custom channel outbound failed');
-    }
-  });
+declare module '../../context.js' {
+  interface Deps {
+    /** The outbound side of custom channels (src/modules/custom-channels). */
+    customChannels: CustomChannelSender;
+  }
+}
+
+/** One app's outbound side of custom channels, built and started by buildApp. */
+export class CustomChannelSender {
+  /** Channels found to have no connection, for a second: most channels have none, and every message asks. */
+  readonly unconnected = new TtlCache<string, true>(UNCONNECTED_TTL_MS);
+
+  constructor(deliveries: Deliveries) {
+    // The server refused the message (400 {error: {message}}): recorded as failed, not retried.
+    deliveries.registerKind(DELIVERY_KIND, {
+      onResult: (result) => (result.statusCode != null && result.statusCode >= 400 && result.statusCode < 500 ? { retry: false } : undefined),
+    });
+  }
+
+  /** Send the messages of connected channels out; returns the unsubscribe function. */
+  start(root: { em: EntityManager }, deps: Deps): () => void {
+    return deps.hooks.on('message.created', async (payload) => {
+      try {
+        await onMessageCreated({ em: root.em.fork(), deps }, payload);
+      } catch (error) {
+        deps.logger.error({ err: error }, 'custom channel outbound failed');
+      }
+    });
+  }
 }

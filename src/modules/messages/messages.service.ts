@@ -19,8 +19,8 @@ import type { MessageEvent } from '../../infra/pubsub.js';
 import type { StoredMessage } from '../../infra/hooks.js';
 import { parseInput } from '../../validation.js';
 import { requireChannel, findChannelById } from '../channels/channels.service.js';
-import { Delivery } from '../deliveries/delivery.entity.js';
-import { attemptRow, countAttempts, dispatchPrepared, prepareDeliveries, registerDeliveryKind, sendOnce, type DeliveryRow } from '../deliveries/deliveries.service.js';
+import type { Deliveries, DeliveryRow } from '../deliveries/deliveries.service.js';
+import { TtlCache } from '../../infra/ttl-cache.js';
 import type { Integration } from '../integrations/integration.entity.js';
 import { activeChannelIntegrations, detachIntegration } from '../integrations/integrations.service.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
@@ -64,32 +64,49 @@ interface ChannelRoute {
   organisationId: string;
   modifiers: RouteTarget[];
   outputs: RouteTarget[];
-  expires: number;
 }
 
 const ROUTE_TTL_MS = 1_000;
-const routeCaches = new WeakMap<Deps, Map<string, ChannelRoute>>();
 
-function routeCache(deps: Deps) {
-  let cache = routeCaches.get(deps);
-  if (!cache) {
-    const created = new Map<string, ChannelRoute>();
-    cache = created;
-    routeCaches.set(deps, created);
-    const clear = () => created.clear();
-    deps.hooks.on('channel.deleted', ({ channelId }) => void created.delete(channelId));
-    deps.hooks.on('integration.enabled', ({ channelId }) => void created.delete(channelId));
-    deps.hooks.on('integration.disabled', ({ channelId }) => void created.delete(channelId));
-    deps.hooks.on('integration.removed', clear);
-    deps.hooks.on('integration.settingsChanged', clear);
+declare module '../../context.js' {
+  interface Deps {
+    /** The message path's per-app state: cached channel routes and the group committer. */
+    messages: MessagePipeline;
   }
-  return cache;
+}
+
+/**
+ * One app's message path (built by buildApp): each channel's route (organisation, modifiers and outputs
+ * with their settings in force) cached for a second and dropped at once on this replica when its
+ * integrations or settings change, and the group committer every message is written through.
+ */
+export class MessagePipeline {
+  readonly routes = new TtlCache<string, ChannelRoute>(ROUTE_TTL_MS);
+  readonly committer: GroupCommitter;
+
+  constructor(root: EntityManager, deps: Pick<Deps, 'hooks' | 'deliveries'>) {
+    this.committer = new GroupCommitter(root.fork(), 1, deps.deliveries);
+    deps.hooks.on('channel.deleted', ({ channelId }) => void this.routes.delete(channelId));
+    deps.hooks.on('integration.enabled', ({ channelId }) => void this.routes.delete(channelId));
+    deps.hooks.on('integration.disabled', ({ channelId }) => void this.routes.delete(channelId));
+    deps.hooks.on('integration.removed', () => this.routes.clear());
+    deps.hooks.on('integration.settingsChanged', () => this.routes.clear());
+    // Outputs: a 410 Gone switches the integration off for the channel.
+    deps.deliveries.registerKind('output', {
+      async onResult(result, { em, deps }) {
+        if (result.statusCode === 410 && result.delivery.targetId && result.delivery.channelId) {
+          await detachIntegration(em, deps, result.delivery.targetId, result.delivery.channelId);
+          return { retry: false };
+        }
+      },
+    });
+  }
 }
 
 async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Promise<ChannelRoute | null> {
-  const cache = routeCache(deps);
+  const cache = deps.messages.routes;
   const cached = cache.get(channelId);
-  if (cached && cached.expires > Date.now()) return cached;
+  if (cached) return cached;
   const channel = await findChannelById({ em }, channelId);
   if (!channel) {
     cache.delete(channelId);
@@ -110,9 +127,7 @@ async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Prom
     organisationId: channel.organisation.id,
     modifiers: targets.filter((t) => t.type === 'modifier' && t.integration.targetUrl),
     outputs: targets.filter((t) => t.type !== 'modifier' && t.integration.targetUrl),
-    expires: Date.now() + ROUTE_TTL_MS,
   };
-  if (cache.size > 10_000) cache.clear();
   cache.set(channelId, route);
   return route;
 }
@@ -122,13 +137,12 @@ async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Prom
 
 interface Pending {
   message: ReturnType<typeof messageRow>;
-  deliveries: (DeliveryRow | ReturnType<typeof attemptRow>)[];
+  deliveries: DeliveryRow[];
   resolve(): void;
   reject(error: unknown): void;
 }
 
 const MAX_BATCH = 500;
-const committers = new Map<unknown, GroupCommitter>();
 
 class GroupCommitter {
   private queue: Pending[] = [];
@@ -142,6 +156,7 @@ class GroupCommitter {
   constructor(
     private root: EntityManager,
     private lanes: number,
+    private deliveries: Deliveries,
   ) {}
 
   add(item: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
@@ -201,24 +216,9 @@ class GroupCommitter {
     }
     await em.transactional(async (tx) => {
       await tx.insertMany(Message, messages as never[]);
-      await tx.insertMany(Delivery, deliveries as never[]);
+      await this.deliveries.insert(tx, deliveries);
     });
   }
-}
-
-function committerFor(em: EntityManager) {
-  const connection = em.getConnection();
-  let committer = committers.get(connection);
-  if (!committer) {
-    committer = new GroupCommitter(em.fork(), 1);
-    committers.set(connection, committer);
-  }
-  return committer;
-}
-
-/** Forget the group committer of an app's connection (on stop). */
-export function releaseMessageWriter(em: EntityManager) {
-  committers.delete(em.getConnection());
 }
 
 function messageRow(data: StoredMessage & { payload?: unknown; modifiersApplied: string[] }) {
@@ -308,14 +308,14 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
   const now = new Date();
   let text = data.message;
   const applied: string[] = [];
-  const attempts: ReturnType<typeof attemptRow>[] = [];
+  const attempts: DeliveryRow[] = [];
   const budget = ctx.deps.config.modifierBudgetMs;
 
   // An attachments-only message has no text for a modifier to rewrite.
   for (const modifier of text ? route.modifiers : []) {
     const url = modifier.integration.targetUrl!;
     const body = { message: text, channel_id: route.channelId, org_id: route.organisationId, thread_id: threadId, settings: modifier.settings };
-    const outcome = await sendOnce(ctx.deps, { url, body, timeoutMs: budget });
+    const outcome = await ctx.deps.deliveries.send({ url, body, timeoutMs: budget });
     const answer = outcome.json as { message?: unknown } | undefined;
     let error = outcome.error;
     // Why it was skipped, as a bounded metrics label: timeout, blocked, error (unreachable), status, invalid_answer.
@@ -334,8 +334,7 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
     ctx.deps.metrics.modifierDuration.observe({ outcome: skip ? 'skipped' : 'applied' }, outcome.latencyMs / 1000);
     if (skip) ctx.deps.metrics.modifierSkips.inc({ reason: skip });
     attempts.push(
-      attemptRow(
-        ctx.em,
+      ctx.deps.deliveries.finished(
         {
           kind: 'modifier',
           organisationId: route.organisationId,
@@ -379,8 +378,7 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
     payload: data.payload,
   };
 
-  const outputs = prepareDeliveries(
-    ctx.em,
+  const outputs = ctx.deps.deliveries.stage(
     // An interval integration's own post-backs (a tick message authored by it) are not echoed to its
     // target_url: a summariser would otherwise summarise its own summaries, one more each tick.
     route.outputs.filter((o) => !(data.source === 'tick' && data.userId === o.integration.id)).map((o) => ({
@@ -395,17 +393,17 @@ export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input:
   );
 
   try {
-    await committerFor(ctx.em).add({ message: messageRow(view), deliveries: [...attempts, ...outputs] });
+    await ctx.deps.messages.committer.add({ message: messageRow(view), deliveries: [...attempts, ...outputs] });
   } catch (error) {
     // The channel was deleted between the route lookup and the commit.
     if (await findChannelById({ em: ctx.em.fork() }, route.channelId)) throw error;
-    routeCache(ctx.deps).delete(route.channelId);
+    ctx.deps.messages.routes.delete(route.channelId);
     throw new NotFoundError('channel', data.channelId);
   }
 
-  countAttempts(ctx.deps.metrics, attempts);
+  ctx.deps.deliveries.count(attempts);
   ctx.deps.pubsub.publish(route.channelId, toEvent(view));
-  dispatchPrepared(ctx.em, outputs);
+  ctx.deps.deliveries.dispatch(outputs);
   void ctx.deps.hooks.emit('message.created', {
     message: {
       id,
@@ -562,14 +560,4 @@ export async function channelMessageStream(scope: Scope, channelId: string, afte
   return iterator;
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Outputs: a 410 Gone switches the integration off for the channel.
 
-registerDeliveryKind('output', {
-  async onResult(result, { em, deps }) {
-    if (result.statusCode === 410 && result.delivery.targetId && result.delivery.channelId) {
-      await detachIntegration(em, deps, result.delivery.targetId, result.delivery.channelId);
-      return { retry: false };
-    }
-  },
-});

@@ -18,7 +18,6 @@ import { DomainError } from '../../errors.js';
 import { groupBy } from '../../util.js';
 import { parseInput } from '../../validation.js';
 import { requireChannel } from '../channels/channels.service.js';
-import { recordAttempt, sendOnce } from '../deliveries/deliveries.service.js';
 import { ChannelIntegration } from '../integrations/channel-integration.entity.js';
 import { specCommands, type SlashCommand } from '../integrations/integration-spec.js';
 import type { Integration } from '../integrations/integration.entity.js';
@@ -157,7 +156,7 @@ export async function runCommand(ctx: { em: EntityManager; deps: Deps }, call: C
     user_id: call.userId,
     username: call.username,
   };
-  const outcome = await sendOnce(ctx.deps, { url: command.url, body, timeoutMs: ctx.deps.config.commandTimeoutMs });
+  const outcome = await ctx.deps.deliveries.send({ url: command.url, body, timeoutMs: ctx.deps.config.commandTimeoutMs });
   const answer = outcome.json as { message?: unknown } | undefined;
   const text = outcome.ok && typeof answer === 'object' && answer !== null && typeof answer.message === 'string' && answer.message.trim() ? answer.message : null;
   const attempt = {
@@ -178,7 +177,7 @@ export async function runCommand(ctx: { em: EntityManager; deps: Deps }, call: C
         : outcome.error
           ? ['FAILED', `failed: ${outcome.error}`]
           : ['INVALID_ANSWER', 'answered without a JSON "message" to post'];
-    const delivery = await recordAttempt(ctx.em, { ...attempt, error: outcome.error ?? why });
+    const delivery = await ctx.deps.deliveries.record(ctx.em, { ...attempt, error: outcome.error ?? why });
     throw new CommandError(reason, command.command, `${command.command} (${integration.name}) ${why}; nothing was posted.`, integration.id, delivery.id);
   }
   const posted = await postMessage(ctx, {
@@ -193,7 +192,7 @@ export async function runCommand(ctx: { em: EntityManager; deps: Deps }, call: C
     threadId: call.threadId ?? null,
     payload: { command: command.command, text: parsed.text, requested_by: call.userId },
   });
-  await recordAttempt(ctx.em, { ...attempt, error: null, messageId: posted.id });
+  await ctx.deps.deliveries.record(ctx.em, { ...attempt, error: null, messageId: posted.id });
   return posted;
 }
 

@@ -11,7 +11,6 @@ import { isUuid } from '../auth/auth.service.js';
 import { ownChannels, targetChannels } from './channel-scope.js';
 import { hasContent, webhookMessage, type WebhookMessage } from './message-content.js';
 import { INCOMING_SOURCE, postToChannels, recordHistory, type Ctx, type Poster } from './posting.service.js';
-import { rocketChatRuntime } from './runtime.js';
 import type { ScriptHttpCall } from './script-http.js';
 import { plainObject } from './script-sandbox.js';
 import { runIntegrationScript, scriptFailure, type HistoryDraft } from './scripts.service.js';
@@ -64,7 +63,7 @@ interface IncomingTarget extends Poster {
 const INCOMING_TTL_MS = 1_000;
 
 function incomingCache(deps: Deps) {
-  return rocketChatRuntime(deps).incoming as Map<string, IncomingTarget>;
+  return deps.rocketchat.incoming as Map<string, IncomingTarget>;
 }
 
 export function forgetIncoming(deps: Deps, id: string) {

@@ -12,12 +12,11 @@ import { decryptSecret, maskSecret } from '../../infra/crypto.js';
 import type { HookEvents } from '../../infra/hooks.js';
 import { findChannelById } from '../channels/channels.service.js';
 import type { Channel } from '../channels/channel.entity.js';
-import { enqueueDelivery, registerDeliveryKind, type DeliveryResult } from '../deliveries/deliveries.service.js';
+import type { DeliveryResult } from '../deliveries/deliveries.service.js';
 import { watches } from './channel-scope.js';
 import { forgetAllIncoming } from './incoming.service.js';
 import { hasContent, webhookMessage, type WebhookMessage } from './message-content.js';
 import { OUTGOING_SOURCE, postToChannels, recordHistory, type Ctx } from './posting.service.js';
-import { rocketChatRuntime } from './runtime.js';
 import type { ScriptHttpCall } from './script-http.js';
 import { plainObject } from './script-sandbox.js';
 import { runIntegrationScript, scriptFailure } from './scripts.service.js';
@@ -112,7 +111,7 @@ async function fire(ctx: Ctx, integration: WebhookIntegration, trigger: Trigger)
     row.step = 'pre-http-call';
     row.httpCallData = { url: request.url, method: request.method, data: maskToken(request.data, token) };
     await ctx.em.flush();
-    const delivery = await enqueueDelivery(ctx.em, {
+    const delivery = await ctx.deps.deliveries.enqueue(ctx.em, {
       kind: DELIVERY_KIND,
       organisationId: integration.organisation.id,
       channelId: trigger.channel.id,
@@ -170,7 +169,7 @@ function matchTrigger(integration: WebhookIntegration, text: string): string | n
 const OUTGOING_TTL_MS = 1_000;
 
 function outgoingCache(deps: Deps) {
-  return rocketChatRuntime(deps).outgoingNone;
+  return deps.rocketchat.outgoingNone;
 }
 
 export function forgetOutgoing(deps: Deps) {
@@ -328,7 +327,7 @@ export function startRocketChatTriggers(root: { em: EntityManager }, deps: Deps)
       deps.logger.error({ err: error, handler: name }, 'outgoing webhook trigger failed');
     }
   };
-  registerDeliveryKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx) });
+  deps.deliveries.registerKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx) });
   const forgetChannels = async () => forgetAllIncoming(deps);
   const offs = [
     deps.hooks.on('channel.created', forgetChannels),

@@ -12,7 +12,6 @@ import {
   updateWebhookIntegration,
   webhookIntegrationHistory,
 } from './management.service.js';
-import { startRocketChatTriggers } from './outgoing.service.js';
 import {
   historyToRocketChat,
   incomingFailure,
@@ -90,13 +89,10 @@ function formOrJson(request: FastifyRequest): { content: unknown; raw?: string }
 
 /**
  * Rocket.Chat's integrations REST API (`/api/v1/integrations.*`) and its incoming webhook URL
- * (`/hooks/{integrationId}/{token}`); registering it also wires outgoing integrations to the app's
- * domain events.
+ * (`/hooks/{integrationId}/{token}`). (Outgoing integrations are wired to the app's domain events by
+ * buildApp.)
  */
 export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
-  const stopTriggers = startRocketChatTriggers(opts.orm, opts.deps);
-  app.addHook('onClose', async () => stopTriggers());
-
   // Failures outside the services (malformed JSON, a body over the size limit) in Rocket.Chat's shape too.
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof DomainError) return rocketChatError(error, reply);

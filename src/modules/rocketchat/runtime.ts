@@ -69,6 +69,14 @@ export class ScriptStores {
   }
 }
 
+declare module '../../context.js' {
+  interface Deps {
+    /** Rocket.Chat's per-app state (src/modules/rocketchat): script stores, strikes, caches. */
+    rocketchat: RocketChatRuntime;
+  }
+}
+
+/** One app's Rocket.Chat state, built by buildApp. */
 export class RocketChatRuntime {
   readonly stores = new ScriptStores();
   /** Scripts stopped at their limits in a row, and until when they are suspended. */
@@ -77,13 +85,4 @@ export class RocketChatRuntime {
   readonly incoming = new Map<string, unknown>();
   /** `organisation:event` keys known to have no outgoing integration, until when. */
   readonly outgoingNone = new Map<string, number>();
-}
-
-const runtimes = new WeakMap<Deps, RocketChatRuntime>();
-
-/** The Rocket.Chat runtime of the app these deps belong to. */
-export function rocketChatRuntime(deps: Deps): RocketChatRuntime {
-  let runtime = runtimes.get(deps);
-  if (!runtime) runtimes.set(deps, (runtime = new RocketChatRuntime()));
-  return runtime;
 }

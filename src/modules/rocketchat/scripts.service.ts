@@ -5,7 +5,6 @@
  * suspended for a while. Failures land in the integration's history (scriptFailure).
  */
 import type { Deps } from '../../context.js';
-import { rocketChatRuntime } from './runtime.js';
 import { scriptFetch, type ScriptHttpCall } from './script-http.js';
 import { runScript, ScriptError, type ScriptMethod } from './script-sandbox.js';
 import type { WebhookIntegration, WebhookIntegrationHistory } from './webhook-integration.entity.js';
@@ -31,7 +30,7 @@ const SUSPEND_AFTER = 3;
 const SUSPEND_MS = 30_000;
 
 function strikes(deps: Deps) {
-  return rocketChatRuntime(deps).strikes;
+  return deps.rocketchat.strikes;
 }
 
 /** A changed integration's script starts afresh: any suspension is lifted. */
@@ -41,7 +40,7 @@ export function liftSuspension(deps: Deps, integrationId: string) {
 
 /** Rocket.Chat recompiles a changed (or removed) integration's script, and its Store starts empty with it. */
 export function forgetStore(deps: Deps, integrationId: string) {
-  rocketChatRuntime(deps).stores.forget(integrationId);
+  deps.rocketchat.stores.forget(integrationId);
 }
 
 /**
@@ -55,7 +54,7 @@ export async function runIntegrationScript(ctx: { deps: Deps }, integration: Pic
     throw new ScriptError('busy', `script suspended for ${Math.ceil((state.until - Date.now()) / 1000)} s after ${SUSPEND_AFTER} runs in a row were stopped at their limits`);
   }
   try {
-    const host = { store: rocketChatRuntime(ctx.deps).stores.for(integration.id), fetch: scriptFetch(ctx.deps, httpCalls) };
+    const host = { store: ctx.deps.rocketchat.stores.for(integration.id), fetch: scriptFetch(ctx.deps, httpCalls) };
     const run = await runScript(integration.script!, method, input, {}, host);
     record.delete(integration.id);
     ctx.deps.logger.debug({ integrationId: integration.id, method, ms: run.durationMs }, 'integration script ran');

@@ -13,8 +13,7 @@ import { safeEqual } from '../../infra/crypto.js';
 import type { Scheduler } from '../../infra/scheduler.js';
 import { isUuid } from '../auth/auth.service.js';
 import { findChannelById } from '../channels/channels.service.js';
-import { attemptRow, countAttempts, sendOnce, type RecordInput } from '../deliveries/deliveries.service.js';
-import { Delivery } from '../deliveries/delivery.entity.js';
+import type { Deliveries, RecordInput } from '../deliveries/deliveries.service.js';
 import { ChannelIntegration } from '../integrations/channel-integration.entity.js';
 import { cronProblem, INTERVAL_LABEL } from '../integrations/integration-spec.js';
 import type { Integration } from '../integrations/integration.entity.js';
@@ -166,7 +165,7 @@ export interface TickOutcome {
  * slot lasts (`nextSlotAt`), then waits for the next slot.
  */
 export async function runTick(ctx: TickContext, d: TickJobData, nextSlotAt: Date | null, sleep = defaultSleep): Promise<TickOutcome> {
-  const batches = tickBatches(ctx.deps);
+  const batches = ctx.deps.ticks;
   const target = await batches.targets.add({ em: ctx.em, d });
   if (!target) {
     await cancelTicks(ctx.deps, d);
@@ -182,7 +181,7 @@ export async function runTick(ctx: TickContext, d: TickJobData, nextSlotAt: Date
   let attempts = 0;
   for (;;) {
     const remaining = nextSlotAt ? nextSlotAt.getTime() - Date.now() - SLOT_MARGIN_MS : timeoutMs;
-    const outcome = await sendOnce(ctx.deps, { url: integration.tickUrl, body, timeoutMs: Math.max(200, Math.min(timeoutMs, remaining)) });
+    const outcome = await ctx.deps.deliveries.send({ url: integration.tickUrl, body, timeoutMs: Math.max(200, Math.min(timeoutMs, remaining)) });
     attempts++;
     await batches.attempts.add({
       em: ctx.em,
@@ -275,25 +274,28 @@ async function loadTargets(inputs: { em: EntityManager; d: TickJobData }[]): Pro
   });
 }
 
-const batchesByDeps = new WeakMap<Deps, { targets: Batcher<{ em: EntityManager; d: TickJobData }, TickTarget | null>; attempts: Batcher<{ em: EntityManager; input: RecordInput }, void> }>();
-
-function tickBatches(deps: Deps) {
-  let batches = batchesByDeps.get(deps);
-  if (batches === undefined) {
-    batches = {
-      targets: new Batcher(loadTargets),
-      attempts: new Batcher(async (inputs) => {
-        const em = inputs[0].em.fork();
-        const now = new Date();
-        const rows = inputs.map(({ input }) => attemptRow(em, input, now));
-        await em.insertMany(Delivery, rows as never[]);
-        countAttempts(deps.metrics, rows);
-        return inputs.map((): void => undefined);
-      }),
-    };
-    batchesByDeps.set(deps, batches);
+declare module '../../context.js' {
+  interface Deps {
+    /** The batches concurrent ticks share (their reads, and their Delivery rows). */
+    ticks: TickBatches;
   }
-  return batches;
+}
+
+/** One app's tick batches (built by buildApp): the ticks of one slot read and write together. */
+export class TickBatches {
+  readonly targets = new Batcher(loadTargets);
+  readonly attempts: Batcher<{ em: EntityManager; input: RecordInput }, void>;
+
+  constructor(deliveries: Deliveries) {
+    this.attempts = new Batcher(async (inputs) => {
+      const em = inputs[0].em.fork();
+      const now = new Date();
+      const rows = inputs.map(({ input }) => deliveries.finished(input, now));
+      await deliveries.insert(em, rows);
+      deliveries.count(rows);
+      return inputs.map((): void => undefined);
+    });
+  }
 }
 
 function defaultSleep(ms: number) {

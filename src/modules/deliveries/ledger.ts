@@ -1,0 +1,175 @@
+/**
+ * The deliveries table: the one place rows are built, sealed, written and opened. Every other module
+ * goes through the app's Deliveries (deliveries.service.ts), never through the entity.
+ *
+ * Request headers and bodies may carry credentials (an Authorization header, a Rocket.Chat outgoing
+ * webhook's `token`, integration settings): both are sealed with SWITCHBOARD_SECRET_KEY and never shown.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { Deps } from '../../context.js';
+import { decryptSecret, encryptSecret } from '../../infra/crypto.js';
+import { currentRequestId } from '../../infra/logger.js';
+import { newId } from '../../infra/ulid.js';
+import { Delivery, type DeliveryStatus } from './delivery.entity.js';
+
+/** Standard Webhooks' schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const STANDARD_RETRY = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+/** How much of an answer's body a row keeps. */
+export const RESPONSE_KEEP = 2_048;
+
+export interface EnqueueInput {
+  kind: string;
+  organisationId: string;
+  channelId?: string | null;
+  targetId?: string | null;
+  url: string;
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string> | null;
+  retry?: number[];
+  messageId?: string | null;
+  delayMs?: number;
+  /** The request (or job run) the call comes from; default: the one in force. Its retries log under it. */
+  requestId?: string | null;
+}
+
+export interface RecordInput {
+  kind: string;
+  organisationId: string;
+  channelId?: string | null;
+  targetId?: string | null;
+  url: string;
+  method?: string;
+  body?: unknown;
+  statusCode?: number | null;
+  latencyMs?: number | null;
+  error?: string | null;
+  response?: string | null;
+  messageId?: string | null;
+  requestId?: string | null;
+}
+
+type StoredHeaders = { sealed: string } | null;
+type StoredBody = { sealedBody: string } | null;
+
+/** A claim on a pending row: the worker that will send it, until when. */
+export interface Lock {
+  by: string;
+  until: Date;
+}
+
+function row(input: EnqueueInput, now: Date, lock: Lock | null, headers: StoredHeaders, body: StoredBody) {
+  return {
+    id: newId(now.getTime()),
+    organisation: input.organisationId,
+    channel: input.channelId ?? null,
+    kind: input.kind,
+    targetId: input.targetId ?? null,
+    url: input.url,
+    method: input.method ?? 'POST',
+    body: body as unknown,
+    headers: headers as Record<string, string> | null,
+    attempt: 1,
+    retry: input.retry ?? STANDARD_RETRY,
+    status: 'pending' as DeliveryStatus,
+    statusCode: null as number | null,
+    latencyMs: null as number | null,
+    error: null as string | null,
+    response: null as string | null,
+    nextAttemptAt: new Date(now.getTime() + (input.delayMs ?? 0)) as Date | null,
+    lockedBy: lock?.by ?? null,
+    lockedUntil: lock?.until ?? null,
+    messageId: input.messageId ?? null,
+    requestId: (input.requestId ?? currentRequestId() ?? null)?.slice(0, 128) ?? null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** A delivery row ready to insert (plain data, so it can be batched with other rows). */
+export type DeliveryRow = ReturnType<typeof row>;
+
+export class DeliveryLedger {
+  constructor(
+    private readonly key: Buffer,
+    private readonly metrics: Deps['metrics'],
+  ) {}
+
+  /** A pending row (sealed), claimed by `lock` when a worker of this replica will send it right away. */
+  pending(input: EnqueueInput, now: Date, lock: Lock | null): DeliveryRow {
+    return row(input, now, lock, this.seal(input.headers), this.sealBody(input.body));
+  }
+
+  /** A finished synchronous call (a modifier, a tick) as a row: succeeded on a 2xx without error, else failed. */
+  finished(input: RecordInput, now = new Date()): DeliveryRow {
+    const ok = !input.error && input.statusCode != null && input.statusCode >= 200 && input.statusCode < 300;
+    return {
+      ...row({ ...input, retry: [] }, now, null, null, this.sealBody(input.body)),
+      status: ok ? 'succeeded' : 'failed',
+      statusCode: input.statusCode ?? null,
+      latencyMs: input.latencyMs == null ? null : Math.round(input.latencyMs),
+      error: input.error ?? null,
+      response: input.response == null ? null : input.response.slice(0, RESPONSE_KEEP),
+      nextAttemptAt: null,
+    };
+  }
+
+  /** The next attempt of a row whose attempt failed and will be retried after `delayMs`. */
+  retryOf(previous: DeliveryRow, now: Date, delayMs: number): DeliveryRow {
+    return {
+      ...previous,
+      id: newId(now.getTime()),
+      attempt: previous.attempt + 1,
+      status: 'pending',
+      nextAttemptAt: new Date(now.getTime() + delayMs),
+      lockedBy: null,
+      lockedUntil: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  /** Write rows with `em` (inside the caller's transaction when `em` is in one). */
+  async insert(em: EntityManager, rows: DeliveryRow[]) {
+    if (rows.length) await em.insertMany(Delivery, rows as never[]);
+  }
+
+  /** Count finished attempts (succeeded/failed/retried rows) in `switchboard_deliveries_total`, once committed. */
+  count(rows: { kind: string; status: DeliveryStatus }[]) {
+    for (const r of rows) {
+      if (r.status === 'pending') continue;
+      this.metrics.deliveries.inc({ kind: r.kind, outcome: r.status === 'succeeded' ? 'success' : r.status === 'retried' ? 'retry_scheduled' : 'failure' });
+    }
+  }
+
+  /** The request to send again, opened; throws when it was sealed with another key. */
+  open(stored: Pick<DeliveryRow, 'headers' | 'body'>): { headers?: Record<string, string>; body: unknown } {
+    return { headers: this.openHeaders(stored.headers), body: this.openBody(stored.body) };
+  }
+
+  private seal(headers: Record<string, string> | null | undefined): StoredHeaders {
+    if (!headers || !Object.keys(headers).length) return null;
+    return { sealed: encryptSecret(this.key, JSON.stringify(headers)) };
+  }
+
+  /** Bodies are sealed whole: the history never shows them, so nothing is lost by not reading them back. */
+  private sealBody(body: unknown): StoredBody {
+    if (body === undefined || body === null) return null;
+    return { sealedBody: encryptSecret(this.key, JSON.stringify(body)) };
+  }
+
+  /** Rows stored before bodies were sealed hold them in clear. */
+  private openBody(stored: unknown): unknown {
+    if (stored && typeof stored === 'object' && !Array.isArray(stored)) {
+      const sealed = (stored as { sealedBody?: unknown }).sealedBody;
+      if (typeof sealed === 'string' && Object.keys(stored).length === 1) return JSON.parse(decryptSecret(this.key, sealed));
+    }
+    return stored;
+  }
+
+  private openHeaders(stored: unknown): Record<string, string> | undefined {
+    if (!stored || typeof stored !== 'object') return undefined;
+    const sealed = (stored as { sealed?: unknown }).sealed;
+    return typeof sealed === 'string' ? (JSON.parse(decryptSecret(this.key, sealed)) as Record<string, string>) : undefined;
+  }
+}

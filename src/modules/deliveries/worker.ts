@@ -1,0 +1,279 @@
+/**
+ * The delivery worker: sends pending rows and records each attempt. Durability lives in the database:
+ * pending rows and retries survive restarts, and a claim is a lease another replica takes over when it
+ * expires.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { EntityManager } from '@mikro-orm/core';
+import type { Deps } from '../../context.js';
+import { withRequestId } from '../../infra/logger.js';
+import { Delivery, type DeliveryStatus } from './delivery.entity.js';
+import { RESPONSE_KEEP, type DeliveryLedger, type DeliveryRow } from './ledger.js';
+import { sendOnce, type AttemptOutcome } from './sender.js';
+
+/** How long a claimed attempt stays ours before another worker may take it over. */
+export const LEASE_MS = 120_000;
+
+export interface DeliveryResult extends AttemptOutcome {
+  delivery: { id: string; kind: string; organisationId: string; channelId: string | null; targetId: string | null; url: string; attempt: number; messageId: string | null };
+  /** No further attempt will be made. */
+  final: boolean;
+}
+
+export interface DeliveryKindHandler {
+  onResult?(result: DeliveryResult, ctx: { em: EntityManager; deps: Deps }): void | { retry?: boolean } | Promise<void | { retry?: boolean }>;
+}
+
+/**
+ * The outcome label of `switchboard_deliveries_total`: success; retry_scheduled (failed, the next attempt
+ * is queued); gave_up (failed after the whole retry schedule); failure (failed, no retry: a single-attempt
+ * call, 410 Gone, or refused by the kind's handler).
+ */
+export type AttemptOutcomeLabel = 'success' | 'failure' | 'retry_scheduled' | 'gave_up';
+
+/** Without a shutdown budget, how long stop() lets calls in flight finish. */
+const STOP_GRACE_MS = 2_000;
+/** Of the budget, what the release of unfinished claims needs. */
+const RELEASE_RESERVE_MS = 200;
+
+export interface DeliveryWorker {
+  /** Look for due rows now (tests and start-up). */
+  poll(): Promise<number>;
+  /**
+   * Stop sending. Claims not started are handed back at once; calls in flight get until `deadline` (epoch
+   * ms, the shutdown budget; default a 2 s grace, never longer than the outbound timeout), and those still
+   * running then are handed back too (their late answer is not recorded), so a restart or another replica
+   * retries them at once instead of after the 120 s lease. Deliveries are at least once.
+   */
+  stop(options?: { deadline?: number }): Promise<void>;
+}
+
+export interface WorkerOptions {
+  pollMs?: number;
+  batch?: number;
+  concurrency?: number;
+}
+
+/** A running worker, as its Deliveries sees it: its claim token, and a way to hand it rows to send. */
+export interface RunningWorker extends DeliveryWorker {
+  token: string;
+  send(row: DeliveryRow): void;
+}
+
+/**
+ * Poll for due rows, claim them with an UPDATE guarded by status and lease (`lockedBy`, `lockedUntil`)
+ * so two replicas never send the same attempt and a crashed replica's claims expire and are taken over,
+ * send them (at most `concurrency` at once), record each attempt and queue the next one on the row's
+ * retry schedule. `kinds` react to the answers of their kind.
+ */
+export function startDeliveryWorker(
+  root: { em: EntityManager },
+  deps: Deps,
+  ledger: DeliveryLedger,
+  kinds: ReadonlyMap<string, DeliveryKindHandler>,
+  options: WorkerOptions = {},
+): RunningWorker {
+  const pollMs = options.pollMs ?? 1_000;
+  const batch = options.batch ?? 100;
+  const concurrency = options.concurrency ?? 64;
+  const token = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const inFlight = new Set<Promise<void>>();
+  /** Rows being sent now, by id (with the claim they were sent under). */
+  const sending = new Map<string, DeliveryRow>();
+  /** Rows handed back on stop while their call was still running: their answer is not recorded. */
+  const abandoned = new Set<string>();
+  const waiting: DeliveryRow[] = [];
+  /** Claims handed to `send` after stop began (a poll that was running, rows prepared before the stop). */
+  const late: DeliveryRow[] = [];
+  let stopped = false;
+  let polling: Promise<number> | null = null;
+
+  function send(row: DeliveryRow) {
+    if (stopped) {
+      late.push(row);
+      return;
+    }
+    if (inFlight.size >= concurrency) {
+      waiting.push(row);
+      return;
+    }
+    sending.set(row.id, row);
+    // Logged under the request the call came from (a retry, hours later, too); a row without one under
+    // its own id, never under whichever request happened to free the slot.
+    const p = withRequestId(row.requestId ?? `delivery:${row.id}`, () => attempt(row)).finally(() => {
+      sending.delete(row.id);
+      inFlight.delete(p);
+      const next = waiting.shift();
+      if (next) send(next);
+    });
+    inFlight.add(p);
+  }
+
+  /** Hand claimed rows back (unlock them) unless they were finished meanwhile. */
+  async function release(rows: DeliveryRow[], what: string) {
+    const byClaim = new Map<string | null, string[]>();
+    for (const r of rows) byClaim.set(r.lockedBy, [...(byClaim.get(r.lockedBy) ?? []), r.id]);
+    for (const [claim, ids] of byClaim) {
+      if (!claim) continue;
+      await root.em
+        .fork()
+        .nativeUpdate(Delivery, { id: { $in: ids }, lockedBy: claim, status: 'pending' }, { lockedBy: null, lockedUntil: null })
+        .catch((error) => deps.logger.warn({ err: error, deliveries: ids.length }, `could not release ${what} deliveries`));
+    }
+  }
+
+  async function attempt(row: DeliveryRow) {
+    let headers: Record<string, string> | undefined;
+    let body: unknown;
+    let unreadable = false;
+    try {
+      ({ headers, body } = ledger.open(row));
+    } catch {
+      unreadable = true; // sealed with another SWITCHBOARD_SECRET_KEY: never sent without its credentials
+    }
+    const outcome: AttemptOutcome = unreadable
+      ? { statusCode: null, latencyMs: 0, error: 'the stored request cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }
+      : await sendOnce(deps, { url: row.url, body, headers, method: row.method });
+    // Handed back on stop while in flight: whoever claims it next makes the attempt again.
+    if (abandoned.has(row.id)) return;
+    const em = root.em.fork();
+    const handler = kinds.get(row.kind);
+    let final = unreadable || outcome.ok || outcome.statusCode === 410 || row.attempt > row.retry.length;
+    const result: DeliveryResult = {
+      ...outcome,
+      delivery: {
+        id: row.id,
+        kind: row.kind,
+        organisationId: row.organisation,
+        channelId: row.channel,
+        targetId: row.targetId,
+        url: row.url,
+        attempt: row.attempt,
+        messageId: row.messageId,
+      },
+      final,
+    };
+    let decision: void | { retry?: boolean } = undefined;
+    try {
+      decision = await handler?.onResult?.(result, { em, deps });
+    } catch (error) {
+      deps.logger.error({ err: error, kind: row.kind, deliveryId: row.id }, 'delivery result handler failed');
+    }
+    if (decision && decision.retry === false) final = true;
+    const now = new Date();
+    const status: DeliveryStatus = outcome.ok ? 'succeeded' : final ? 'failed' : 'retried';
+    const outcomeLabel: AttemptOutcomeLabel =
+      status === 'succeeded' ? 'success' : status === 'retried' ? 'retry_scheduled' : row.retry.length && row.attempt > row.retry.length ? 'gave_up' : 'failure';
+    deps.metrics.deliveries.inc({ kind: row.kind, outcome: outcomeLabel });
+    const logged = { deliveryId: row.id, kind: row.kind, targetId: row.targetId, attempt: row.attempt, statusCode: outcome.statusCode, latencyMs: Math.round(outcome.latencyMs) };
+    if (status === 'succeeded') deps.logger.debug(logged, 'delivery attempt succeeded');
+    else if (status === 'retried') deps.logger.info({ ...logged, error: outcome.error, retryInMs: row.retry[row.attempt - 1] ?? 0 }, 'delivery attempt failed; retry scheduled');
+    else deps.logger.warn({ ...logged, error: outcome.error }, 'delivery failed; no further attempt');
+    try {
+      await em.transactional(async (tx) => {
+        const updated = await tx.nativeUpdate(
+          Delivery,
+          { id: row.id, lockedBy: row.lockedBy, status: 'pending' },
+          {
+            status,
+            statusCode: outcome.statusCode,
+            latencyMs: Math.round(outcome.latencyMs),
+            error: outcome.error,
+            response: outcome.body ? outcome.body.slice(0, RESPONSE_KEEP) : null,
+            nextAttemptAt: null,
+            lockedBy: null,
+            lockedUntil: null,
+            updatedAt: now,
+          },
+        );
+        // Not ours any more (the lease expired and another worker took it, or the row is gone).
+        if (!updated || status !== 'retried') return;
+        await ledger.insert(tx, [ledger.retryOf(row, now, row.retry[row.attempt - 1] ?? 0)]);
+      });
+    } catch (error) {
+      // The channel or organisation was deleted meanwhile (foreign key), or the database is down: the
+      // lease expires and the attempt is made again, which is the at-least-once contract.
+      deps.logger.warn({ err: error, deliveryId: row.id }, 'could not record a delivery attempt');
+    }
+  }
+
+  async function pollOnce(): Promise<number> {
+    if (stopped) return 0;
+    const free = concurrency - inFlight.size;
+    if (free <= 0) return 0;
+    const em = root.em.fork();
+    const now = new Date();
+    const due = await em.find(
+      Delivery,
+      { status: 'pending', nextAttemptAt: { $lte: now }, $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] },
+      { orderBy: { nextAttemptAt: 'asc' }, limit: Math.min(batch, free), fields: ['id'] },
+    );
+    if (!due.length) return 0;
+    const claim = `${token}:${randomBytes(3).toString('hex')}`;
+    await em.nativeUpdate(
+      Delivery,
+      { id: { $in: due.map((d) => d.id) }, status: 'pending', $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] },
+      { lockedBy: claim, lockedUntil: new Date(now.getTime() + LEASE_MS) },
+    );
+    const claimed = await em.fork().find(Delivery, { lockedBy: claim, status: 'pending' });
+    for (const d of claimed) {
+      send({
+        ...(d as unknown as DeliveryRow),
+        organisation: d.organisation.id,
+        channel: d.channel?.id ?? null,
+      });
+    }
+    return claimed.length;
+  }
+
+  function poll() {
+    if (!polling) {
+      polling = pollOnce()
+        .catch((error) => {
+          if (!stopped) deps.logger.warn({ err: error }, 'delivery poll failed');
+          return 0;
+        })
+        .finally(() => {
+          polling = null;
+        });
+    }
+    return polling;
+  }
+
+  const timer = setInterval(() => void poll(), pollMs);
+  timer.unref();
+  void poll();
+
+  return {
+    token,
+    send,
+    poll,
+    async stop(options = {}) {
+      const began = Date.now();
+      stopped = true;
+      clearInterval(timer);
+      // Claimed but not started: hand them back at once rather than after the lease. A poll that was
+      // running hands its claims to send(), which now keeps them aside (late) for this release.
+      await polling;
+      const unsent = [...waiting.splice(0), ...late.splice(0)];
+      if (unsent.length) await release(unsent, 'unsent');
+      // Calls in flight get what is left of the shutdown budget (a short grace without one), never more
+      // than the outbound timeout; those still running then are handed back too.
+      const until = options.deadline
+        ? Math.min(options.deadline - RELEASE_RESERVE_MS, began + deps.config.outbound.timeoutMs)
+        : began + STOP_GRACE_MS;
+      let grace: NodeJS.Timeout | undefined;
+      if (inFlight.size) {
+        await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => (grace = setTimeout(r, Math.max(0, until - Date.now()))))]);
+        clearTimeout(grace);
+      }
+      const running = [...sending.values()];
+      for (const r of running) abandoned.add(r.id);
+      // With rows prepared before the stop and dispatched meanwhile.
+      const unfinished = [...running, ...late.splice(0)];
+      if (unfinished.length) await release(unfinished, 'unfinished');
+      if (running.length) deps.logger.warn({ deliveries: running.length }, 'delivery calls still running at shutdown were handed back for retry');
+    },
+  };
+}

@@ -99,7 +99,8 @@ delete globalThis.__fetch;
 /**
  * Scripts run on isolated-vm's threads, off the event loop, but they still need CPU: at most one fewer
  * at once than the machine has cores, so a burst of looping scripts leaves a core for the event loop
- * (webhooks, GraphQL). Beyond that they queue; a full queue refuses at once.
+ * (webhooks, GraphQL). Beyond that they queue; a full queue refuses at once. The count is the
+ * process's, not an app's: the cores it guards are shared by every app in the process.
  */
 const MAX_RUNNING = Math.max(1, availableParallelism() - 1);
 const MAX_WAITING = 256;

@@ -32,7 +32,7 @@ import { healthRoutes } from './modules/health/health.rest.js';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Plugin as EnvelopPlugin } from 'graphql-yoga';
 import type { DestinationStream } from 'pino';
-import { authenticate, bearerToken, bootstrapAdmin } from './modules/auth/auth.service.js';
+import { bearerToken, bootstrapAdmin, openScope } from './modules/auth/auth.service.js';
 import { errorBody } from './rest/envelope.js';
 import { restScope, type RestOptions } from './rest/scope.js';
 import { restModules } from './routes.js';
@@ -113,7 +113,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // GraphiQL bundled in the page: the playground works without reaching a CDN.
     renderGraphiQL,
     context: async ({ request, connectionParams, params, reqId }) => {
-      const em = orm.em.fork();
       // Over WebSocket there is no request header: clients send it in connectionParams, and GraphiQL
       // sends its Headers tab with each operation as `extensions.headers`.
       const wsHeaders = request ? undefined : (params?.extensions?.headers as Record<string, unknown> | undefined);
@@ -123,8 +122,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         (connectionParams?.Authorization as string | undefined) ??
         (typeof wsHeaders?.authorization === 'string' ? wsHeaders.authorization : undefined) ??
         (typeof wsHeaders?.Authorization === 'string' ? wsHeaders.Authorization : undefined);
-      const viewer = await authenticate(em, bearerToken(header));
-      return { em, viewer, deps, requestId: reqId ?? randomUUID() };
+      return openScope(orm, deps, { token: bearerToken(header), requestId: reqId ?? randomUUID() });
     },
   });
 
@@ -165,7 +163,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // The OpenAPI document collects REST routes as they are added: register it before them.
   await registerOpenApi(server);
-  const restOptions: RestOptions = { orm, deps, scope: (request) => restScope(orm, deps, request) };
+  const restOptions: RestOptions = { deps, scope: restScope(orm, deps) };
   await server.register(healthRoutes, restOptions);
   for (const plugin of restModules) await server.register(plugin, restOptions);
 

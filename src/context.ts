@@ -33,4 +33,12 @@ export interface Scope {
   em: EntityManager;
   viewer: User | null;
   deps: Deps;
+  /** The request (or job run) this unit of work serves: its log lines and deliveries carry it. */
+  requestId: string;
 }
+
+/**
+ * A Scope without a viewer or a request: what background work (jobs, domain-event hooks, delivery
+ * answers) and capability doors hand a service that needs no caller. The one other service shape.
+ */
+export type WorkScope = Pick<Scope, 'em' | 'deps'>;

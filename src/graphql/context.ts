@@ -1,6 +1,4 @@
 import type { Scope } from '../context.js';
 
-/** GraphQL context: a service Scope (a forked EntityManager per operation) plus request metadata. */
-export interface GraphQLContext extends Scope {
-  requestId: string;
-}
+/** GraphQL context: the service Scope of the operation (opened by openScope, as on every door). */
+export type GraphQLContext = Scope;

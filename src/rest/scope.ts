@@ -1,22 +1,23 @@
+// MikroORM's own type, not db/orm.ts: that file registers every module's entities, and the door kit
+// importing it would tie every module that uses the kit to every other (cycles, in npm run lint:deps).
 import type { MikroORM } from '@mikro-orm/core';
 import type { FastifyRequest } from 'fastify';
 import type { Deps, Scope } from '../context.js';
-import { authenticate, bearerToken } from '../modules/auth/auth.service.js';
-
-/** A service Scope for a REST request: a fresh EntityManager and the bearer token's user (or null). */
-export async function restScope(orm: MikroORM, deps: Deps, request: FastifyRequest): Promise<Scope> {
-  const em = orm.em.fork();
-  const viewer = await authenticate(em, bearerToken(request.headers.authorization));
-  return { em, viewer, deps };
-}
+import { bearerToken, openScope, type Caller } from '../modules/auth/auth.service.js';
 
 /**
- * What each REST module's plugin receives. `orm` is typed by MikroORM itself, not by db/orm.ts: that file registers
- * every module's entities, and the door kit importing it would tie every module that uses the kit to every other
- * module (cycles between modules, in npm run lint:deps). Doors should not need the ORM at all, only `scope`.
+ * A service Scope for a REST request (through openScope, as every door): by default the caller is the
+ * bearer token's user; doors with their own credentials pass them (Rocket.Chat's X-Auth-Token and
+ * X-User-Id), and capability URLs (webhooks, return URLs, incoming hooks) pass none.
  */
+export function restScope(orm: Pick<MikroORM, 'em'>, deps: Deps) {
+  return (request: FastifyRequest, caller: Omit<Caller, 'requestId'> = { token: bearerToken(request.headers.authorization) }): Promise<Scope> =>
+    openScope(orm, deps, { ...caller, requestId: request.id });
+}
+
+/** What each REST module's plugin receives: the app's deps, and the one way to open a unit of work. */
 export interface RestOptions {
-  orm: MikroORM;
   deps: Deps;
-  scope(request: FastifyRequest): Promise<Scope>;
+  /** The one way a REST door opens a unit of work: see restScope. */
+  scope(request: FastifyRequest, caller?: Omit<Caller, 'requestId'>): Promise<Scope>;
 }

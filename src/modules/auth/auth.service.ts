@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
-import type { Scope } from '../../context.js';
+import type { Deps, Scope } from '../../context.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ConflictError } from '../../errors.js';
-import { generateToken, hashToken } from '../../infra/crypto.js';
+import { generateToken, hashToken, safeEqual } from '../../infra/crypto.js';
 import { parseInput } from '../../validation.js';
 import { AccessToken } from './access-token.entity.js';
 import { User } from './user.entity.js';
@@ -30,6 +30,26 @@ export async function authenticate(em: EntityManager, token: string | null): Pro
   if (!token) return null;
   const record = await em.findOne(AccessToken, { tokenHash: hashToken(token), revokedAt: null }, { populate: ['user'] });
   return record ? record.user : null;
+}
+
+/** Who is calling, as a door read it: a token (and, for doors that send one, the user id it must belong to). */
+export interface Caller {
+  token?: string | null;
+  userId?: string | null;
+  requestId: string;
+}
+
+/**
+ * The one way every door (REST, Rocket.Chat, webhooks, GraphQL over HTTP and WebSocket, the jobs
+ * dashboard) opens a unit of work for the services: a fresh EntityManager, the viewer (the user of the
+ * token, when it is valid and `userId`, if given, is theirs; null otherwise), the app's deps and the
+ * request id.
+ */
+export async function openScope(orm: { em: EntityManager }, deps: Deps, caller: Caller): Promise<Scope> {
+  const em = orm.em.fork();
+  let viewer = await authenticate(em, caller.token ?? null);
+  if (viewer && caller.userId != null && !safeEqual(viewer.id, caller.userId)) viewer = null;
+  return { em, viewer, deps, requestId: caller.requestId };
 }
 
 async function issueToken(em: EntityManager, user: User, name: string, token = generateToken('sb')) {

@@ -23,7 +23,8 @@ export const customChannelsRest: FastifyPluginAsync<RestOptions> = async (app, o
   // servers are configured with it verbatim; the bare form is kept for callers that drop it.
   for (const url of ['/custom/channel/webhook', '/custom/channel/webhook/']) {
     app.post(url, { schema: { ...schema, operationId: url.endsWith('/') ? 'receiveCustomChannelInboundSlash' : 'receiveCustomChannelInbound' } }, async (request, reply) => {
-      const result = await receiveInbound({ em: opts.orm.em.fork(), deps: opts.deps }, request.headers.authorization, request.body);
+      // The bearer token is the channel's API token (checked by the service), not a user's.
+      const result = await receiveInbound(await opts.scope(request, {}), request.headers.authorization, request.body);
       return reply.code(200).send({ status: 'success', status_code: 200, message: 'messages accepted', data: { messageIds: result.messageIds, commands: result.commands } });
     });
   }

@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
-import type { Deps, Scope } from '../../context.js';
+import type { Deps, Scope, WorkScope } from '../../context.js';
 import { UnauthenticatedError, ValidationError } from '../../errors.js';
 import { decryptSecret, encryptSecret, hashToken } from '../../infra/crypto.js';
 import type { HookEvents } from '../../infra/hooks.js';
@@ -130,7 +130,7 @@ function contactName(contactId: string, contact: Record<string, unknown> | null 
 }
 
 /** An inbound push from the server. The bearer token picks the connection; nothing is stored without it. */
-export async function receiveInbound(ctx: { em: EntityManager; deps: Deps }, authorization: string | undefined, body: unknown) {
+export async function receiveInbound(ctx: WorkScope, authorization: string | undefined, body: unknown) {
   const token = bearerToken(authorization);
   const connection = token ? await ctx.em.findOne(CustomChannelConnection, { tokenHash: hashToken(token) }) : null;
   if (!connection) throw new UnauthenticatedError('invalid or missing API token: send Authorization: Bearer <channel API token>');
@@ -191,7 +191,7 @@ export interface CommandOutcome {
  * to them, not stored in the channel), as Slack answers a failed command only to who typed it.
  */
 async function runContactCommand(
-  ctx: { em: EntityManager; deps: Deps },
+  ctx: WorkScope,
   connection: CustomChannelConnection,
   contactId: string,
   username: string,
@@ -226,7 +226,7 @@ async function runContactCommand(
   }
 }
 
-async function onMessageCreated(ctx: { em: EntityManager; deps: Deps }, { message }: HookEvents['message.created']) {
+async function onMessageCreated(ctx: WorkScope, { message }: HookEvents['message.created']) {
   // Never echo what the server itself sent in.
   if (message.source === CUSTOM_CHANNEL_SOURCE) return;
   const unconnected = ctx.deps.customChannels.unconnected;

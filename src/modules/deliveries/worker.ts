@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EntityManager } from '@mikro-orm/core';
-import type { Deps } from '../../context.js';
+import type { Deps, WorkScope } from '../../context.js';
 import { withRequestId } from '../../infra/logger.js';
 import { Delivery, type DeliveryStatus } from './delivery.entity.js';
 import { RESPONSE_KEEP, type DeliveryLedger, type DeliveryRow } from './ledger.js';
@@ -22,7 +22,7 @@ export interface DeliveryResult extends AttemptOutcome {
 }
 
 export interface DeliveryKindHandler {
-  onResult?(result: DeliveryResult, ctx: { em: EntityManager; deps: Deps }): void | { retry?: boolean } | Promise<void | { retry?: boolean }>;
+  onResult?(result: DeliveryResult, ctx: WorkScope): void | { retry?: boolean } | Promise<void | { retry?: boolean }>;
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
-import type { Deps, Scope } from '../../context.js';
+import type { Deps, Scope, WorkScope } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { idCursor, idPage, type PageArgs } from '../../pagination.js';
 import type { MessageEvent } from '../../infra/pubsub.js';
@@ -299,7 +299,7 @@ function toEvent(view: MessageView): MessageEvent {
  * published to subscribers and its output deliveries are queued (durably) when this returns. The
  * 'message.created' hook is emitted after the commit and not awaited, so listeners never slow the caller.
  */
-export async function postMessage(ctx: { em: EntityManager; deps: Deps }, input: PostMessageInput): Promise<Message> {
+export async function postMessage(ctx: WorkScope, input: PostMessageInput): Promise<Message> {
   const data = parseInput(PostInput, input);
   const route = await loadRoute(ctx.em, ctx.deps, data.channelId);
   if (!route) throw new NotFoundError('channel', data.channelId);

@@ -13,7 +13,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
-import type { Deps, Scope } from '../../context.js';
+import type { Deps, Scope, WorkScope } from '../../context.js';
 import { DomainError } from '../../errors.js';
 import { groupBy } from '../../util.js';
 import { parseInput } from '../../validation.js';
@@ -130,7 +130,7 @@ export interface CommandCall {
  * integration's answer as posted into the channel; throws CommandError (unknown command, the call
  * failed, timed out or answered no `message`).
  */
-export async function runCommand(ctx: { em: EntityManager; deps: Deps }, call: CommandCall): Promise<Message | null> {
+export async function runCommand(ctx: WorkScope, call: CommandCall): Promise<Message | null> {
   const parsed = parseCommand(call.message);
   if (!parsed) return null;
   const { commands } = await channelCommands(ctx.em, call.channelId);

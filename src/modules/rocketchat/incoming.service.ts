@@ -4,13 +4,13 @@
  * integration's process_incoming_request script when it has one. A call that names another channel than the
  * integration's own is refused, as Rocket.Chat does without overrideDestinationChannelEnabled.
  */
-import type { Deps } from '../../context.js';
+import type { Deps, WorkScope } from '../../context.js';
 import { DomainError, NotFoundError, ValidationError } from '../../errors.js';
 import { hashToken, safeEqual } from '../../infra/crypto.js';
 import { isUuid } from '../auth/auth.service.js';
 import { ownChannels, targetChannels } from './channel-scope.js';
 import { hasContent, webhookMessage, type WebhookMessage } from './message-content.js';
-import { INCOMING_SOURCE, postToChannels, recordHistory, type Ctx, type Poster } from './posting.service.js';
+import { INCOMING_SOURCE, postToChannels, recordHistory, type Poster } from './posting.service.js';
 import type { ScriptHttpCall } from './script-http.js';
 import { plainObject } from './script-sandbox.js';
 import { runIntegrationScript, scriptFailure, type HistoryDraft } from './scripts.service.js';
@@ -75,7 +75,7 @@ export function forgetAllIncoming(deps: Deps) {
   incomingCache(deps).clear();
 }
 
-async function incomingTarget(ctx: Ctx, id: string): Promise<IncomingTarget | null> {
+async function incomingTarget(ctx: WorkScope, id: string): Promise<IncomingTarget | null> {
   if (!isUuid(id)) return null;
   const cache = incomingCache(ctx.deps);
   const hit = cache.get(id);
@@ -107,7 +107,7 @@ async function incomingTarget(ctx: Ctx, id: string): Promise<IncomingTarget | nu
 }
 
 /** An incoming webhook call: authenticate by the URL token, run the script, post to the channels. */
-export async function receiveIncoming(ctx: Ctx, req: IncomingRequest): Promise<{ messageIds: string[] }> {
+export async function receiveIncoming(ctx: WorkScope, req: IncomingRequest): Promise<{ messageIds: string[] }> {
   const integration = await incomingTarget(ctx, req.integrationId);
   if (!integration || !integration.tokenHash || !safeEqual(integration.tokenHash, hashToken(req.token))) {
     throw new NotFoundError('integration');

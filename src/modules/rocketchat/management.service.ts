@@ -33,12 +33,13 @@ import { WEBHOOK_TYPES, WebhookIntegration, WebhookIntegrationHistory, type Webh
 // ---------------------------------------------------------------------------------------------------
 // Authentication and permissions
 
-/** The user behind X-Auth-Token, who must be the user named by X-User-Id. */
-export async function rocketChatViewer(em: EntityManager, token: string | undefined, userId: string | undefined): Promise<User> {
-  if (!token || !userId) throw new UnauthenticatedError('You must be logged in to do this.');
-  const user = await authenticate(em, token);
-  if (!user || !safeEqual(user.id, userId)) throw new UnauthenticatedError('You must be logged in to do this.');
-  return user;
+/**
+ * The caller of Rocket.Chat's API: the user behind X-Auth-Token, who must be the user named by X-User-Id
+ * (the door opens the scope with both; openScope leaves the viewer null unless they agree).
+ */
+export function rocketChatViewer(scope: Scope): User {
+  if (!scope.viewer) throw new UnauthenticatedError('You must be logged in to do this.');
+  return scope.viewer;
 }
 
 type Direction = 'incoming' | 'outgoing';

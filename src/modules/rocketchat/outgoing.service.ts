@@ -6,7 +6,7 @@
  * (source `rocketchat-outgoing`) never trigger outgoing integrations.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { Deps } from '../../context.js';
+import type { Deps, WorkScope } from '../../context.js';
 import { ValidationError } from '../../errors.js';
 import { decryptSecret, maskSecret } from '../../infra/crypto.js';
 import type { HookEvents } from '../../infra/hooks.js';
@@ -16,7 +16,7 @@ import type { DeliveryResult } from '../deliveries/deliveries.service.js';
 import { watches } from './channel-scope.js';
 import { forgetAllIncoming } from './incoming.service.js';
 import { hasContent, webhookMessage, type WebhookMessage } from './message-content.js';
-import { OUTGOING_SOURCE, postToChannels, recordHistory, type Ctx } from './posting.service.js';
+import { OUTGOING_SOURCE, postToChannels, recordHistory } from './posting.service.js';
 import type { ScriptHttpCall } from './script-http.js';
 import { plainObject } from './script-sandbox.js';
 import { runIntegrationScript, scriptFailure } from './scripts.service.js';
@@ -50,7 +50,7 @@ interface Trigger {
 }
 
 /** Call each url of an outgoing integration for one event: prepare script, then a Delivery per url. */
-async function fire(ctx: Ctx, integration: WebhookIntegration, trigger: Trigger) {
+async function fire(ctx: WorkScope, integration: WebhookIntegration, trigger: Trigger) {
   const token = integration.outgoingToken ? decryptSecret(ctx.deps.config.secretKey, integration.outgoingToken) : undefined;
   const data = { token, bot: false, ...trigger.payload, ...(trigger.triggerWord ? { trigger_word: trigger.triggerWord } : {}) };
   for (const url of integration.urls) {
@@ -176,7 +176,7 @@ export function forgetOutgoing(deps: Deps) {
   outgoingCache(deps).clear();
 }
 
-async function outgoingFor(ctx: Ctx, organisationId: string, event: string): Promise<WebhookIntegration[]> {
+async function outgoingFor(ctx: WorkScope, organisationId: string, event: string): Promise<WebhookIntegration[]> {
   const cache = outgoingCache(ctx.deps);
   const key = `${organisationId}:${event}`;
   const noneUntil = cache.get(key);
@@ -188,7 +188,7 @@ async function outgoingFor(ctx: Ctx, organisationId: string, event: string): Pro
   return rows;
 }
 
-async function onMessageCreated(ctx: Ctx, { message }: HookEvents['message.created']) {
+async function onMessageCreated(ctx: WorkScope, { message }: HookEvents['message.created']) {
   // Replies of outgoing integrations never trigger outgoing integrations (no ping-pong between bots).
   if (message.source === OUTGOING_SOURCE) return;
   const integrations = await outgoingFor(ctx, message.organisationId, 'sendMessage');
@@ -222,7 +222,7 @@ async function onMessageCreated(ctx: Ctx, { message }: HookEvents['message.creat
   }
 }
 
-async function onChannelCreated(ctx: Ctx, { organisationId, channelId }: HookEvents['channel.created']) {
+async function onChannelCreated(ctx: WorkScope, { organisationId, channelId }: HookEvents['channel.created']) {
   const integrations = await outgoingFor(ctx, organisationId, 'roomCreated');
   if (!integrations.length) return;
   const channel = await findChannelById(ctx, channelId);
@@ -238,7 +238,7 @@ async function onChannelCreated(ctx: Ctx, { organisationId, channelId }: HookEve
 }
 
 /** The answer of an outgoing call: history, Rocket.Chat's 410 rule, the response script, the reply. */
-async function onDeliveryResult(result: DeliveryResult, ctx: Ctx): Promise<void | { retry?: boolean }> {
+async function onDeliveryResult(result: DeliveryResult, ctx: WorkScope): Promise<void | { retry?: boolean }> {
   const { delivery } = result;
   const integration = delivery.targetId ? await ctx.em.findOne(WebhookIntegration, { id: delivery.targetId }) : null;
   if (!integration) return { retry: false };
@@ -320,7 +320,7 @@ async function onDeliveryResult(result: DeliveryResult, ctx: Ctx): Promise<void 
  * Handlers fork their own EntityManager and never throw into the emitter.
  */
 export function startRocketChatTriggers(root: { em: EntityManager }, deps: Deps): () => void {
-  const guard = <T>(name: string, fn: (ctx: Ctx, payload: T) => Promise<void>) => async (payload: T) => {
+  const guard = <T>(name: string, fn: (ctx: WorkScope, payload: T) => Promise<void>) => async (payload: T) => {
     try {
       await fn({ em: root.em.fork(), deps }, payload);
     } catch (error) {

@@ -2,7 +2,7 @@
  * What incoming and outgoing integrations share: posting a message into channels as the integration (through the
  * normal message path, postMessage), and writing a run into the integration's history.
  */
-import type { Scope } from '../../context.js';
+import type { Scope, WorkScope } from '../../context.js';
 import { NotFoundError } from '../../errors.js';
 import { postMessage } from '../messages/messages.service.js';
 import type { WebhookMessage } from './message-content.js';
@@ -11,8 +11,6 @@ import { WebhookIntegrationHistory, type WebhookIntegration } from './webhook-in
 export const INCOMING_SOURCE = 'rocketchat-incoming';
 export const OUTGOING_SOURCE = 'rocketchat-outgoing';
 
-/** A unit of work with no viewer: incoming calls authenticate by their URL token, outgoing ones run on events. */
-export type Ctx = Pick<Scope, 'em' | 'deps'>;
 
 /** What posting needs of an integration (an entity, or the cached snapshot of an incoming one). */
 export type Poster = Pick<WebhookIntegration, 'id' | 'type' | 'username' | 'alias' | 'emoji' | 'avatar'>;
@@ -31,7 +29,7 @@ export async function recordHistory(em: Scope['em'], integration: Pick<WebhookIn
 }
 
 /** Post a message into each channel as the integration; returns the ids of the messages stored. */
-export async function postToChannels(ctx: Ctx, integration: Poster, channels: { id: string }[], message: WebhookMessage, source: string) {
+export async function postToChannels(ctx: WorkScope, integration: Poster, channels: { id: string }[], message: WebhookMessage, source: string) {
   const ids: string[] = [];
   for (const channel of channels) {
     let posted;

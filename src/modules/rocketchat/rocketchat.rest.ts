@@ -118,10 +118,11 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
     }
   });
 
+  /** Rocket.Chat's credentials: X-Auth-Token, and X-User-Id naming the token's own user; both required. */
   async function rcScope(request: FastifyRequest): Promise<Scope> {
-    const em = opts.orm.em.fork();
-    const viewer = await rocketChatViewer(em, header(request, 'x-auth-token'), header(request, 'x-user-id'));
-    return { em, viewer, deps: opts.deps };
+    const scope = await opts.scope(request, { token: header(request, 'x-auth-token'), userId: header(request, 'x-user-id') ?? '' });
+    rocketChatViewer(scope);
+    return scope;
   }
 
   const route = (handler: (scope: Scope, request: FastifyRequest) => Promise<Record<string, unknown>>) => async (request: FastifyRequest, reply: FastifyReply) => {
@@ -211,8 +212,9 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
   const incoming = async (request: FastifyRequest<{ Params: { integrationId: string; token: string } }>, reply: FastifyReply) => {
     const { content, raw } = formOrJson(request);
     try {
+      // The URL's token is the credential (checked by the service), not a user's.
       await receiveIncoming(
-        { em: opts.orm.em.fork(), deps: opts.deps },
+        await opts.scope(request, {}),
         {
           integrationId: request.params.integrationId,
           token: request.params.token,

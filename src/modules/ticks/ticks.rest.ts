@@ -1,8 +1,8 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ValidationError } from '../../errors.js';
 import { documentOnly, errorResponses, openEnvelope } from '../../rest/openapi.js';
 import type { RestOptions } from '../../rest/scope.js';
-import { authenticate, bearerToken } from '../auth/auth.service.js';
+import { bearerToken } from '../auth/auth.service.js';
 import { receiveReturn } from './ticks.service.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -47,7 +47,8 @@ const returnSchema = {
  * answer (202 with the message id) is sent once the message is stored.
  */
 export const ticksRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
-  const ctx = () => ({ em: opts.orm.em.fork(), deps: opts.deps });
+  // The channel id in the URL is the capability: no user behind these calls.
+  const anonymous = (request: FastifyRequest) => opts.scope(request, {});
   const single = (query: Record<string, string | string[] | undefined>, field: string) => {
     const v = query[field];
     if (Array.isArray(v)) throw new ValidationError(field, `${field} must be given once`);
@@ -73,7 +74,7 @@ export const ticksRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
 
   app.post<{ Params: { channelId: string }; Querystring: Record<string, string | string[]>; Body: unknown }>('/v1/return/:channelId', { schema: postSchema, validatorCompiler: documentOnly }, async (request, reply) => {
     if (!isRecord(request.body)) throw new ValidationError('body', 'the body must be a JSON object');
-    const message = await receiveReturn(ctx(), {
+    const message = await receiveReturn(await anonymous(request), {
       channelId: request.params.channelId,
       token: single(request.query ?? {}, 'token'),
       fields: request.body,
@@ -88,7 +89,7 @@ export const ticksRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
       const v = single(query, f);
       if (v !== undefined) fields[f] = v;
     }
-    const message = await receiveReturn(ctx(), { channelId: request.params.channelId, token: single(query, 'token'), fields });
+    const message = await receiveReturn(await anonymous(request), { channelId: request.params.channelId, token: single(query, 'token'), fields });
     return reply.code(202).send({ status: 'success', status_code: 202, message: 'message accepted', data: { id: message.id } });
   });
 };
@@ -125,8 +126,7 @@ export const jobsDashboardRest: FastifyPluginAsync<RestOptions> = async (app, op
         };
       });
       dash.addHook('onRequest', async (request, reply) => {
-        const token = adminCredential(request.headers.authorization);
-        const viewer = token ? await authenticate(opts.orm.em.fork(), token) : null;
+        const { viewer } = await opts.scope(request, { token: adminCredential(request.headers.authorization) });
         if (!viewer) {
           return reply
             .code(401)

@@ -7,7 +7,7 @@
 import { createHmac } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { JobWithState } from 'agenda';
-import type { Deps, Scope } from '../../context.js';
+import type { Deps, Scope, WorkScope } from '../../context.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { safeEqual } from '../../infra/crypto.js';
 import type { Scheduler } from '../../infra/scheduler.js';
@@ -29,10 +29,6 @@ export interface TickJobData {
 }
 
 /** What scheduling and running ticks need: an EntityManager for this unit of work and the app's deps. */
-export interface TickContext {
-  em: EntityManager;
-  deps: Deps;
-}
 
 const scheduler = (deps: Deps): Scheduler => deps.scheduler;
 
@@ -55,7 +51,7 @@ async function tickJob(deps: Deps, d: TickJobData): Promise<JobWithState | null>
  * force when an active-or-not interval integration is switched on for the channel, removed otherwise.
  * Idempotent: repeating it never makes a second job (the job is unique per pair).
  */
-export async function syncTick(ctx: TickContext, d: TickJobData, options: { knownMissing?: boolean } = {}): Promise<'scheduled' | 'unchanged' | 'removed'> {
+export async function syncTick(ctx: WorkScope, d: TickJobData, options: { knownMissing?: boolean } = {}): Promise<'scheduled' | 'unchanged' | 'removed'> {
   const link = await ctx.em.findOne(ChannelIntegration, { integration: d.integrationId, channel: d.channelId }, { populate: ['integration'] });
   if (!link || link.integration.integrationType !== 'interval') {
     const removed = await scheduler(ctx.deps).agenda.cancel({ name: TICK_JOB, data: { integrationId: d.integrationId, channelId: d.channelId } });
@@ -80,7 +76,7 @@ export async function syncTick(ctx: TickContext, d: TickJobData, options: { know
 }
 
 /** Re-sync every channel an integration is switched on for (its organisation-level settings changed). */
-export async function syncIntegrationTicks(ctx: TickContext, integrationId: string) {
+export async function syncIntegrationTicks(ctx: WorkScope, integrationId: string) {
   const links = await ctx.em.find(ChannelIntegration, { integration: integrationId }, { fields: ['channel'] });
   for (const link of links) await syncTick(ctx, { integrationId, channelId: link.channel.id });
 }
@@ -93,7 +89,7 @@ export async function cancelTicks(deps: Deps, data: Partial<TickJobData>) {
  * Make the job store match the database at start: a job for every interval integration switched on for
  * a channel, none for anything else (a store that was changed or emptied, a hook that failed).
  */
-export async function reconcileTicks(ctx: TickContext): Promise<{ scheduled: number; removed: number }> {
+export async function reconcileTicks(ctx: WorkScope): Promise<{ scheduled: number; removed: number }> {
   const links = await ctx.em.find(ChannelIntegration, { integration: { integrationType: 'interval' } }, { fields: ['channel', 'integration'] });
   const wanted = new Set(links.map((l) => `${l.integration.id}:${l.channel.id}`));
   const { jobs } = await scheduler(ctx.deps).agenda.queryJobs({ name: TICK_JOB });
@@ -164,7 +160,7 @@ export interface TickOutcome {
  * force). Each attempt is recorded as a Delivery of kind 'tick'. A failing tick_url is retried while the
  * slot lasts (`nextSlotAt`), then waits for the next slot.
  */
-export async function runTick(ctx: TickContext, d: TickJobData, nextSlotAt: Date | null, sleep = defaultSleep): Promise<TickOutcome> {
+export async function runTick(ctx: WorkScope, d: TickJobData, nextSlotAt: Date | null, sleep = defaultSleep): Promise<TickOutcome> {
   const batches = ctx.deps.ticks;
   const target = await batches.targets.add({ em: ctx.em, d });
   if (!target) {
@@ -319,7 +315,7 @@ const RETURN_FIELDS = ['message', 'username', 'event_name', 'status'] as const;
  * channel id is the capability, as for the channel webhook; a token, when present, must be the one this
  * gateway issued for an integration switched on for this channel.
  */
-export async function receiveReturn(ctx: TickContext, input: ReturnInput) {
+export async function receiveReturn(ctx: WorkScope, input: ReturnInput) {
   const { fields } = input;
   for (const f of RETURN_FIELDS) {
     const v = fields[f];

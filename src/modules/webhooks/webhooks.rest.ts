@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { findChannelById } from '../channels/channels.service.js';
 import type { RestOptions } from '../../rest/scope.js';
@@ -74,7 +74,8 @@ const WEBHOOK_SCHEMA = {
  * after the message is committed.
  */
 export const webhooksRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
-  const ctx = () => ({ em: opts.orm.em.fork(), deps: opts.deps });
+  // The channel id in the URL is the capability: no user behind these calls.
+  const anonymous = (request: FastifyRequest) => opts.scope(request, {});
 
   const postSchema = {
     ...WEBHOOK_SCHEMA,
@@ -132,10 +133,10 @@ export const webhooksRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
     for (const f of DOCUMENTED_WEBHOOK_FIELDS) if (f !== 'message') checkScalar(body, f);
     if (present(body.channel_id) && String(body.channel_id) !== request.params.channelId) {
       // An unknown channel is the first thing wrong with the call, whatever the body says.
-      if (!(await findChannelById(ctx(), request.params.channelId))) throw new NotFoundError('channel', request.params.channelId);
+      if (!(await findChannelById(await anonymous(request), request.params.channelId))) throw new NotFoundError('channel', request.params.channelId);
       throw new ValidationError('channel_id', 'channel_id must be the channel of the webhook URL (or be left out)');
     }
-    const message = await post(ctx(), {
+    const message = await post(await anonymous(request), {
       channelId: request.params.channelId,
       message: body.message,
       eventName: text(body.event_name),
@@ -158,7 +159,7 @@ export const webhooksRest: FastifyPluginAsync<RestOptions> = async (app, opts) =
     };
     const messageText = one('message');
     if (!present(messageText)) throw new ValidationError('message', 'message is required');
-    const message = await post(ctx(), {
+    const message = await post(await anonymous(request), {
       channelId: request.params.channelId,
       message: messageText!,
       eventName: one('event_name'),

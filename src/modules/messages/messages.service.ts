@@ -21,6 +21,7 @@ import { parseInput } from '../../validation.js';
 import { requireChannel, findChannelById } from '../channels/channels.service.js';
 import type { Deliveries, DeliveryRow } from '../deliveries/deliveries.service.js';
 import { TtlCache } from '../../infra/ttl-cache.js';
+import { Batcher } from '../../infra/batcher.js';
 import type { Integration } from '../integrations/integration.entity.js';
 import { activeChannelIntegrations, detachIntegration } from '../integrations/integrations.service.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
@@ -82,10 +83,10 @@ declare module '../../context.js' {
  */
 export class MessagePipeline {
   readonly routes = new TtlCache<string, ChannelRoute>(ROUTE_TTL_MS);
-  readonly committer: GroupCommitter;
+  readonly committer: Batcher<Pending, void>;
 
   constructor(root: EntityManager, deps: Pick<Deps, 'hooks' | 'deliveries'>) {
-    this.committer = new GroupCommitter(root.fork(), 1, deps.deliveries);
+    this.committer = groupCommitter(root.fork(), deps.deliveries);
     deps.hooks.on('channel.deleted', ({ channelId }) => void this.routes.delete(channelId));
     deps.hooks.on('integration.enabled', ({ channelId }) => void this.routes.delete(channelId));
     deps.hooks.on('integration.disabled', ({ channelId }) => void this.routes.delete(channelId));
@@ -138,87 +139,32 @@ async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Prom
 interface Pending {
   message: ReturnType<typeof messageRow>;
   deliveries: DeliveryRow[];
-  resolve(): void;
-  reject(error: unknown): void;
 }
 
-const MAX_BATCH = 500;
-
-class GroupCommitter {
-  private queue: Pending[] = [];
-  private flushing = 0;
-  private scheduled = false;
-
-  /**
-   * `lanes`: commits that may run at once. One: batches then commit in id order (see postMessage), and
-   * SQLite has a single writer anyway.
-   */
-  constructor(
-    private root: EntityManager,
-    private lanes: number,
-    private deliveries: Deliveries,
-  ) {}
-
-  add(item: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ...item, resolve, reject });
-      if (!this.scheduled && this.flushing < this.lanes) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.pump();
+/**
+ * The group committer every message is written through: messages (with their output deliveries and
+ * modifier attempts) that arrive while a commit runs go together in the next one. One lane: batches
+ * commit in id order (see postMessage), and SQLite has a single writer anyway. One bad row (its
+ * channel deleted meanwhile, say) must not fail the others: a failed batch is retried one by one.
+ */
+function groupCommitter(root: EntityManager, deliveries: Deliveries) {
+  return new Batcher<Pending, void>(
+    async (batch) => {
+      const messages = batch.map((p) => p.message);
+      const rows = batch.flatMap((p) => p.deliveries);
+      const em = root.fork();
+      // One multi-row INSERT is atomic on its own; deliveries need a transaction with their messages.
+      if (!rows.length) await em.insertMany(Message, messages as never[]);
+      else {
+        await em.transactional(async (tx) => {
+          await tx.insertMany(Message, messages as never[]);
+          await deliveries.insert(tx, rows);
         });
       }
-    });
-  }
-
-  /** Start a commit in each free lane; each takes everything queued when it starts. */
-  private pump() {
-    while (this.queue.length && this.flushing < this.lanes) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      this.flushing++;
-      void this.flush(batch).finally(() => {
-        this.flushing--;
-        this.pump();
-      });
-    }
-  }
-
-  private async flush(batch: Pending[]) {
-    try {
-      await this.write(batch);
-      for (const p of batch) p.resolve();
-    } catch (error) {
-      if (batch.length === 1) {
-        batch[0].reject(error);
-        return;
-      }
-      // One bad row (its channel deleted meanwhile, say) must not fail the others: retry one by one.
-      for (const p of batch) {
-        try {
-          await this.write([p]);
-          p.resolve();
-        } catch (e) {
-          p.reject(e);
-        }
-      }
-    }
-  }
-
-  private async write(batch: Pending[]) {
-    const messages = batch.map((p) => p.message);
-    const deliveries = batch.flatMap((p) => p.deliveries);
-    const em = this.root.fork();
-    // One multi-row INSERT is atomic on its own; deliveries need a transaction with their messages.
-    if (!deliveries.length) {
-      await em.insertMany(Message, messages as never[]);
-      return;
-    }
-    await em.transactional(async (tx) => {
-      await tx.insertMany(Message, messages as never[]);
-      await this.deliveries.insert(tx, deliveries);
-    });
-  }
+      return batch.map((): void => undefined);
+    },
+    { maxBatch: 500, lanes: 1, isolate: true },
+  );
 }
 
 function messageRow(data: StoredMessage & { payload?: unknown; modifiersApplied: string[] }) {

@@ -5,6 +5,7 @@
  * integration's own is refused, as Rocket.Chat does without overrideDestinationChannelEnabled.
  */
 import type { Deps, WorkScope } from '../../context.js';
+import type { TtlCache } from '../../infra/ttl-cache.js';
 import { DomainError, NotFoundError, ValidationError } from '../../errors.js';
 import { hashToken, safeEqual } from '../../infra/crypto.js';
 import { isUuid } from '../auth/auth.service.js';
@@ -58,12 +59,10 @@ interface IncomingTarget extends Poster {
   script: string | null;
   createdById: string | null;
   channels: { id: string; name: string }[];
-  expires: number;
 }
-const INCOMING_TTL_MS = 1_000;
 
 function incomingCache(deps: Deps) {
-  return deps.rocketchat.incoming as Map<string, IncomingTarget>;
+  return deps.rocketchat.incoming as TtlCache<string, IncomingTarget>;
 }
 
 export function forgetIncoming(deps: Deps, id: string) {
@@ -79,7 +78,7 @@ async function incomingTarget(ctx: WorkScope, id: string): Promise<IncomingTarge
   if (!isUuid(id)) return null;
   const cache = incomingCache(ctx.deps);
   const hit = cache.get(id);
-  if (hit && hit.expires > Date.now()) return hit;
+  if (hit) return hit;
   const integration = await ctx.em.findOne(WebhookIntegration, { id, type: 'webhook-incoming' });
   if (!integration) {
     cache.delete(id);
@@ -99,9 +98,7 @@ async function incomingTarget(ctx: WorkScope, id: string): Promise<IncomingTarge
     script: integration.script ?? null,
     createdById: integration.createdBy?.id ?? null,
     channels: (await targetChannels(ctx, integration)).map((c) => ({ id: c.id, name: c.name })),
-    expires: Date.now() + INCOMING_TTL_MS,
   };
-  if (cache.size > 10_000) cache.clear();
   cache.set(id, target);
   return target;
 }

@@ -166,8 +166,6 @@ function matchTrigger(integration: WebhookIntegration, text: string): string | n
  * every stored message asks, and most organisations have none. Changes made through this replica drop
  * the cache at once; other replicas see them within the second.
  */
-const OUTGOING_TTL_MS = 1_000;
-
 function outgoingCache(deps: Deps) {
   return deps.rocketchat.outgoingNone;
 }
@@ -179,12 +177,10 @@ export function forgetOutgoing(deps: Deps) {
 async function outgoingFor(ctx: WorkScope, organisationId: string, event: string): Promise<WebhookIntegration[]> {
   const cache = outgoingCache(ctx.deps);
   const key = `${organisationId}:${event}`;
-  const noneUntil = cache.get(key);
-  if (noneUntil && noneUntil > Date.now()) return [];
+  if (cache.get(key)) return [];
   const rows = await ctx.em.find(WebhookIntegration, { organisation: organisationId, type: 'webhook-outgoing', enabled: true, event });
-  if (cache.size > 10_000) cache.clear();
   if (rows.length) cache.delete(key);
-  else cache.set(key, Date.now() + OUTGOING_TTL_MS);
+  else cache.set(key, true);
   return rows;
 }
 

@@ -4,6 +4,7 @@
  * the scripts' `Store`s, and the per-replica caches and suspensions of its services (incoming, outgoing, scripts).
  */
 import type { Deps } from '../../context.js';
+import { TtlCache } from '../../infra/ttl-cache.js';
 import type { ScriptHost } from './script-sandbox.js';
 
 /** Bounds of each integration's Store (Rocket.Chat's is unbounded; one script must not fill the heap). */
@@ -81,8 +82,8 @@ export class RocketChatRuntime {
   readonly stores = new ScriptStores();
   /** Scripts stopped at their limits in a row, and until when they are suspended. */
   readonly strikes = new Map<string, { strikes: number; until: number }>();
-  /** Incoming integrations and their channels, by id (see incomingTarget). */
-  readonly incoming = new Map<string, unknown>();
-  /** `organisation:event` keys known to have no outgoing integration, until when. */
-  readonly outgoingNone = new Map<string, number>();
+  /** Incoming integrations and their channels, by id, for a second (see incomingTarget). */
+  readonly incoming = new TtlCache<string, unknown>(1_000);
+  /** `organisation:event` keys known to have no outgoing integration, for a second (see outgoingFor). */
+  readonly outgoingNone = new TtlCache<string, true>(1_000);
 }

@@ -14,6 +14,7 @@ import type { Scheduler } from '../../infra/scheduler.js';
 import { isUuid } from '../auth/auth.service.js';
 import { findChannelById } from '../channels/channels.service.js';
 import type { Deliveries, RecordInput } from '../deliveries/deliveries.service.js';
+import { Batcher } from '../../infra/batcher.js';
 import { ChannelIntegration } from '../integrations/channel-integration.entity.js';
 import { cronProblem, INTERVAL_LABEL } from '../integrations/integration-spec.js';
 import type { Integration } from '../integrations/integration.entity.js';
@@ -210,40 +211,8 @@ export async function runTick(ctx: WorkScope, d: TickJobData, nextSlotAt: Date |
 // per batch instead of several per tick. Nothing is cached between batches, so each tick reads the
 // database as it is when the tick runs.
 
-const BATCH_MAX = 500;
-
-/** Calls added in one turn of the event loop run as one call of `run` (in chunks of BATCH_MAX). */
-class Batcher<I, O> {
-  private pending: { input: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
-  private scheduled = false;
-
-  constructor(private readonly run: (inputs: I[]) => Promise<O[]>) {}
-
-  add(input: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      this.pending.push({ input, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
-    });
-  }
-
-  private async flush() {
-    this.scheduled = false;
-    const items = this.pending;
-    this.pending = [];
-    for (let i = 0; i < items.length; i += BATCH_MAX) {
-      const chunk = items.slice(i, i + BATCH_MAX);
-      try {
-        const out = await this.run(chunk.map((c) => c.input));
-        chunk.forEach((c, j) => c.resolve(out[j]));
-      } catch (error) {
-        chunk.forEach((c) => c.reject(error));
-      }
-    }
-  }
-}
+/** Ticks of one slot read and write together: at most this many per statement, a few statements at once. */
+const BATCH = { maxBatch: 500, lanes: 4 };
 
 interface TickTarget {
   link: ChannelIntegration;
@@ -279,7 +248,7 @@ declare module '../../context.js' {
 
 /** One app's tick batches (built by buildApp): the ticks of one slot read and write together. */
 export class TickBatches {
-  readonly targets = new Batcher(loadTargets);
+  readonly targets = new Batcher(loadTargets, BATCH);
   readonly attempts: Batcher<{ em: EntityManager; input: RecordInput }, void>;
 
   constructor(deliveries: Deliveries) {
@@ -290,7 +259,7 @@ export class TickBatches {
       await deliveries.insert(em, rows);
       deliveries.count(rows);
       return inputs.map((): void => undefined);
-    });
+    }, BATCH);
   }
 }
 

@@ -100,7 +100,8 @@ for (const db of databases) {
       });
       // An admin cannot make owners or rename; an owner cannot leave the organisation ownerless.
       await expect(addMember(t, orgId, dave.id, 'OWNER', dave.token)).rejects.toThrow(/ForbiddenError/);
-      expect((await t.gql(Rename, { id: orgId, name: 'Renamed' }, dave.token)).renameOrganisation).toMatchObject({ data: { name: 'Renamed' } });
+      expect((await t.gql(Rename, { id: orgId, name: 'Renamed' }, dave.token)).renameOrganisation).toMatchObject({ __typename: 'ForbiddenError' });
+      expect((await t.gql(Rename, { id: orgId, name: 'Renamed' }, carol.token)).renameOrganisation).toMatchObject({ data: { name: 'Renamed' } });
       const lastOwner = await t.gql(RemoveMember, { organisationId: orgId, user: 'carol' }, carol.token);
       expect(lastOwner.removeMember).toMatchObject({ __typename: 'ConflictError', field: 'user' });
       const unknown = await t.gql(RemoveMember, { organisationId: orgId, user: 'nobody' }, carol.token);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from './gql/index.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { addMember, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
 
 const CreateOrg = graphql(`
@@ -134,6 +135,52 @@ for (const db of databases) {
       expect(viewer.organisations).toEqual([]);
       const notAdmin = await t.gql(CreateUser, { name: 'mallory' }, token);
       expect(notAdmin.createUser).toMatchObject({ __typename: 'ForbiddenError' });
+    });
+
+    it("keeps renaming and changing or removing an owner to owners (admins manage members and admins)", async () => {
+      const olga = await createUser(t, 'olga');
+      const otto = await createUser(t, 'otto');
+      const ada = await createUser(t, 'ada');
+      const mia = await createUser(t, 'mia');
+      const orgId = await createOrg(t, 'Roles', olga.token);
+      await addMember(t, orgId, 'otto', 'OWNER', olga.token);
+      await addMember(t, orgId, 'ada', 'ADMIN', olga.token);
+      const op = async (query: string, variables: Record<string, unknown>, token: string) => {
+        const r = await t.gqlRaw(query, variables, token);
+        if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
+        return Object.values(r.data as Record<string, { __typename: string; field?: string }>)[0];
+      };
+      const rename = 'mutation($id: ID!, $name: String!) { renameOrganisation(input: { id: $id, name: $name }) { __typename ... on Error { message } } }';
+      const set = 'mutation($o: ID!, $u: String!, $r: Role!) { setMember(input: { organisationId: $o, user: $u, role: $r }) { __typename ... on ConflictError { field } } }';
+      const remove = 'mutation($o: ID!, $u: String!) { removeMember(input: { organisationId: $o, user: $u }) { __typename ... on ConflictError { field } } }';
+      const roles = async () => {
+        const r = await t.gqlRaw('query($id: ID!) { organisation(id: $id) { name members { role user { name } } } }', { id: orgId }, olga.token);
+        return r.data;
+      };
+      const before = await roles();
+
+      // The admin can do none of the owners' acts, and nothing changes.
+      expect(await op(rename, { id: orgId, name: 'Taken over' }, ada.token)).toMatchObject({ __typename: 'ForbiddenError' });
+      expect(await op(set, { o: orgId, u: 'otto', r: 'ADMIN' }, ada.token)).toMatchObject({ __typename: 'ForbiddenError' });
+      expect(await op(set, { o: orgId, u: 'otto', r: 'MEMBER' }, ada.token)).toMatchObject({ __typename: 'ForbiddenError' });
+      expect(await op(set, { o: orgId, u: otto.id, r: 'OWNER' }, ada.token)).toMatchObject({ __typename: 'ForbiddenError' });
+      expect(await op(remove, { o: orgId, u: 'otto' }, ada.token)).toMatchObject({ __typename: 'ForbiddenError' });
+      expect(await roles()).toEqual(before);
+
+      // The admin manages members and admins.
+      expect(await op(set, { o: orgId, u: 'mia', r: 'ADMIN' }, ada.token)).toMatchObject({ __typename: 'MutationSetMemberSuccess' });
+      expect(await op(set, { o: orgId, u: 'mia', r: 'MEMBER' }, ada.token)).toMatchObject({ __typename: 'MutationSetMemberSuccess' });
+      expect(await op(remove, { o: orgId, u: mia.id }, ada.token)).toMatchObject({ __typename: 'MutationRemoveMemberSuccess' });
+
+      // Owners rename, demote and remove owners, and the last owner stays.
+      expect(await op(rename, { id: orgId, name: 'Renamed' }, otto.token)).toMatchObject({ __typename: 'MutationRenameOrganisationSuccess' });
+      expect(await op(set, { o: orgId, u: 'otto', r: 'ADMIN' }, olga.token)).toMatchObject({ __typename: 'MutationSetMemberSuccess' });
+      expect(await op(set, { o: orgId, u: 'olga', r: 'ADMIN' }, olga.token)).toEqual({ __typename: 'ConflictError', field: 'role' });
+      expect(await op(remove, { o: orgId, u: 'olga' }, olga.token)).toEqual({ __typename: 'ConflictError', field: 'user' });
+      expect(await op(remove, { o: orgId, u: 'otto' }, olga.token)).toMatchObject({ __typename: 'MutationRemoveMemberSuccess' });
+      expect(await roles()).toEqual({
+        organisation: { name: 'Renamed', members: [{ role: 'OWNER', user: { name: 'olga' } }, { role: 'ADMIN', user: { name: 'ada' } }] },
+      });
     });
   });
 }

@@ -17,8 +17,8 @@ import {
 /** The stored roles in capitals (typed against ROLES, so a new role needs its description here). */
 const ROLE_VALUES: Record<Uppercase<(typeof ROLES)[number]>, { description: string }> = {
   MEMBER: { description: 'Reads the organisation, its channels, integrations and messages, and sends messages.' },
-  ADMIN: { description: 'Also manages channels, integrations, settings and members (except owners), and renames the organisation.' },
-  OWNER: { description: 'Also makes and removes owners. An organisation always keeps at least one.' },
+  ADMIN: { description: 'Also manages channels, integrations, settings, and members and admins (never owners).' },
+  OWNER: { description: 'Also renames the organisation, and makes, demotes and removes owners. An organisation always keeps at least one.' },
 };
 export const RoleEnum = builder.enumType('Role', {
   description: "A member's role in an organisation; each role can do what the ones before it can.",
@@ -82,7 +82,7 @@ builder.mutationFields((t) => ({
   }),
   renameOrganisation: t.field({
     type: OrganisationRef,
-    description: 'Rename an organisation. Needs the admin role.',
+    description: 'Rename an organisation. Needs the owner role (ForbiddenError otherwise).',
     errors: mutationResult('The renamed organisation.'),
     args: {
       input: t.arg({
@@ -102,7 +102,7 @@ builder.mutationFields((t) => ({
   setMember: t.field({
     type: MembershipRef,
     description:
-      'Add a user (by id or name) to an organisation, or change their role. Admins manage members and admins; giving the owner role needs the owner role, and the last owner cannot be demoted (ConflictError).',
+      'Add a user (by id or name) to an organisation, or change their role. Admins manage members and admins; giving the owner role or changing an owner\'s role needs the owner role (ForbiddenError), and the last owner cannot be demoted (ConflictError on `role`).',
     errors: mutationResult('The membership as it now is.'),
     args: {
       input: t.arg({
@@ -122,7 +122,7 @@ builder.mutationFields((t) => ({
   }),
   removeMember: t.field({
     type: MembershipRef,
-    description: 'Remove a user from an organisation. Needs the admin role; removing an owner needs the owner role, and the last owner stays (ConflictError).',
+    description: 'Remove a user from an organisation. Needs the admin role; removing an owner needs the owner role (ForbiddenError), and the last owner stays (ConflictError on `user`).',
     errors: mutationResult('The removed membership.'),
     args: {
       input: t.arg({

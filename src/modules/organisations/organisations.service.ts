@@ -43,8 +43,9 @@ export async function createOrganisation(scope: Scope, input: z.input<typeof Nam
   return organisation;
 }
 
+/** Renaming is an owner's act. */
 export async function renameOrganisation(scope: Scope, input: { id: string; name: string }) {
-  const organisation = await requireMembership(scope, input.id, 'admin');
+  const organisation = await requireMembership(scope, input.id, 'owner');
   organisation.name = parseInput(NameInput, input).name;
   await scope.em.flush();
   return organisation;
@@ -89,14 +90,20 @@ const MemberInput = z.object({
   role: z.enum(ROLES, { message: `role must be one of ${ROLES.join(', ')}` }),
 });
 
-/** Add a user (by id or name) or change their role. Owners manage owners; admins manage the rest. */
+/**
+ * Add a user (by id or name) or change their role. Owners manage owners: giving the owner role and changing
+ * an owner's role need the owner role; admins manage members and admins.
+ */
 export async function setMember(scope: Scope, input: z.input<typeof MemberInput>) {
   const data = parseInput(MemberInput, input);
   const organisation = await requireMembership(scope, data.organisationId, data.role === 'owner' ? 'owner' : 'admin');
   const user = await findUser(scope.em, data.user);
   if (!user) throw new ValidationError('user', `no user "${data.user}"`);
   let membership = await scope.em.findOne(Membership, { organisation, user });
-  if (membership?.role === 'owner' && data.role !== 'owner') await assertAnotherOwner(scope, organisation.id, 'owner');
+  if (membership?.role === 'owner' && data.role !== 'owner') {
+    await requireMembership(scope, organisation.id, 'owner');
+    await assertAnotherOwner(scope, organisation.id, 'role');
+  }
   if (membership) membership.role = data.role;
   else membership = scope.em.create(Membership, { organisation, user, role: data.role });
   await scope.em.flush();

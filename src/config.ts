@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowList } from './infra/address-guard.js';
 
 /** Environment variables, all optional: the defaults are the embedded shape (SQLite, in-process pubsub). */
 const EnvSchema = z.object({
@@ -26,6 +27,12 @@ const EnvSchema = z.object({
   SLACK_CLIENT_ID: z.string().optional(),
   SLACK_CLIENT_SECRET: z.string().optional(),
   SLACK_API_URL: z.url().default('https://slack.com/api'),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).default(10),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(1).default(1_000),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(1).default(50_000),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  GRAPHQL_MAX_CHARS: z.coerce.number().int().min(1).default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),
 });
@@ -51,7 +58,7 @@ export interface Config {
   /** 32-byte key for secrets encrypted at rest (auth_credential, Slack tokens). */
   secretKey: Buffer;
   outbound: {
-    /** true: every private/loopback address; a list: only those addresses or CIDR ranges. */
+    /** true: every private/loopback address; a list: only those addresses or CIDR ranges, each optionally with a port (see infra/address-guard.ts). */
     allowPrivate: boolean | string[];
     timeoutMs: number;
     specMaxBytes: number;
@@ -63,6 +70,25 @@ export interface Config {
   slack: { clientId?: string; clientSecret?: string; apiUrl: string };
   logLevel: string;
   prettyLogs: boolean;
+  /** NODE_ENV=production: introspection and field suggestions only for authenticated callers. */
+  production: boolean;
+  /** Limits every GraphQL document must fit before it is executed (README: "Security"). */
+  graphqlLimits: GraphQLLimits;
+}
+
+export interface GraphQLLimits {
+  /** Deepest field nesting (introspection's `__schema` excluded). */
+  maxDepth: number;
+  /** Aliased fields in one operation (`__typename` excluded). */
+  maxAliases: number;
+  /** Lexical tokens in the document. */
+  maxTokens: number;
+  /** GraphQL Armor's cost estimate (objects 2, scalars 1, x1.5 per level, x`first`/`last` of a list). */
+  maxCost: number;
+  /** Directives in one operation. */
+  maxDirectives: number;
+  /** Characters of the query text. */
+  maxChars: number;
 }
 
 export class ConfigError extends Error {}
@@ -100,6 +126,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     slack: { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, apiUrl: e.SLACK_API_URL.replace(/\/+$/, '') },
     logLevel: e.LOG_LEVEL,
     prettyLogs: e.NODE_ENV !== 'production' && process.stdout.isTTY === true,
+    production: e.NODE_ENV === 'production',
+    graphqlLimits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      maxChars: e.GRAPHQL_MAX_CHARS,
+    },
   };
 }
 
@@ -114,7 +149,13 @@ function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseCon
 function parseAllowPrivate(value: string | undefined): boolean | string[] {
   if (!value || /^(0|false|no)$/i.test(value)) return false;
   if (/^(1|true|yes)$/i.test(value)) return true;
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+  try {
+    parseAllowList(entries);
+  } catch (error) {
+    throw new ConfigError(`OUTBOUND_ALLOW_PRIVATE: ${(error as Error).message}`);
+  }
+  return entries;
 }
 
 /**

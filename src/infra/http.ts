@@ -1,6 +1,74 @@
+import dns from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import got, { type Got, RequestError } from 'got';
-import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import type { Config } from '../config.js';
+import { parseAllowList, refusal, type AllowPolicy } from './address-guard.js';
+
+/** An outbound call refused by the SSRF guard before any connection was made. */
+export class BlockedAddressError extends Error {
+  readonly code = 'EBLOCKED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BlockedAddressError';
+  }
+}
+
+type Connect = (options: net.NetConnectOpts & { host?: string; port?: number | string }, callback?: (err: Error | null, socket: Duplex) => void) => Duplex;
+
+/**
+ * The guard on the socket: a literal host is checked as written (Node skips DNS for it), a name is checked
+ * on every address its lookup answers (all of them under Happy Eyeballs), each with the port connected to, so
+ * `OUTBOUND_ALLOW_PRIVATE` entries with a port open that port only. Refusals fail the socket before it connects.
+ */
+function guarded(connect: Connect, policy: AllowPolicy): Connect {
+  return (options, callback) => {
+    const port = Number(options.port ?? 0);
+    const host = options.host?.replace(/^\[|\]$/g, '');
+    const refuse = (why: string) => {
+      const error = new BlockedAddressError(why);
+      const socket = new net.Socket();
+      if (callback) callback(error, socket);
+      else process.nextTick(() => socket.destroy(error));
+      return socket;
+    };
+    if (host && net.isIP(host)) {
+      const why = refusal(host, port, policy);
+      if (why) return refuse(why);
+    }
+    const lookup = (options as net.TcpNetConnectOpts).lookup ?? dns.lookup;
+    const checked = ((hostname: string, lookupOptions: dns.LookupOptions, cb: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+      lookup(hostname, lookupOptions, ((err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => {
+        if (err) return cb(err, address, family);
+        const list = Array.isArray(address) ? address.map((a) => a.address) : [address];
+        for (const a of list) {
+          const why = refusal(a, port, policy);
+          if (why) return cb(new BlockedAddressError(`${hostname} resolves to ${why}`), address, family);
+        }
+        cb(null, address, family);
+      }) as never);
+    }) as unknown as net.LookupFunction;
+    return connect({ ...options, lookup: checked } as never, callback);
+  };
+}
+
+class GuardedHttpAgent extends http.Agent {
+  constructor(options: http.AgentOptions, policy: AllowPolicy) {
+    super(options);
+    const self = this as unknown as { createConnection: Connect };
+    self.createConnection = guarded(self.createConnection.bind(this), policy);
+  }
+}
+
+class GuardedHttpsAgent extends https.Agent {
+  constructor(options: https.AgentOptions, policy: AllowPolicy) {
+    super(options);
+    const self = this as unknown as { createConnection: Connect };
+    self.createConnection = guarded(self.createConnection.bind(this), policy);
+  }
+}
 
 /** Why an outbound fetch failed, in words a user can act on. */
 export class OutboundError extends Error {
@@ -24,12 +92,9 @@ export interface HttpClient {
 
 export function createHttpClient(config: Config['outbound']): HttpClient {
   const allow = config.allowPrivate;
-  const filter = {
-    allowPrivateIPAddress: allow === true,
-    allowIPAddressList: Array.isArray(allow) ? allow : [],
-  };
-  const agentOptions = { keepAlive: true, maxSockets: 256, ...filter };
-  const agent = { http: new RequestFilteringHttpAgent(agentOptions), https: new RequestFilteringHttpsAgent(agentOptions) };
+  const policy: AllowPolicy = allow === true ? true : parseAllowList(allow === false ? [] : allow);
+  const agentOptions = { keepAlive: true, maxSockets: 256 };
+  const agent = { http: new GuardedHttpAgent(agentOptions, policy), https: new GuardedHttpsAgent(agentOptions, policy) };
 
   const instance = got.extend({
     agent,
@@ -101,8 +166,7 @@ function tooLarge(maxBytes: number) {
 export function describe(error: unknown): OutboundError {
   if (error instanceof OutboundError) return error;
   const cause = error instanceof RequestError ? (error.cause ?? error) : error;
-  const message = cause instanceof Error ? cause.message : String(cause);
-  if (/is not allowed/.test(message)) {
+  if (cause instanceof BlockedAddressError) {
     return new OutboundError('blocked', 'the address resolves to a private, loopback or link-local network, which outbound calls may not reach');
   }
   if (error instanceof RequestError && error.code === 'ETIMEDOUT') {

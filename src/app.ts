@@ -4,11 +4,13 @@ import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
-import type { Deps } from './context.js';
+import type { Deps, Scope } from './context.js';
 import { databaseCheck, initOrm, type Orm } from './db/orm.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { schema } from './schema.js';
-import { maskError } from './graphql/errors.js';
+import { maskError, yogaLogger } from './graphql/errors.js';
+import { anonymousSchemaPrivacy, AUTHENTICATED, limitPlugins, withoutSuggestions, type AuthenticatedMark } from './graphql/limits.js';
+import { GraphQLError, type DocumentNode } from 'graphql';
 import { createHttpClient } from './infra/http.js';
 import { Hooks } from './infra/hooks.js';
 import { createAppPubSub } from './infra/pubsub.js';
@@ -102,28 +104,43 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const issued = await bootstrapAdmin(orm.em.fork(), config.adminToken);
 
-  const yoga = createYoga<{ connectionParams?: Record<string, unknown>; reqId?: string }, GraphQLContext>({
+  // The caller of a GraphQL operation, as each transport carries it. Over WebSocket there is no request
+  // header: clients send it in connectionParams, and GraphiQL sends its Headers tab with each operation as
+  // `extensions.headers`.
+  type GraphQLServerContext = { connectionParams?: Record<string, unknown>; reqId?: string; request?: Request; params?: { extensions?: Record<string, unknown> | null } };
+  const graphqlScope = ({ request, connectionParams, params, reqId }: GraphQLServerContext) => {
+    const wsHeaders = request ? undefined : (params?.extensions?.headers as Record<string, unknown> | undefined);
+    const header =
+      request?.headers.get('authorization') ??
+      (connectionParams?.authorization as string | undefined) ??
+      (connectionParams?.Authorization as string | undefined) ??
+      (typeof wsHeaders?.authorization === 'string' ? wsHeaders.authorization : undefined) ??
+      (typeof wsHeaders?.Authorization === 'string' ? wsHeaders.Authorization : undefined);
+    return openScope(orm, deps, { token: bearerToken(header), requestId: reqId ?? randomUUID() });
+  };
+  // Opened before validation when validation depends on the caller (production: no field suggestions
+  // for anonymous callers), and then reused as the operation's context.
+  const earlyScope = new WeakMap<object, Scope>();
+
+  const yoga = createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
-    plugins: [countSubscriptions(metrics), useSharedSubscriptionResults(['channelMessages'])],
+    plugins: [
+      ...limitPlugins(config.graphqlLimits),
+      ...(config.production ? [openScopeBeforeValidation(graphqlScope, earlyScope), anonymousSchemaPrivacy()] : []),
+      countSubscriptions(metrics),
+      useSharedSubscriptionResults(['channelMessages']),
+    ],
+    // Documents that failed to parse are not kept (the default keeps up to 1,024 of them, each keyed by
+    // its whole text: up to 1 GB of refused 1 MB documents).
+    parserAndValidationCache: { errorCache: { get: () => undefined, set: () => undefined } },
     graphqlEndpoint: '/graphql',
-    logging: logger.child({ component: 'graphql' }),
+    logging: yogaLogger(logger.child({ component: 'graphql' })),
     maskedErrors: { maskError },
     landingPage: false,
     graphiql: { title: 'Switchboard', subscriptionsProtocol: 'WS' },
     // GraphiQL bundled in the page: the playground works without reaching a CDN.
     renderGraphiQL,
-    context: async ({ request, connectionParams, params, reqId }) => {
-      // Over WebSocket there is no request header: clients send it in connectionParams, and GraphiQL
-      // sends its Headers tab with each operation as `extensions.headers`.
-      const wsHeaders = request ? undefined : (params?.extensions?.headers as Record<string, unknown> | undefined);
-      const header =
-        request?.headers.get('authorization') ??
-        (connectionParams?.authorization as string | undefined) ??
-        (connectionParams?.Authorization as string | undefined) ??
-        (typeof wsHeaders?.authorization === 'string' ? wsHeaders.authorization : undefined) ??
-        (typeof wsHeaders?.Authorization === 'string' ? wsHeaders.Authorization : undefined);
-      return openScope(orm, deps, { token: bearerToken(header), requestId: reqId ?? randomUUID() });
-    },
+    context: async (initial) => earlyScope.get(initial) ?? graphqlScope(initial),
   });
 
   const server = Fastify({
@@ -174,7 +191,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
       onSubscribe: async (ctx, id, params) => {
-        const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const initial = {
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
@@ -182,10 +199,24 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           sendNextFrame: graphqlWsNextFrames(ctx.extra.socket, id),
           params,
           reqId: acceptableRequestId(ctx.extra.request.headers['x-request-id']) ? ctx.extra.request.headers['x-request-id'] : randomUUID(),
-        });
-        const document = parse(params.query);
-        const errors = validate(s, document);
-        if (errors.length) return errors;
+        };
+        const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);
+        if (config.production) {
+          const scope = await graphqlScope(initial);
+          earlyScope.set(initial, scope);
+          (initial as AuthenticatedMark)[AUTHENTICATED] = !!scope.viewer;
+        }
+        // A document refused by a limit (while parsing or validating) is answered as an error of this
+        // operation, as over HTTP; the socket stays open.
+        let document: DocumentNode;
+        try {
+          document = parse(params.query);
+          const errors = validate(s, document);
+          if (errors.length) return wsErrors(errors, initial);
+        } catch (error) {
+          if (error instanceof GraphQLError) return wsErrors([error], initial);
+          throw error;
+        }
         return {
           schema: s,
           operationName: params.operationName,
@@ -282,6 +313,27 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       return stopping;
     },
   };
+}
+
+/** Errors of a refused graphql-ws operation: without Yoga's HTTP status, and in production without field suggestions for anonymous callers. */
+function wsErrors(errors: readonly GraphQLError[], context: object): GraphQLError[] {
+  const shown = (context as AuthenticatedMark)[AUTHENTICATED] === false ? withoutSuggestions(errors) : errors;
+  return shown.map((error) => {
+    if (!error.extensions?.http) return error;
+    const { http: _http, ...extensions } = error.extensions;
+    return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions });
+  });
+}
+
+/** Opens the operation's scope before validation and marks the context with whether its caller is authenticated. */
+function openScopeBeforeValidation<C extends object>(open: (context: C) => Promise<Scope>, opened: WeakMap<object, Scope>): EnvelopPlugin {
+  return {
+    async onParams({ context, request, params }: { context: object; request: Request; params: unknown }) {
+      const scope = await open({ ...context, request, params } as C);
+      opened.set(context, scope);
+      (context as AuthenticatedMark)[AUTHENTICATED] = !!scope.viewer;
+    },
+  } as unknown as EnvelopPlugin;
 }
 
 /** Count running GraphQL subscriptions by transport (graphql-ws or SSE), ended however they end. */

@@ -63,8 +63,10 @@ const codes: [new (...args: never[]) => DomainError, string][] = [
  * query, say) keep their message and get a code; everything unexpected is masked.
  */
 export function maskError(error: unknown, message: string): Error {
+  // A GraphQL error all the way down (a refused document, UNAUTHENTICATED from the auth plugin) is
+  // already what the caller should read: answered as it is, where it happened.
+  if (isOriginalGraphQLError(error)) return error;
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (original instanceof GraphQLError && !(original.originalError)) return original;
   if (original instanceof UnauthenticatedError) return new UnauthenticatedGraphQLError();
   if (original instanceof DomainError) {
     const code = codes.find(([type]) => original instanceof type)?.[1] ?? 'BAD_REQUEST';
@@ -79,4 +81,51 @@ export function maskError(error: unknown, message: string): Error {
     path: error instanceof GraphQLError ? error.path : undefined,
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   });
+}
+
+function isOriginalGraphQLError(error: unknown): error is GraphQLError {
+  if (!(error instanceof GraphQLError)) return false;
+  return error.originalError == null || isOriginalGraphQLError(error.originalError);
+}
+
+/** An expected failure: a domain error, or a GraphQL error all the way down (bad document, limits, UNAUTHENTICATED). */
+export function isExpectedFailure(error: unknown): boolean {
+  if (error instanceof DomainError) return true;
+  if (!(error instanceof GraphQLError)) return false;
+  return error.originalError == null || isExpectedFailure(error.originalError);
+}
+
+type LogFn = (obj: object, msg?: string) => void;
+
+/**
+ * Yoga's logger over pino. Yoga logs at error level, stack and all, every error it masks, once per
+ * error: one anonymous request with 1,000 aliased fields wrote 1,000 such lines. Expected failures
+ * (validation, not found, unauthenticated, refused by a limit) go to debug as one short line without a
+ * stack; only unexpected errors stay at error level (through the logger's serializers, which strip SQL).
+ */
+export function yogaLogger(log: { debug: LogFn; info: LogFn; warn: LogFn; error: LogFn; isLevelEnabled(level: string): boolean }) {
+  const line = (level: 'debug' | 'info' | 'warn') => (...args: unknown[]) => {
+    if (!log.isLevelEnabled(level)) return;
+    const [first, ...rest] = args;
+    if (first instanceof Error) log[level]({ err: first }, rest.map(String).join(' ') || first.name);
+    else log[level]({}, [first, ...rest].map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+  };
+  return {
+    debug: line('debug'),
+    info: line('info'),
+    warn: line('warn'),
+    error(...args: unknown[]) {
+      const error = args.find((a) => a instanceof Error);
+      if (error && isExpectedFailure(error)) {
+        if (!log.isLevelEnabled('debug')) return;
+        const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+        const code = original instanceof GraphQLError ? original.extensions?.code : original.name;
+        log.debug({ code, path: error instanceof GraphQLError ? error.path?.join('.') : undefined }, `expected failure: ${original.message}`);
+        return;
+      }
+      // The message is the serialized error's (the serializer strips SQL from it), not repeated here.
+      if (error) log.error({ err: error }, 'unexpected GraphQL error');
+      else log.error({}, args.map(String).join(' '));
+    },
+  };
 }

@@ -98,13 +98,46 @@ export function acceptableRequestId(value: unknown): value is string {
   return typeof value === 'string' && /^[\w.:@/+=-]{1,128}$/.test(value);
 }
 
+/** The start of a statement as drivers (through knex) put it in their messages: `<sql> - <what failed>`. */
+const SQL_PREFIX = /^\s*(select|insert|update|delete|with|create|alter|drop|pragma|begin|commit|rollback|savepoint|release|truncate|copy|set|lock)\b/i;
+/** Fields of database errors that carry statements or values (pg: `detail` is "Key (name)=(value) ..."). */
+const SQL_FIELDS = ['sql', 'query', 'bindings', 'parameters', 'params', 'detail', 'where', 'internalQuery', 'hint', 'values'];
+
 /**
- * Errors as pino serializes them, except outbound (got) errors: those carry their whole request options
+ * A database error's message without the statement and its values: knex-based drivers (MikroORM's
+ * PostgreSQL and SQLite) write `insert into ... values ('the values') - <the driver's message>`; only the
+ * driver's message is kept. Any other message is returned as it is.
+ */
+export function withoutSql(message: string): string {
+  if (!SQL_PREFIX.test(message)) return message;
+  const cut = message.lastIndexOf(' - ');
+  return cut === -1 ? '[SQL statement]' : `[SQL statement] - ${message.slice(cut + 3)}`;
+}
+
+function isDatabaseError(error: Error & { code?: unknown }): boolean {
+  return SQL_PREFIX.test(error.message) || /Exception$/.test(error.name) || (typeof error.code === 'string' && (/^SQLITE_/.test(error.code) || /^[0-9A-Z]{5}$/.test(error.code)));
+}
+
+/** A serialized database error (and its causes) with no statement or value left in message, stack or fields. */
+function scrubDatabaseError(serialized: Record<string, unknown>, error: Error) {
+  for (const key of SQL_FIELDS) delete serialized[key];
+  if (typeof serialized.message === 'string') serialized.message = withoutSql(serialized.message);
+  if (typeof serialized.stack === 'string') {
+    // The stack's head repeats the message (MikroORM appends the driver error's stack, message and all).
+    const frames = serialized.stack.split('\n').filter((line) => /^\s+at /.test(line));
+    serialized.stack = [`${error.name}: ${serialized.message as string}`, ...frames].join('\n');
+  }
+  if (serialized.cause && typeof serialized.cause === 'object' && error.cause instanceof Error) scrubDatabaseError(serialized.cause as Record<string, unknown>, error.cause);
+}
+
+/**
+ * Errors as pino serializes them, except database errors (no SQL text nor values: see withoutSql) and outbound (got) errors: those carry their whole request options
  * (headers with credentials, the JSON body, the agent) and response; keep only what says what failed.
  */
 function serializeError(error: unknown) {
   if (!(error instanceof Error)) return error;
   const serialized = stdSerializers.err(error) as unknown as Record<string, unknown>;
+  if (isDatabaseError(error)) scrubDatabaseError(serialized, error);
   if (error instanceof RequestError) {
     for (const key of ['options', 'request', 'response', 'timings', 'input']) delete serialized[key];
     serialized.method = error.options?.method;

@@ -23,6 +23,7 @@ const EnvSchema = z.object({
   SPEC_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
   MODIFIER_BUDGET_MS: z.coerce.number().int().positive().default(1_000),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
+  SIGNING_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(720).default(24),
   WEBHOOK_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
   SLACK_CLIENT_ID: z.string().optional(),
   SLACK_CLIENT_SECRET: z.string().optional(),
@@ -67,6 +68,8 @@ export interface Config {
   /** Time budget of a slash command's call (no retry): 3 s, as Slack gives a command. */
   commandTimeoutMs: number;
   webhookMaxBytes: number;
+  /** How long a rotated signing secret still signs calls beside its successor (hours). */
+  signingSecretOverlapHours: number;
   slack: { clientId?: string; clientSecret?: string; apiUrl: string };
   logLevel: string;
   prettyLogs: boolean;
@@ -123,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     modifierBudgetMs: e.MODIFIER_BUDGET_MS,
     commandTimeoutMs: e.COMMAND_TIMEOUT_MS,
     webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
+    signingSecretOverlapHours: e.SIGNING_SECRET_OVERLAP_HOURS,
     slack: { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, apiUrl: e.SLACK_API_URL.replace(/\/+$/, '') },
     logLevel: e.LOG_LEVEL,
     prettyLogs: e.NODE_ENV !== 'production' && process.stdout.isTTY === true,

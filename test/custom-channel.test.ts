@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'graphql-ws';
+import { Webhook } from 'standardwebhooks';
 import WebSocket from 'ws';
 import { graphql } from './gql/index.js';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/app.js';
@@ -192,6 +193,9 @@ for (const db of databases) {
       expect(example.sent).toEqual([{ contactId: '+60111111111', text: 'Reply from the team' }]);
       const call = example.server.requests.find((r) => r.url === '/message')!;
       expect(call.json).toEqual({ contactId: '+60111111111', message: { type: 'text', text: 'Reply from the team' } });
+      // Signed (Standard Webhooks) with the connection's API token as the raw key.
+      expect(new Webhook(token, { format: 'raw' }).verify(call.body, call.headers as Record<string, string>)).toEqual(call.json);
+      expect(() => new Webhook('whsec_' + Buffer.from(token).toString('base64')).verify(call.body.replace('Reply', 'reply'), call.headers as Record<string, string>)).toThrow();
       const ok = await until(async () => (await state()).deliveries.edges.map((e) => e.node).find((d) => d.messageId === messageId && d.status === 'succeeded'), 10_000, 'the succeeded delivery');
       expect(ok).toMatchObject({ kind: 'custom-channel', url: `${example.server.url}/message`, statusCode: 200, response: '{"mId":"sms-1"}' });
 

@@ -267,6 +267,12 @@ export class CustomChannelSender {
     // The server refused the message (400 {error: {message}}): recorded as failed, not retried.
     deliveries.registerKind(DELIVERY_KIND, {
       onResult: (result) => (result.statusCode != null && result.statusCode >= 400 && result.statusCode < 500 ? { retry: false } : undefined),
+      // Signed (Standard Webhooks) with the connection's API token as the raw key: verify with
+      // `new Webhook(token, { format: 'raw' })`. Connecting again rotates the token, and with it the key.
+      signingKeys: async ({ targetId }, { em, deps }) => {
+        const connection = targetId ? await em.findOne(CustomChannelConnection, targetId, { fields: ['tokenCipher'] }) : null;
+        return connection ? [Buffer.from(decryptSecret(deps.config.secretKey, connection.tokenCipher), 'utf8')] : [];
+      },
     });
   }
 

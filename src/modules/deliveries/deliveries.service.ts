@@ -15,6 +15,9 @@
  *   (`count` the finished rows you insert yourself once they are committed).
  * - `registerKind(kind, handler)`: react to every answer of a kind (an output's 410 switches it off; a
  *   Rocket.Chat reply is posted back); return `{ retry: false }` to stop further attempts.
+ *   `handler.signingKeys` gives the HMAC keys a kind's calls are signed with (Standard Webhooks headers,
+ *   added by the sender at each attempt, `webhook-id` = the first attempt's id); `send` callers pass
+ *   `signing: { id: callId(), keys }` themselves and record the row with that id.
  *
  * Each row keeps the request id it came from: the worker makes every attempt, retries hours later too,
  * under it, so their log lines name the original request.
@@ -23,6 +26,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { Deps, Scope } from '../../context.js';
 import { ValidationError } from '../../errors.js';
 import { idPage } from '../../pagination.js';
+import { newId } from '../../infra/ulid.js';
 import { requireChannel } from '../channels/channels.service.js';
 import { DELIVERY_STATUSES, Delivery, type DeliveryStatus } from './delivery.entity.js';
 import { DeliveryLedger, type DeliveryRow, type EnqueueInput, type RecordInput } from './ledger.js';
@@ -30,7 +34,7 @@ import { sendOnce } from './sender.js';
 import { LEASE_MS, startDeliveryWorker, type DeliveryKindHandler, type RunningWorker, type WorkerOptions } from './worker.js';
 
 export { STANDARD_RETRY, type DeliveryRow, type EnqueueInput, type RecordInput } from './ledger.js';
-export type { AttemptOutcome } from './sender.js';
+export type { AttemptOutcome, Signing } from './sender.js';
 export type { DeliveryKindHandler, DeliveryResult, DeliveryWorker } from './worker.js';
 
 declare module '../../context.js' {
@@ -104,9 +108,17 @@ export class Deliveries {
     return { id: row.id };
   }
 
-  /** One JSON call through the guarded client, timed, never throwing: for callers that then `record`. */
+  /**
+   * One JSON call through the guarded client, timed, never throwing: for callers that then `record` it with
+   * `id` = `signing.id` (take one from `callId()` first, so the row's id is the `webhook-id` sent).
+   */
   send(input: Parameters<typeof sendOnce>[1]) {
     return sendOnce(this.base, input);
+  }
+
+  /** A new delivery id, to sign a call made with `send` before its row is written. */
+  callId(): string {
+    return newId();
   }
 
   /** Start a worker on `root`'s database; new rows go to it. */

@@ -51,6 +51,11 @@ export const Delivery = defineEntity({
     lockedBy: p.string().nullable(),
     lockedUntil: p.datetime().nullable(),
     messageId: p.string().nullable(),
+    /**
+     * The `webhook-id` the call is signed with (Standard Webhooks' idempotency key): the id of its first attempt's
+     * row, carried by every retry. Null on rows written before calls were signed (their own id is used).
+     */
+    webhookId: p.string().length(26).nullable(),
     /** The id of the request (or job run) that caused the call: retries and background attempts log under it. */
     requestId: p.string().length(128).nullable(),
     ...timestamps(),

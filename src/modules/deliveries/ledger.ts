@@ -34,6 +34,10 @@ export interface EnqueueInput {
 }
 
 export interface RecordInput {
+  /** The row's id: the `webhook-id` the call was signed with (`Deliveries.callId()` before `send`). Default: a new one. */
+  id?: string;
+  /** The `webhook-id` of a call attempted again (a tick retried within its slot): its first attempt's id. Default: `id`. */
+  webhookId?: string | null;
   kind: string;
   organisationId: string;
   channelId?: string | null;
@@ -58,9 +62,11 @@ export interface Lock {
   until: Date;
 }
 
-function row(input: EnqueueInput, now: Date, lock: Lock | null, headers: StoredHeaders, body: StoredBody) {
+function row(input: EnqueueInput & { id?: string; webhookId?: string | null }, now: Date, lock: Lock | null, headers: StoredHeaders, body: StoredBody) {
+  const id = input.id ?? newId(now.getTime());
   return {
-    id: newId(now.getTime()),
+    id,
+    webhookId: (input.webhookId ?? id) as string | null,
     organisation: input.organisationId,
     channel: input.channelId ?? null,
     kind: input.kind,

@@ -2,6 +2,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Deps } from '../../context.js';
 import { describe as describeOutbound } from '../../infra/http.js';
+import { signatureHeaders, type Signing } from '../../infra/webhook-signature.js';
+
+export type { Signing } from '../../infra/webhook-signature.js';
 
 export interface AttemptOutcome {
   statusCode: number | null;
@@ -16,17 +19,26 @@ export interface AttemptOutcome {
   ok: boolean;
 }
 
-/** One JSON call through the guarded client; never throws. */
-export async function sendOnce(
-  deps: Pick<Deps, 'http'>,
-  input: { url: string; body?: unknown; headers?: Record<string, string> | null; method?: string; timeoutMs?: number },
-): Promise<AttemptOutcome> {
+export interface SendInput {
+  url: string;
+  body?: unknown;
+  headers?: Record<string, string> | null;
+  method?: string;
+  timeoutMs?: number;
+  /** Sign the call (Standard Webhooks headers over the exact body bytes, timestamped now): every attempt is signed afresh. */
+  signing?: Signing | null;
+}
+
+/** One JSON call through the guarded client; never throws. The one place outbound calls are signed. */
+export async function sendOnce(deps: Pick<Deps, 'http'>, input: SendInput): Promise<AttemptOutcome> {
   const started = performance.now();
+  const payload = input.body === undefined || input.body === null ? undefined : JSON.stringify(input.body);
+  const signed = input.signing?.keys.length ? signatureHeaders(input.signing, payload ?? '') : {};
   try {
     const res = await deps.http.got(input.url, {
       method: (input.method ?? 'POST') as 'POST',
-      ...(input.body === undefined || input.body === null ? {} : { json: input.body }),
-      headers: input.headers ?? undefined,
+      ...(payload === undefined ? {} : { body: payload }),
+      headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...input.headers, ...signed },
       ...(input.timeoutMs ? { timeout: { request: input.timeoutMs } } : {}),
       responseType: 'text',
     });

@@ -23,6 +23,11 @@ export interface DeliveryResult extends AttemptOutcome {
 
 export interface DeliveryKindHandler {
   onResult?(result: DeliveryResult, ctx: WorkScope): void | { retry?: boolean } | Promise<void | { retry?: boolean }>;
+  /**
+   * The HMAC keys to sign this kind's calls with (Standard Webhooks headers; see infra/webhook-signature.ts),
+   * looked up from the call's target at each attempt, so a rotation applies to retries too. None: unsigned.
+   */
+  signingKeys?(target: { targetId: string | null; organisationId: string }, ctx: WorkScope): Buffer[] | Promise<Buffer[]>;
 }
 
 /**
@@ -132,13 +137,22 @@ export function startDeliveryWorker(
     } catch {
       unreadable = true; // sealed with another SWITCHBOARD_SECRET_KEY: never sent without its credentials
     }
-    const outcome: AttemptOutcome = unreadable
-      ? { statusCode: null, latencyMs: 0, error: 'the stored request cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }
-      : await sendOnce(deps, { url: row.url, body, headers, method: row.method });
-    // Handed back on stop while in flight: whoever claims it next makes the attempt again.
-    if (abandoned.has(row.id)) return;
     const em = root.em.fork();
     const handler = kinds.get(row.kind);
+    let keys: Buffer[] = [];
+    if (!unreadable && handler?.signingKeys) {
+      try {
+        keys = await handler.signingKeys({ targetId: row.targetId, organisationId: row.organisation }, { em: em.fork(), deps });
+      } catch (error) {
+        unreadable = true; // never sent unsigned because its key could not be read
+        deps.logger.warn({ err: error, kind: row.kind, deliveryId: row.id }, 'could not read the signing key of a delivery');
+      }
+    }
+    const outcome: AttemptOutcome = unreadable
+      ? { statusCode: null, latencyMs: 0, error: 'the stored request or its signing key cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }
+      : await sendOnce(deps, { url: row.url, body, headers, method: row.method, signing: { id: row.webhookId ?? row.id, keys } });
+    // Handed back on stop while in flight: whoever claims it next makes the attempt again.
+    if (abandoned.has(row.id)) return;
     let final = unreadable || outcome.ok || outcome.statusCode === 410 || row.attempt > row.retry.length;
     const result: DeliveryResult = {
       ...outcome,

@@ -50,6 +50,11 @@ export const Integration = defineEntity({
     isSystemIntegration: p.boolean().default(false),
     /** Encrypted at rest; shown back masked. */
     authCredential: p.text().nullable(),
+    /** The `whsec_` secret its calls are signed with (Standard Webhooks), encrypted at rest; null: unsigned (added before signing). */
+    signingSecret: p.text().nullable(),
+    /** The secret it replaced at its last rotation, encrypted; calls carry its signature too until `previousSigningSecretExpiresAt`. */
+    previousSigningSecret: p.text().nullable(),
+    previousSigningSecretExpiresAt: p.datetime().nullable(),
     ...timestamps(),
   },
 });

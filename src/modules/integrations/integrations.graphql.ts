@@ -17,6 +17,9 @@ import {
   maskedCredential,
   refreshIntegration,
   removeIntegration,
+  revealedSigningSecret,
+  rotateIntegrationSigningSecret,
+  signingSecretHint,
   updateIntegration,
 } from './integrations.service.js';
 
@@ -75,6 +78,22 @@ export const IntegrationRef = builder.objectRef<Integration>('Integration').impl
       description: 'Whether it is one of the platform\'s own integrations rather than one the organisation added (custom); integrations added through this API are not.',
     }),
     authCredential: t.string({ nullable: true, description: 'Masked: only the last four characters are shown.', resolve: (i, _a, ctx) => maskedCredential(ctx, i) }),
+    signingSecret: t.string({
+      nullable: true,
+      description:
+        "The `whsec_` secret its calls are signed with (Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`), in full: only on the result of addIntegration and rotateIntegrationSigningSecret, null everywhere else. Keep it; it is never shown again.",
+      resolve: (i) => revealedSigningSecret(i),
+    }),
+    signingSecretHint: t.string({
+      nullable: true,
+      description: 'The last four characters of the current signing secret; null for an integration added before calls were signed (rotate to get one).',
+      resolve: (i, _a, ctx) => signingSecretHint(ctx, i),
+    }),
+    previousSigningSecretExpiresAt: t.expose('previousSigningSecretExpiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Until when calls also carry a signature by the secret replaced at the last rotation; null when none is in force.',
+    }),
     spec: t.field({ type: 'JSON', description: 'The spec as fetched from jsonUrl, whole.', resolve: (i) => i.spec }),
     settingsSchema: t.field({ type: [SettingSpecRef], description: "The spec's settings form, in spec order.", resolve: (i) => i.settingsSchema }),
     organisation: t.loadable({ type: OrganisationRef, description: 'The organisation that added it.', load: (ids: string[], ctx) => loadByIds(ctx.em, Organisation, ids), resolve: (i) => i.organisation.id }),
@@ -196,6 +215,26 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_r, { input }, ctx) => updateIntegration(ctx, { ...input, id: String(input.id) }),
+  }),
+  rotateIntegrationSigningSecret: t.field({
+    type: IntegrationRef,
+    description:
+      "Give an integration a new signing secret, returned once in `signingSecret`. During the overlap every call carries two `v1` signatures (new and old secret, space-separated, as Svix sends them), so receivers can switch without losing a call; then the old one stops. A secret replaced earlier and still overlapping is dropped at once. Needs the admin role.",
+    errors: mutationResult('The integration with its new secret in `signingSecret` (shown this once).'),
+    args: {
+      input: t.arg({
+        description: 'The integration, and how long the old secret still signs.',
+        type: builder.inputType('RotateIntegrationSigningSecretInput', {
+          description: 'A signing secret to replace.',
+          fields: (f) => ({
+            integrationId: f.id({ required: true, description: 'The UUID of the integration.' }),
+            overlapHours: f.float({ description: 'Hours (0 to 720) the old secret still signs beside the new one; 0 drops it at once. Default: SIGNING_SECRET_OVERLAP_HOURS (24).' }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: (_r, { input }, ctx) => rotateIntegrationSigningSecret(ctx, { integrationId: String(input.integrationId), overlapHours: input.overlapHours }),
   }),
   removeIntegration: t.field({
     type: IntegrationRef,

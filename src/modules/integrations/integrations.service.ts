@@ -4,6 +4,7 @@ import type { Scope } from '../../context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { decryptSecret, encryptSecret, maskSecret } from '../../infra/crypto.js';
 import { OutboundError } from '../../infra/http.js';
+import { generateSigningSecret, signingKey } from '../../infra/webhook-signature.js';
 import { parseInput } from '../../validation.js';
 import { groupBy } from '../../util.js';
 import { isUuid } from '../auth/auth.service.js';
@@ -84,9 +85,75 @@ export async function addIntegration(scope: Scope, input: z.input<typeof AddInpu
     authCredential: data.authCredential ? encryptSecret(scope.deps.config.secretKey, data.authCredential) : null,
     ...parsed,
   });
+  const secret = generateSigningSecret();
+  integration.signingSecret = encryptSecret(scope.deps.config.secretKey, secret);
   await scope.em.flush();
   await applySpecOutput(scope, integration);
+  return revealSigningSecret(integration, secret);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Signing secrets: every call to an integration (output, modifier, tick, slash command) is signed with its
+// `whsec_` secret (Standard Webhooks). The secret is shown once, on the result that created it.
+
+const REVEALED = Symbol('revealedSigningSecret');
+
+/** The integration object a mutation returns, carrying the secret just made (not stored, not shown again). */
+function revealSigningSecret(integration: Integration, secret: string): Integration {
+  Object.defineProperty(integration, REVEALED, { value: secret, enumerable: false, configurable: true });
   return integration;
+}
+
+/** The secret in clear, only on the result of the mutation that made it; null everywhere else. */
+export function revealedSigningSecret(integration: Integration): string | null {
+  return (integration as unknown as Record<symbol, string | undefined>)[REVEALED] ?? null;
+}
+
+/** The last four characters of the current signing secret; null when it has none. */
+export function signingSecretHint(scope: Pick<Scope, 'deps'>, integration: Integration): string | null {
+  return integration.signingSecret ? decryptSecret(scope.deps.config.secretKey, integration.signingSecret).slice(-4) : null;
+}
+
+/** The HMAC keys an integration's calls are signed with now: the current secret, and the previous one during its overlap. */
+export function integrationSigningKeys(deps: Pick<Deps, 'config'>, integration: Pick<Integration, 'signingSecret' | 'previousSigningSecret' | 'previousSigningSecretExpiresAt'>, now = new Date()): Buffer[] {
+  const key = deps.config.secretKey;
+  const keys: Buffer[] = [];
+  if (integration.signingSecret) keys.push(signingKey(decryptSecret(key, integration.signingSecret)));
+  if (integration.previousSigningSecret && integration.previousSigningSecretExpiresAt && integration.previousSigningSecretExpiresAt > now) {
+    keys.push(signingKey(decryptSecret(key, integration.previousSigningSecret)));
+  }
+  return keys;
+}
+
+/** The signing keys of an integration by id (the delivery worker's lookup); none when it is gone. */
+export async function signingKeysOf(em: EntityManager, deps: Pick<Deps, 'config'>, integrationId: string | null): Promise<Buffer[]> {
+  if (!integrationId || !isUuid(integrationId)) return [];
+  const integration = await em.findOne(Integration, integrationId, { fields: ['signingSecret', 'previousSigningSecret', 'previousSigningSecretExpiresAt'] });
+  return integration ? integrationSigningKeys(deps, integration) : [];
+}
+
+const RotateInput = z.object({
+  integrationId: z.string(),
+  overlapHours: z.number().min(0, 'overlapHours must not be negative').max(720, 'overlapHours is at most 720 (30 days)').optional().nullable(),
+});
+
+/**
+ * A new signing secret, shown once on the result. Calls carry signatures by both the new and the replaced secret
+ * for `overlapHours` (default SIGNING_SECRET_OVERLAP_HOURS, 24), so receivers can switch without losing a call;
+ * a secret replaced earlier and still overlapping is dropped at once. Needs the admin role.
+ */
+export async function rotateIntegrationSigningSecret(scope: Scope, input: z.input<typeof RotateInput>) {
+  const data = parseInput(RotateInput, input);
+  const integration = await requireIntegration(scope, data.integrationId, 'admin');
+  const hours = data.overlapHours ?? scope.deps.config.signingSecretOverlapHours;
+  const secret = generateSigningSecret();
+  integration.previousSigningSecret = hours > 0 ? integration.signingSecret : null;
+  integration.previousSigningSecretExpiresAt = hours > 0 && integration.signingSecret ? new Date(Date.now() + hours * 3_600_000) : null;
+  integration.signingSecret = encryptSecret(scope.deps.config.secretKey, secret);
+  await scope.em.flush();
+  // Channel routes cache the integration (its keys with it): drop them so modifiers sign with the new secret now.
+  await scope.deps.hooks.emit('integration.settingsChanged', { organisationId: integration.organisation.id, integrationId: integration.id });
+  return revealSigningSecret(integration, secret);
 }
 
 /**

@@ -23,7 +23,7 @@ import type { Deliveries, DeliveryRow } from '../deliveries/deliveries.service.j
 import { TtlCache } from '../../infra/ttl-cache.js';
 import { Batcher } from '../../infra/batcher.js';
 import type { Integration } from '../integrations/integration.entity.js';
-import { activeChannelIntegrations, detachIntegration } from '../integrations/integrations.service.js';
+import { activeChannelIntegrations, detachIntegration, integrationSigningKeys, signingKeysOf } from '../integrations/integrations.service.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
 import { newId } from '../../infra/ulid.js';
 import { Message } from './message.entity.js';
@@ -59,6 +59,8 @@ export type PostMessageInput = z.input<typeof PostInput>;
 interface RouteTarget {
   integration: Pick<Integration, 'id' | 'targetUrl' | 'appName'>;
   settings: ReturnType<typeof payloadSettings>;
+  /** The HMAC keys its calls are signed with (the route is dropped when a secret is rotated). */
+  signingKeys: Buffer[];
 }
 interface ChannelRoute {
   channelId: string;
@@ -100,6 +102,8 @@ export class MessagePipeline {
           return { retry: false };
         }
       },
+      // Signed with the integration's secret(s) in force at each attempt.
+      signingKeys: ({ targetId }, { em, deps }) => signingKeysOf(em, deps, targetId),
     });
   }
 }
@@ -122,6 +126,7 @@ async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Prom
     type: l.integration.integrationType,
     integration: { id: l.integration.id, targetUrl: l.integration.targetUrl, appName: l.integration.appName },
     settings: payloadSettings(l.integration, inForce[i]),
+    signingKeys: integrationSigningKeys(deps, l.integration),
   }));
   const route: ChannelRoute = {
     channelId,
@@ -261,7 +266,9 @@ export async function postMessage(ctx: WorkScope, input: PostMessageInput): Prom
   for (const modifier of text ? route.modifiers : []) {
     const url = modifier.integration.targetUrl!;
     const body = { message: text, channel_id: route.channelId, org_id: route.organisationId, thread_id: threadId, settings: modifier.settings };
-    const outcome = await ctx.deps.deliveries.send({ url, body, timeoutMs: budget });
+    const callId = ctx.deps.deliveries.callId();
+    const signing = { id: callId, keys: modifier.signingKeys };
+    const outcome = await ctx.deps.deliveries.send({ url, body, timeoutMs: budget, signing });
     const answer = outcome.json as { message?: unknown } | undefined;
     let error = outcome.error;
     // Why it was skipped, as a bounded metrics label: timeout, blocked, error (unreachable), status, invalid_answer.
@@ -282,6 +289,7 @@ export async function postMessage(ctx: WorkScope, input: PostMessageInput): Prom
     attempts.push(
       ctx.deps.deliveries.finished(
         {
+          id: callId,
           kind: 'modifier',
           organisationId: route.organisationId,
           channelId: route.channelId,

@@ -21,7 +21,7 @@ import { requireChannel } from '../channels/channels.service.js';
 import { ChannelIntegration } from '../integrations/channel-integration.entity.js';
 import { specCommands, type SlashCommand } from '../integrations/integration-spec.js';
 import type { Integration } from '../integrations/integration.entity.js';
-import { botName } from '../integrations/integrations.service.js';
+import { botName, integrationSigningKeys } from '../integrations/integrations.service.js';
 import type { Message } from './message.entity.js';
 import { postMessage, sendMessage } from './messages.service.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
@@ -156,10 +156,13 @@ export async function runCommand(ctx: WorkScope, call: CommandCall): Promise<Mes
     user_id: call.userId,
     username: call.username,
   };
-  const outcome = await ctx.deps.deliveries.send({ url: command.url, body, timeoutMs: ctx.deps.config.commandTimeoutMs });
+  const callId = ctx.deps.deliveries.callId();
+  const signing = { id: callId, keys: integrationSigningKeys(ctx.deps, integration) };
+  const outcome = await ctx.deps.deliveries.send({ url: command.url, body, timeoutMs: ctx.deps.config.commandTimeoutMs, signing });
   const answer = outcome.json as { message?: unknown } | undefined;
   const text = outcome.ok && typeof answer === 'object' && answer !== null && typeof answer.message === 'string' && answer.message.trim() ? answer.message : null;
   const attempt = {
+    id: callId,
     kind: COMMAND_DELIVERY_KIND,
     organisationId: call.organisationId,
     channelId: call.channelId,

@@ -18,7 +18,7 @@ import { Batcher } from '../../infra/batcher.js';
 import { ChannelIntegration } from '../integrations/channel-integration.entity.js';
 import { cronProblem, INTERVAL_LABEL } from '../integrations/integration-spec.js';
 import type { Integration } from '../integrations/integration.entity.js';
-import { botName } from '../integrations/integrations.service.js';
+import { botName, integrationSigningKeys } from '../integrations/integrations.service.js';
 import { postMessage } from '../messages/messages.service.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
 
@@ -176,13 +176,20 @@ export async function runTick(ctx: WorkScope, d: TickJobData, nextSlotAt: Date |
   const body = { channel_id: d.channelId, return_url: returnUrl(ctx.deps, d), settings };
   const timeoutMs = ctx.deps.config.outbound.timeoutMs;
   let attempts = 0;
+  // Every attempt of this tick is signed with the first one's id: the receiver's idempotency key.
+  let webhookId: string | null = null;
   for (;;) {
     const remaining = nextSlotAt ? nextSlotAt.getTime() - Date.now() - SLOT_MARGIN_MS : timeoutMs;
-    const outcome = await ctx.deps.deliveries.send({ url: integration.tickUrl, body, timeoutMs: Math.max(200, Math.min(timeoutMs, remaining)) });
+    const callId = ctx.deps.deliveries.callId();
+    webhookId ??= callId;
+    const signing = { id: webhookId, keys: integrationSigningKeys(ctx.deps, integration) };
+    const outcome = await ctx.deps.deliveries.send({ url: integration.tickUrl, body, timeoutMs: Math.max(200, Math.min(timeoutMs, remaining)), signing });
     attempts++;
     await batches.attempts.add({
       em: ctx.em,
       input: {
+        id: callId,
+        webhookId,
         kind: 'tick',
         organisationId: link.channel.organisation.id,
         channelId: d.channelId,

@@ -9,6 +9,7 @@ import { Migration20261125132948_delivery_request_id } from './Migration20261125
 import { Migration20261130124026_integration_warnings } from './Migration20261130124026_integration_warnings.js';
 import { Migration20261130124154_rocketchat_message_model } from './Migration20261130124154_rocketchat_message_model.js';
 import { Migration20261130125824_integration_all_channels } from './Migration20261130125824_integration_all_channels.js';
+import { Migration20261130141340_signing_secrets } from './Migration20261130141340_signing_secrets.js';
 
 export const sqliteMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
@@ -21,4 +22,5 @@ export const sqliteMigrations = [
   { name: 'Migration20261130124026_integration_warnings', class: Migration20261130124026_integration_warnings },
   { name: 'Migration20261130124154_rocketchat_message_model', class: Migration20261130124154_rocketchat_message_model },
   { name: 'Migration20261130125824_integration_all_channels', class: Migration20261130125824_integration_all_channels },
+  { name: 'Migration20261130141340_signing_secrets', class: Migration20261130141340_signing_secrets },
 ];

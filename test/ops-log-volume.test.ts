@@ -75,6 +75,22 @@ describe('logs an operator can afford', () => {
     expect(JSON.stringify(errors)).toContain('no such table');
   });
 
+  it('the jobs dashboard answers a job store failure without its SQL', async () => {
+    t = await startOpsApp('sqlite');
+    await t.app.orm.em.getConnection().execute('alter table agenda_jobs rename to agenda_jobs_gone');
+    const secret = 'sekrit-job-name-5d2a';
+    const res = await fetch(`${t.url}/admin/jobs/api?job=${secret}&limit=5`, { headers: { authorization: `Bearer ${t.token}` } });
+    const text = await res.text();
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(text).not.toContain(secret);
+    expect(text).not.toMatch(/select |from `?agenda_jobs/i);
+    expect(JSON.parse(text)).toHaveProperty('error');
+    // The secret is in the access log's URL, and nowhere else (no statement carrying it).
+    const carrying = t.logs.text.split('\n').filter((line) => line.includes(secret));
+    expect(carrying.length).toBeGreaterThan(0);
+    for (const line of carrying) expect(line).not.toMatch(/select|agenda_jobs/i);
+  });
+
   it('the serializer strips statements and values of PostgreSQL-shaped errors too', () => {
     const out = new LogCapture();
     const log = createLogger({ level: 'info', pretty: false, destination: out });

@@ -3,6 +3,7 @@ import { ValidationError } from '../../errors.js';
 import { documentOnly, errorResponses, openEnvelope } from '../../rest/openapi.js';
 import type { RestOptions } from '../../rest/scope.js';
 import { bearerToken } from '../auth/auth.service.js';
+import { withoutSql } from '../../infra/logger.js';
 import { receiveReturn } from './ticks.service.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -134,6 +135,20 @@ export const jobsDashboardRest: FastifyPluginAsync<RestOptions> = async (app, op
             .send({ status: 'error', status_code: 401, message: 'Authentication required: an administrator token (Bearer, or Basic with the token as password)' });
         }
         if (!viewer.isAdmin) return reply.code(403).send({ status: 'error', status_code: 403, message: 'Only an administrator can see the job store' });
+      });
+      // Agendash answers a failure with the error's message, which for the SQL job stores is the failing
+      // statement with its values: answer (and log) the driver's message only.
+      dash.addHook('onSend', async (request, reply, payload) => {
+        if (reply.statusCode < 400 || typeof payload !== 'string' || !payload.startsWith('{')) return payload;
+        try {
+          const body = JSON.parse(payload) as { error?: unknown };
+          if (typeof body.error !== 'string') return payload;
+          const error = withoutSql(body.error);
+          request.log.warn({ statusCode: reply.statusCode }, `jobs dashboard refused: ${error}`);
+          return error === body.error ? payload : JSON.stringify({ ...body, error });
+        } catch {
+          return payload;
+        }
       });
       await dash.register(createFastifyPlugin(opts.deps.scheduler.agenda));
     },

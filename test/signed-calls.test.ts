@@ -1,6 +1,6 @@
 /**
  * Signed outbound calls, checked as an integration author checks them: a real local HTTP server receives an
- * output call, a modifier call and a tick, and verifies each with the official `standardwebhooks` package
+ * output call, a modifier call, a slash command and a tick, and verifies each with the official `standardwebhooks` package
  * (`new Webhook(secret).verify(body, headers)`), through rotation, its overlap and a retried delivery.
  */
 import { Webhook } from 'standardwebhooks';
@@ -28,6 +28,10 @@ const ENABLE = `mutation ($integrationId: ID!, $channelId: ID!) {
 const DISABLE = `mutation ($integrationId: ID!, $channelId: ID!) {
   disableIntegration(input: { integrationId: $integrationId, channelId: $channelId }) { __typename ... on Error { message } }
 }`;
+const SEND = `mutation ($channelId: ID!, $message: String!) {
+  sendMessage(input: { channelId: $channelId, message: $message }) { __typename ... on MutationSendMessageSuccess { data { id message } } ... on Error { message } }
+}`;
+const COMMANDS = `query ($id: ID!) { channel(id: $id) { deliveries(kind: "command", first: 5) { edges { node { id status } } } } }`;
 const READ = `query ($id: ID!) { integration(id: $id) { signingSecret signingSecretHint } }`;
 const DELIVERIES = `query ($id: ID!) { channel(id: $id) { deliveries(kind: "output", first: 50) { edges { node { id attempt status statusCode } } } } }`;
 
@@ -91,7 +95,11 @@ for (const db of databases) {
       server = await startServer((req, res) => {
         const path = req.url.split('?')[0];
         if (path === '/out.json') return json(res, 200, realWorldOutput(`${server.url}/out`));
-        if (path === '/modifier.json') return json(res, 200, documentedModifier(`${server.url}/modify`));
+        if (path === '/modifier.json') {
+          const spec = documentedModifier(`${server.url}/modify`);
+          return json(res, 200, { data: { ...spec.data, slash_commands: [{ command: '/echo', description: 'Echoes', url: `${server.url}/cmd` }] } });
+        }
+        if (path === '/cmd') return json(res, 200, { message: `echo: ${(req.json as { text: string }).text}` });
         if (path === '/interval.json') return json(res, 200, intervalSpec(`${server.url}/tick`));
         if (path === '/modify') return json(res, 200, { message: `${(req.json as { message: string }).message}!` });
         if (path === '/out' && (req.json as { message?: string }).message === 'flaky!' && flaky++ === 0) return json(res, 500, { error: 'once' });
@@ -174,6 +182,15 @@ for (const db of databases) {
       // Tampered bodies and stale timestamps fail as the library says.
       expect(() => new Webhook(again.signingSecret!).verify(after.body.replace('after', 'afTer'), after.headers as Record<string, string>)).toThrow();
       output = again;
+    });
+
+    it('signs slash-command calls with the integration that declares the command', async () => {
+      const r = await gql<{ sendMessage: { __typename: string; data: { message: string } } }>(SEND, { channelId: channel.id, message: '/echo ping' });
+      expect(r.sendMessage).toMatchObject({ __typename: 'MutationSendMessageSuccess', data: { message: 'echo: ping!' } }); // the channel's modifier applies to the answer too
+      const call = calls('/cmd').at(-1)!;
+      expect(verify(modifier.signingSecret!, call)).toMatchObject({ command: '/echo', text: 'ping' });
+      const commands = await gql<{ channel: { deliveries: { edges: { node: { id: string } }[] } } }>(COMMANDS, { id: channel.id });
+      expect(commands.channel.deliveries.edges.map((e) => e.node.id)).toContain(call.headers['webhook-id']);
     });
 
     it('signs ticks; the receiver verifies them with standardwebhooks', async () => {

@@ -145,6 +145,9 @@ export async function receiveInbound(ctx: WorkScope, authorization: string | und
     if (event.message.type !== 'text') throw new ValidationError(`events.${i}.message.type`, `events.${i}.message.type "${event.message.type}" is not supported: only text`);
     const text = event.message.text ?? '';
     if (!text.trim()) throw new ValidationError(`events.${i}.message.text`, `events.${i}.message.text is required`);
+    // Checked here for every event before anything is stored (postMessage would refuse it only after the
+    // events before it were stored and published): a refused push changes nothing.
+    if (text.length > 65_536) throw new ValidationError(`events.${i}.message.text`, `events.${i}.message.text is at most 65536 characters`);
     texts.push({ text, mId: event.mId ?? null, timestamp: event.timestamp ?? null });
   });
   const messageIds: string[] = [];

@@ -9,6 +9,8 @@ import { databaseCheck, initOrm, type Orm } from './db/orm.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { schema } from './schema.js';
 import { maskError, yogaLogger } from './graphql/errors.js';
+import { useInputGuard } from './graphql/input-guard.js';
+import { refuseBadInput } from './rest/input-guard.js';
 import { anonymousSchemaPrivacy, AUTHENTICATED, limitPlugins, withoutSuggestions, type AuthenticatedMark } from './graphql/limits.js';
 import { GraphQLError, type DocumentNode } from 'graphql';
 import { createHttpClient } from './infra/http.js';
@@ -127,6 +129,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     plugins: [
       ...limitPlugins(config.graphqlLimits),
       ...(config.production ? [openScopeBeforeValidation(graphqlScope, earlyScope), anonymousSchemaPrivacy()] : []),
+      useInputGuard(),
       countSubscriptions(metrics),
       useSharedSubscriptionResults(['channelMessages']),
     ],
@@ -156,6 +159,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     withRequestId(request.id, done);
   });
   server.addHook('preHandler', (request, _reply, done) => withRequestId(request.id, done));
+  // NUL bytes, lone surrogates and over-deep JSON in any input: a 400 naming the field, before anything reads it.
+  server.addHook('preValidation', refuseBadInput);
   instrumentHttp(server, metrics);
 
   server.setErrorHandler((error, request, reply) => {

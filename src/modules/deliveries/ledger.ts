@@ -17,7 +17,8 @@ export const STANDARD_RETRY = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000,
 /** How much of an answer's body a row keeps. */
 export const RESPONSE_KEEP = 2_048;
 
-export interface EnqueueInput {
+/** What every recorded call says of itself: its kind, what it belongs to, where it went and what it sent. */
+interface CallFields {
   kind: string;
   organisationId: string;
   channelId?: string | null;
@@ -25,32 +26,28 @@ export interface EnqueueInput {
   url: string;
   method?: string;
   body?: unknown;
-  headers?: Record<string, string> | null;
-  retry?: number[];
   messageId?: string | null;
-  delayMs?: number;
   /** The request (or job run) the call comes from; default: the one in force. Its retries log under it. */
   requestId?: string | null;
 }
 
-export interface RecordInput {
+/** A call for the worker to make (and retry). */
+export interface EnqueueInput extends CallFields {
+  headers?: Record<string, string> | null;
+  retry?: number[];
+  delayMs?: number;
+}
+
+/** A call the caller made itself, with its outcome. */
+export interface RecordInput extends CallFields {
   /** The row's id: the `webhook-id` the call was signed with (`Deliveries.callId()` before `send`). Default: a new one. */
   id?: string;
   /** The `webhook-id` of a call attempted again (a tick retried within its slot): its first attempt's id. Default: `id`. */
   webhookId?: string | null;
-  kind: string;
-  organisationId: string;
-  channelId?: string | null;
-  targetId?: string | null;
-  url: string;
-  method?: string;
-  body?: unknown;
   statusCode?: number | null;
   latencyMs?: number | null;
   error?: string | null;
   response?: string | null;
-  messageId?: string | null;
-  requestId?: string | null;
 }
 
 type StoredHeaders = { sealed: string } | null;

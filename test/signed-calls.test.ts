@@ -5,7 +5,7 @@
  */
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentedModifier, realWorldOutput } from './fixtures/specs.js';
+import { documentedInterval, documentedModifier, realWorldOutput } from './fixtures/specs.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { json, startServer, type LocalServer, type Recorded } from './support/http-server.js';
 import { databases } from './support/services.js';
@@ -36,20 +36,6 @@ const READ = `query ($id: ID!) { integration(id: $id) { signingSecret signingSec
 const DELIVERIES = `query ($id: ID!) { channel(id: $id) { deliveries(kind: "output", first: 50) { edges { node { id attempt status statusCode } } } } }`;
 
 type Integration = { id: string; signingSecret: string | null; signingSecretHint: string | null; previousSigningSecretExpiresAt?: string | null };
-
-function intervalSpec(tickUrl: string) {
-  return {
-    data: {
-      descriptions: { app_name: 'Pinger', app_description: 'Pings', app_url: 'https://example.com', app_logo: 'https://example.com/logo.png', background_color: '#fff' },
-      integration_type: 'interval',
-      integration_category: 'Monitoring & Logging',
-      key_features: ['pings'],
-      settings: [{ label: 'interval', type: 'text', required: true, default: '* * * * * *' }],
-      tick_url: tickUrl,
-      target_url: '',
-    },
-  };
-}
 
 /** What the receiver verifies: the raw body and the headers as they arrived. */
 function verify(secret: string, req: Recorded) {
@@ -100,7 +86,7 @@ for (const db of databases) {
           return json(res, 200, { data: { ...spec.data, slash_commands: [{ command: '/echo', description: 'Echoes', url: `${server.url}/cmd` }] } });
         }
         if (path === '/cmd') return json(res, 200, { message: `echo: ${(req.json as { text: string }).text}` });
-        if (path === '/interval.json') return json(res, 200, intervalSpec(`${server.url}/tick`));
+        if (path === '/interval.json') return json(res, 200, documentedInterval(`${server.url}/tick`, '* * * * * *'));
         if (path === '/modify') return json(res, 200, { message: `${(req.json as { message: string }).message}!` });
         if (path === '/out' && (req.json as { message?: string }).message === 'flaky!' && flaky++ === 0) return json(res, 500, { error: 'once' });
         return json(res, 202, { status: 'accepted' });

@@ -227,6 +227,8 @@ for (const db of databases) {
         const deliveries = (await t.gql(TickDeliveries, { id: channel.id })).channel!.deliveries.edges.map((e) => e.node);
         expect(deliveries.filter((d) => d.statusCode === 500)).toHaveLength(3);
         expect(deliveries.every((d) => d.kind === 'tick' && d.status === 'failed' && d.error === 'HTTP 500')).toBe(true);
+        // Each try of the slot's tick is numbered (newest first).
+        expect(deliveries.slice(0, 3).map((d) => d.attempt)).toEqual([3, 2, 1]);
       } finally {
         failing = false;
       }

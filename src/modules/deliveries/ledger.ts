@@ -44,6 +44,8 @@ export interface RecordInput extends CallFields {
   id?: string;
   /** The `webhook-id` of a call attempted again (a tick retried within its slot): its first attempt's id. Default: `id`. */
   webhookId?: string | null;
+  /** Which try of the same call this was (a tick retried within its slot: 1, 2, 3); default 1. */
+  attempt?: number;
   statusCode?: number | null;
   latencyMs?: number | null;
   error?: string | null;
@@ -108,6 +110,7 @@ export class DeliveryLedger {
     const ok = !input.error && input.statusCode != null && input.statusCode >= 200 && input.statusCode < 300;
     return {
       ...row({ ...input, retry: [] }, now, null, null, this.sealBody(input.body)),
+      attempt: input.attempt ?? 1,
       status: ok ? 'succeeded' : 'failed',
       statusCode: input.statusCode ?? null,
       latencyMs: input.latencyMs == null ? null : Math.round(input.latencyMs),

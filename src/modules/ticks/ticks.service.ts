@@ -190,6 +190,7 @@ export async function runTick(ctx: WorkScope, d: TickJobData, nextSlotAt: Date |
       input: {
         id: callId,
         webhookId,
+        attempt: attempts,
         kind: 'tick',
         organisationId: link.channel.organisation.id,
         channelId: d.channelId,

@@ -328,6 +328,8 @@ for (const db of databases) {
             if (request.content.mode === 'refuse') return { error: { success: false, message: 'refused by script' } };
             if (request.content.mode === 'drop') return false;
             console.log('seen', request.content.event);
+            // The URL carries the hook's token: the history keeps this line with the token masked.
+            console.log('path', request.url.path);
             return { content: { text: 'Event: ' + request.content.event + ' by ' + request.headers['x-sender'], emoji: ':robot:' } };
           }
         }`;
@@ -376,7 +378,7 @@ for (const db of databases) {
       expect(steps).toEqual(['execute-script-error', 'script-returned-nothing', 'script-returned-error', 'execute-script-error', 'finished']);
       expect(history.body.history[0].errorStack).toBe('script exceeded the 3000 ms time limit');
       expect(history.body.history[3].errorStack).toBe('cannot handle throw');
-      expect(history.body.history[4].scriptLogs).toEqual(['log: seen deploy']);
+      expect(history.body.history[4].scriptLogs).toEqual(['log: seen deploy', `log: path /hooks/${id}/********${token.slice(-4)}`]);
     });
 
     it('stops hostile incoming scripts (allocation, process/require, prototype tricks) and reports each in history', async () => {

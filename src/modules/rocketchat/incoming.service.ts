@@ -132,7 +132,7 @@ export async function receiveIncoming(ctx: WorkScope, req: IncomingRequest): Pro
     };
     let run;
     try {
-      run = await runIntegrationScript(ctx, integration, 'process_incoming_request', { request }, httpCalls);
+      run = await runIntegrationScript(ctx, integration, 'process_incoming_request', { request }, httpCalls, [req.token]);
     } catch (error) {
       scriptFailure(row, 'execute-script-error', error);
       if (httpCalls.length) row.scriptHttpCalls = httpCalls;

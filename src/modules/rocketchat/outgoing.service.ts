@@ -66,7 +66,7 @@ async function fire(ctx: WorkScope, integration: WebhookIntegration, trigger: Tr
       let run;
       const httpCalls: ScriptHttpCall[] = [];
       try {
-        run = await runIntegrationScript(ctx, integration, 'prepare_outgoing_request', { request }, httpCalls);
+        run = await runIntegrationScript(ctx, integration, 'prepare_outgoing_request', { request }, httpCalls, [token]);
       } catch (error) {
         scriptFailure(row, 'execute-script-error', error);
         if (httpCalls.length) row.scriptHttpCalls = httpCalls;
@@ -280,6 +280,7 @@ async function onDeliveryResult(result: DeliveryResult, ctx: WorkScope): Promise
           response: { error: null, status_code: result.statusCode, content: result.json ?? null, content_raw: result.body, headers: {} },
         },
         httpCalls,
+        [integration.outgoingToken ? decryptSecret(ctx.deps.config.secretKey, integration.outgoingToken) : null],
       );
       if (row) row.scriptLogs = [...(row.scriptLogs ?? []), ...run.logs];
       if (run.implemented) {

@@ -5,6 +5,7 @@
  * suspended for a while. Failures land in the integration's history (scriptFailure).
  */
 import type { Deps } from '../../context.js';
+import { maskSecret } from '../../infra/crypto.js';
 import { scriptFetch, type ScriptHttpCall } from './script-http.js';
 import { runScript, ScriptError, type ScriptMethod } from './script-sandbox.js';
 import type { WebhookIntegration, WebhookIntegrationHistory } from './webhook-integration.entity.js';
@@ -43,11 +44,28 @@ export function forgetStore(deps: Deps, integrationId: string) {
   deps.rocketchat.stores.forget(integrationId);
 }
 
+/** Replace every occurrence of each secret in the lines by its masked form (in place). */
+function maskIn(lines: string[], secrets: (string | null | undefined)[]) {
+  for (const secret of secrets) {
+    if (!secret) continue;
+    const masked = maskSecret(secret)!;
+    for (let i = 0; i < lines.length; i++) if (lines[i].includes(secret)) lines[i] = lines[i].split(secret).join(masked);
+  }
+}
+
 /**
  * Run one method of an integration's script with Rocket.Chat's globals: its Store, and HTTP through the
  * gateway's outbound client, each call appended to `httpCalls` for the history.
  */
-export async function runIntegrationScript(ctx: { deps: Deps }, integration: Pick<WebhookIntegration, 'id' | 'script'>, method: ScriptMethod, input: unknown, httpCalls: ScriptHttpCall[] = []) {
+export async function runIntegrationScript(
+  ctx: { deps: Deps },
+  integration: Pick<WebhookIntegration, 'id' | 'script'>,
+  method: ScriptMethod,
+  input: unknown,
+  httpCalls: ScriptHttpCall[] = [],
+  /** The integration's own secrets the script sees (its tokens): masked in its console lines, which the history keeps. */
+  secrets: (string | null | undefined)[] = [],
+) {
   const record = strikes(ctx.deps);
   const state = record.get(integration.id);
   if (state && state.until > Date.now()) {
@@ -56,10 +74,12 @@ export async function runIntegrationScript(ctx: { deps: Deps }, integration: Pic
   try {
     const host = { store: ctx.deps.rocketchat.stores.for(integration.id), fetch: scriptFetch(ctx.deps, httpCalls) };
     const run = await runScript(integration.script!, method, input, {}, host);
+    maskIn(run.logs, secrets);
     record.delete(integration.id);
     ctx.deps.logger.debug({ integrationId: integration.id, method, ms: run.durationMs }, 'integration script ran');
     return run;
   } catch (error) {
+    if (error instanceof ScriptError) maskIn(error.logs, secrets);
     if (error instanceof ScriptError && (error.kind === 'timeout' || error.kind === 'memory')) {
       const count = (state?.strikes ?? 0) + 1;
       if (record.size > 10_000) record.clear();

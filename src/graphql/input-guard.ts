@@ -52,34 +52,25 @@ function withVariableField(result: ExecutionResult): ExecutionResult | null {
  * and variable type errors carry the path they name.
  */
 export function useInputGuard(): Plugin {
+  // The same two steps for queries and mutations (onExecute) as for subscriptions (onSubscribe).
+  const stopOnBadInput = ({ args, setResultAndStopExecution }: { args: { document: DocumentNode; variableValues?: unknown }; setResultAndStopExecution(result: ExecutionResult): void }) => {
+    const error = refuse(args.document, args.variableValues as Record<string, unknown> | undefined);
+    if (error) setResultAndStopExecution({ errors: [error] });
+    return error !== null;
+  };
+  const nameVariableErrors = ({ result, setResult }: { result: ExecutionResult | AsyncIterable<unknown>; setResult(result: ExecutionResult): void }) => {
+    if (Symbol.asyncIterator in result) return;
+    const named = withVariableField(result);
+    if (named) setResult(named);
+  };
   return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const error = refuse(args.document, args.variableValues as Record<string, unknown> | undefined);
-      if (error) {
-        setResultAndStopExecution({ errors: [error] });
-        return;
-      }
-      return {
-        onExecuteDone({ result, setResult }) {
-          if (Symbol.asyncIterator in result) return;
-          const named = withVariableField(result);
-          if (named) setResult(named);
-        },
-      };
+    onExecute(payload) {
+      if (stopOnBadInput(payload)) return;
+      return { onExecuteDone: nameVariableErrors };
     },
-    onSubscribe({ args, setResultAndStopExecution }) {
-      const error = refuse(args.document, args.variableValues as Record<string, unknown> | undefined);
-      if (error) {
-        setResultAndStopExecution({ errors: [error] });
-        return;
-      }
-      return {
-        onSubscribeResult({ result, setResult }) {
-          if (Symbol.asyncIterator in result) return;
-          const named = withVariableField(result);
-          if (named) setResult(named);
-        },
-      };
+    onSubscribe(payload) {
+      if (stopOnBadInput(payload)) return;
+      return { onSubscribeResult: nameVariableErrors };
     },
   };
 }

@@ -167,6 +167,16 @@ function option(options: string[], value: string) {
   return options.find((o) => o.toLowerCase() === lower);
 }
 
+/** The words a yes/no setting is written in, as pairs (a spec's default says which pair it uses). */
+const YES_NO: [string, string][] = [['yes', 'no'], ['true', 'false'], ['on', 'off'], ['1', '0'], ['checked', 'unchecked']];
+
+/** true or false for a yes/no word (lower case), null for any other text. */
+function yesOrNo(word: string): boolean | null {
+  if (YES_NO.some(([yes]) => yes === word)) return true;
+  if (YES_NO.some(([, no]) => no === word)) return false;
+  return null;
+}
+
 /**
  * A value typed by its setting's type: number → JSON number, checkbox → boolean, multi-* → string[],
  * everything else → string; choices must be among `options` when options are given. Throws with a
@@ -182,8 +192,9 @@ export function coerceSettingValue(setting: SettingSpec, value: unknown): unknow
   if (type === 'checkbox' || type === 'boolean' || type === 'toggle') {
     if (typeof value === 'boolean') return value;
     const s = String(value).trim().toLowerCase();
-    if (['true', 'yes', 'on', '1', 'checked'].includes(s)) return true;
-    if (['false', 'no', 'off', '0', 'unchecked', ''].includes(s)) return false;
+    const yesNo = yesOrNo(s);
+    if (yesNo !== null) return yesNo;
+    if (s === '') return false;
     throw new Error(`"${String(value)}" is not a yes/no value`);
   }
   const options = setting.options?.length ? setting.options : null;
@@ -229,7 +240,6 @@ export function rawSettingEntries(spec: Record<string, unknown>): Map<string, Re
   return byLabel;
 }
 
-const YES_NO: [string, string][] = [['yes', 'no'], ['true', 'false'], ['on', 'off'], ['1', '0'], ['checked', 'unchecked'], ['y', 'n']];
 
 /**
  * A typed value (as stored: number, boolean, string, string[]) in the JSON shape of the spec's own
@@ -258,12 +268,7 @@ export function inSpecShape(setting: SettingSpec, specDefault: unknown, value: u
       return typeof value === 'string' && value.trim() !== '' && Number.isFinite(n) ? n : value;
     }
     case 'boolean':
-      if (typeof value === 'string') {
-        const word = value.trim().toLowerCase();
-        if (YES_NO.some(([yes]) => yes === word)) return true;
-        if (YES_NO.some(([, no]) => no === word)) return false;
-      }
-      return value;
+      return typeof value === 'string' ? (yesOrNo(value.trim().toLowerCase()) ?? value) : value;
     default: {
       if (Array.isArray(value)) return value.join(typeof specDefault === 'string' && specDefault.includes(', ') ? ', ' : ',');
       if (typeof value === 'boolean') return yesNoLike(typeof specDefault === 'string' ? specDefault : '', value);

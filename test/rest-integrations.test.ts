@@ -75,6 +75,12 @@ for (const db of databases) {
       expect(r.body.data.auth_credential).toBe('********tial');
       expect(new Date(r.body.data.created_at).toString()).not.toBe('Invalid Date');
       expect(JSON.stringify(r.body)).not.toContain('some-auth-credential');
+      // The signing secret in full in this answer only; its last four characters from then on.
+      expect(r.body.data.signing_secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect(r.body.data.signing_secret_hint).toBe(r.body.data.signing_secret.slice(-4));
+      const again = await rest(t, 'GET', `/organisations/${orgId}/integrations`);
+      const listed = again.body.data.find((i: { id: string }) => i.id === r.body.data.id);
+      expect(listed).toMatchObject({ signing_secret: null, signing_secret_hint: r.body.data.signing_secret.slice(-4) });
 
       const g = await t.gql(ReadIntegration, { id: r.body.data.id });
       expect(g.integration).toMatchObject({ id: r.body.data.id, name: 'teleximsss', jsonUrl: body.json_url, integrationType: 'MODIFIER', authCredential: '********tial' });

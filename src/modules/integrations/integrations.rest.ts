@@ -9,7 +9,7 @@ import { success } from '../../rest/envelope.js';
 import { envelope, iso, params, routeSchema, settingValue, telexDoor, withRestFields } from '../../rest/openapi.js';
 import type { RestOptions } from '../../rest/scope.js';
 import type { Integration } from './integration.entity.js';
-import { addIntegration, botName, listIntegrations, maskedCredential, removeIntegration, updateIntegration } from './integrations.service.js';
+import { addIntegration, botName, listIntegrations, maskedCredential, removeIntegration, revealedSigningSecret, signingSecretHint, updateIntegration } from './integrations.service.js';
 
 /** camelCase service inputs -> the REST body's snake_case names, for error messages. */
 const FIELDS = {
@@ -40,6 +40,9 @@ export function integrationBody(scope: Pick<Scope, 'deps'>, i: Integration) {
     key_features: i.keyFeatures,
     warnings: i.warnings ?? [],
     auth_credential: maskedCredential(scope, i),
+    // In full only in the answer of the request that made it (create); null in every other answer.
+    signing_secret: revealedSigningSecret(i),
+    signing_secret_hint: signingSecretHint(scope, i),
     is_active: i.isActive,
     is_system_integration: i.isSystemIntegration,
     all_channels: i.allChannels,
@@ -74,6 +77,12 @@ export const integrationSchema = {
       description: 'What in the spec was odd but workable (kept, normalised or ignored), each naming its path; empty when nothing was.',
     },
     auth_credential: { ...nullableString, description: 'Masked: only the last four characters are shown.' },
+    signing_secret: {
+      ...nullableString,
+      description:
+        'The `whsec_` secret every call to the integration is signed with (Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature), in full: only in the answer that created the integration, null in every other. Keep it; it is never shown again (GraphQL rotateIntegrationSigningSecret makes a new one).',
+    },
+    signing_secret_hint: { ...nullableString, description: 'The last four characters of the current signing secret; null for an integration added before calls were signed.' },
     is_active: { type: 'boolean' },
     is_system_integration: { type: 'boolean' },
     all_channels: {

@@ -248,6 +248,14 @@ for (const db of databases) {
         [1, 'Uptime Relay'],
         [5, 'Name of the application.'],
       ]);
+      // Switched on by several requests at once: each answers with the one link, none fails.
+      const c = await add('/output.json');
+      if (c.__typename !== 'MutationAddIntegrationSuccess') throw new Error('add failed');
+      const raced = await Promise.all(Array.from({ length: 6 }, () => t.gql(Enable, { integrationId: c.data.id, channelId })));
+      const ids = new Set(raced.map((r) => (r.enableIntegration.__typename === 'MutationEnableIntegrationSuccess' ? r.enableIntegration.data.id : r.enableIntegration.__typename)));
+      expect([...ids]).toHaveLength(1);
+      expect([...ids][0]).toMatch(/^[0-9a-f-]{36}$/);
+      await t.gql(Disable, { integrationId: c.data.id, channelId });
       const neg = await t.gql(Enable, { integrationId: a.data.id, channelId, position: -1 });
       expect(neg.enableIntegration).toMatchObject({ __typename: 'ValidationError' });
       await t.gql(Disable, { integrationId: b.data.id, channelId });

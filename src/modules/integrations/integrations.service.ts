@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { Scope } from '../../context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
@@ -180,7 +180,7 @@ async function applySpecOutput(scope: Scope, integration: Integration) {
  * Link an integration to channels it is not yet linked to (last in each channel's chain), then announce
  * each new link. Returns the new links.
  */
-async function linkChannels(scope: Pick<Scope, 'em' | 'deps'>, integration: Integration, channels: Channel[]) {
+async function linkChannels(scope: Pick<Scope, 'em' | 'deps'>, integration: Integration, channels: Channel[], retried = false): Promise<ChannelIntegration[]> {
   if (!channels.length) return [];
   const existing = await scope.em.find(ChannelIntegration, { channel: { $in: channels.map((c) => c.id) } });
   const last = new Map<string, number>();
@@ -192,7 +192,15 @@ async function linkChannels(scope: Pick<Scope, 'em' | 'deps'>, integration: Inte
   const created = channels
     .filter((c) => !linked.has(c.id))
     .map((channel) => scope.em.create(ChannelIntegration, { channel, integration, position: (last.get(channel.id) ?? -1) + 1 }));
-  await scope.em.flush();
+  try {
+    await scope.em.flush();
+  } catch (error) {
+    if (!(error instanceof UniqueConstraintViolationException) || retried) throw error;
+    // A request racing this one linked some of these channels first: start again from what is stored.
+    scope.em.clear();
+    const fresh = await scope.em.findOneOrFail(Integration, integration.id);
+    return linkChannels(scope, fresh, await scope.em.find(Channel, { id: { $in: channels.map((c) => c.id) } }), true);
+  }
   for (const link of created) {
     await scope.deps.hooks.emit('integration.enabled', { organisationId: integration.organisation.id, integrationId: integration.id, channelId: link.channel.id });
   }
@@ -356,7 +364,15 @@ export async function enableIntegration(scope: Scope, input: z.input<typeof Enab
   } else if (data.position != null) {
     link.position = data.position;
   }
-  await scope.em.flush();
+  try {
+    await scope.em.flush();
+  } catch (error) {
+    if (!created || !(error instanceof UniqueConstraintViolationException)) throw error;
+    // A request racing this one switched it on first: its link stands (and it announced it), and this
+    // call, idempotent, answers with that link.
+    scope.em.clear();
+    return scope.em.findOneOrFail(ChannelIntegration, { channel: channel.id, integration: integration.id });
+  }
   if (created) {
     await scope.deps.hooks.emit('integration.enabled', { organisationId: channel.organisation.id, integrationId: integration.id, channelId: channel.id });
   }

@@ -1,0 +1,552 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ok, request, subscribe } from '../client';
+import type { ConsoleChannelMessagesSubscription } from '../gql/graphql';
+import { graphql } from '../graphql';
+import { SettingsForm } from '../settings-form';
+import { ActionNotes, Badge, CopyButton, Loading, Notice, TypeBadge, link, useAction, useQuery, when } from '../ui';
+import { EnableIntegration, switchIntegration } from './integration';
+import { Deliveries } from './deliveries';
+
+const Channel = graphql(`
+  query ConsoleChannel($id: ID!) {
+    channel(id: $id) {
+      id
+      name
+      description
+      webhookUrl
+      organisationId
+    }
+  }
+`);
+
+const UpdateChannel = graphql(`
+  mutation ConsoleUpdateChannel($input: UpdateChannelInput!) {
+    updateChannel(input: $input) {
+      __typename
+      ... on MutationUpdateChannelSuccess {
+        data {
+          id
+          name
+        }
+      }
+      ... on Error {
+        message
+      }
+      ... on ValidationError {
+        field
+      }
+    }
+  }
+`);
+
+const TABS: [string, string][] = [
+  ['messages', 'Messages'],
+  ['integrations', 'Integrations'],
+  ['deliveries', 'Deliveries'],
+];
+
+/** The documented POST body of a channel webhook (the four fields Telex's interval integrations post). */
+export function curlExample(webhookUrl: string): string {
+  const body = { event_name: 'deploy', message: 'Deployed v1.2.3 to production', status: 'success', username: 'ci-bot' };
+  return `curl -X POST '${webhookUrl}' \\\n  -H 'Content-Type: application/json' \\\n  -d '${JSON.stringify(body)}'`;
+}
+
+export function ChannelPage({ channelId, tab }: { channelId: string; tab: string }) {
+  const q = useQuery(Channel, { id: channelId }, channelId);
+  const [name, setName] = useState<string | null>(null);
+  const rename = useAction();
+  if (!q.data) return <Loading what={q} />;
+  const c = q.data.channel;
+  if (!c) return <Notice kind="error">This channel does not exist, or you are not a member of its organisation.</Notice>;
+  const curl = curlExample(c.webhookUrl);
+  return (
+    <>
+      <p class="crumbs">
+        <a href={link()}>Organisations</a> / <a href={link('o', c.organisationId)}>organisation</a> /
+      </p>
+      <h1 tabIndex={-1}>#{c.name}</h1>
+      {c.description && <p>{c.description}</p>}
+      <section class="card" aria-labelledby="webhook-title">
+        <h2 id="webhook-title" class="small">
+          Webhook
+        </h2>
+        <p class="muted">Anyone holding this URL can post to the channel: share it with care.</p>
+        <div class="row">
+          <code id="webhook-url" class="wrap">
+            {c.webhookUrl}
+          </code>
+          <CopyButton text={c.webhookUrl} label="Copy the webhook URL" />
+        </div>
+        <details>
+          <summary>Example: post a message with curl</summary>
+          <pre id="curl-example" class="wrap">
+            {curl}
+          </pre>
+          <CopyButton text={curl} label="Copy the curl example" />
+        </details>
+        <details>
+          <summary>Rename channel</summary>
+          <form
+            class="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void rename.run(async () => {
+                ok((await request(UpdateChannel, { input: { id: c.id, name: name ?? c.name } })).updateChannel);
+                await q.reload();
+                return 'Renamed.';
+              });
+            }}
+          >
+            <label for="channel-rename">New name</label>
+            <input id="channel-rename" required maxLength={200} value={name ?? c.name} onInput={(e) => setName(e.currentTarget.value)} />
+            <button type="submit" disabled={rename.busy}>
+              Rename
+            </button>
+          </form>
+          <ActionNotes action={rename} />
+        </details>
+      </section>
+      <nav class="tabs" aria-label="Channel views">
+        {TABS.map(([id, label]) => (
+          <a key={id} href={link('c', c.id, id)} aria-current={tab === id ? 'page' : undefined}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      {tab === 'integrations' ? (
+        <ChannelIntegrations channelId={c.id} organisationId={c.organisationId} />
+      ) : tab === 'deliveries' ? (
+        <Deliveries channelId={c.id} organisationId={c.organisationId} />
+      ) : (
+        <LiveMessages channelId={c.id} />
+      )}
+    </>
+  );
+}
+
+
+const Messages = graphql(`
+  query ConsoleMessages($channelId: ID!) {
+    messages(channelId: $channelId, last: 50) {
+      edges {
+        node {
+          id
+          message
+          username
+          alias
+          avatar
+          emoji
+          eventName
+          status
+          source
+          createdAt
+          attachments {
+            title
+            titleLink
+            text
+            pretext
+            color
+            imageUrl
+            authorName
+            footer
+            fields {
+              title
+              value
+              short
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const LiveChannel = graphql(`
+  subscription ConsoleChannelMessages($channelId: ID!, $after: String) {
+    channelMessages(channelId: $channelId, after: $after) {
+      id
+      message
+      username
+      alias
+      avatar
+      emoji
+      eventName
+      status
+      source
+      createdAt
+      attachments {
+        title
+        titleLink
+        text
+        pretext
+        color
+        imageUrl
+        authorName
+        footer
+        fields {
+          title
+          value
+          short
+        }
+      }
+    }
+  }
+`);
+
+const SendMessage = graphql(`
+  mutation ConsoleSendMessage($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      __typename
+      ... on MutationSendMessageSuccess {
+        data {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+      ... on ValidationError {
+        field
+      }
+    }
+  }
+`);
+
+type Msg = ConsoleChannelMessagesSubscription['channelMessages'];
+
+// The smallest message id: `after` it, the gateway replays everything stored, so an empty channel misses nothing
+// posted between loading the page and the subscription starting.
+const BEGINNING = '00000000000000000000000000';
+const SAFE_LINK = /^https?:\/\//i;
+
+function Attachment({ a }: { a: Msg['attachments'][number] }) {
+  const bar = a.color && /^#?[0-9a-f]{3,8}$/i.test(a.color) ? (a.color.startsWith('#') ? a.color : `#${a.color}`) : undefined;
+  return (
+    <div class={`attachment${a.color && !bar ? ` tone-${a.color.replace(/[^a-z]/gi, '')}` : ''}`} style={bar ? { borderLeftColor: bar } : undefined}>
+      {a.pretext && <p class="muted">{a.pretext}</p>}
+      {a.authorName && <p class="muted">{a.authorName}</p>}
+      {a.title && <p class="attachment-title">{a.titleLink && SAFE_LINK.test(a.titleLink) ? <a href={a.titleLink} rel="noopener noreferrer" target="_blank">{a.title}</a> : a.title}</p>}
+      {a.text && <p class="pre">{a.text}</p>}
+      {a.fields.length > 0 && (
+        <dl class="attachment-fields">
+          {a.fields.map((f, n) => (
+            <div key={n} class={f.short ? 'short' : undefined}>
+              <dt>{f.title}</dt>
+              <dd>{f.value}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+      {a.imageUrl && SAFE_LINK.test(a.imageUrl) && <img src={a.imageUrl} alt={a.title ?? 'attachment image'} class="attachment-image" referrerpolicy="no-referrer" />}
+      {a.footer && <p class="muted small">{a.footer}</p>}
+    </div>
+  );
+}
+
+function MessageItem({ m }: { m: Msg }) {
+  const author = m.alias || m.username;
+  return (
+    <li class="message" data-message-id={m.id}>
+      <div class="message-head">
+        {m.avatar && SAFE_LINK.test(m.avatar) ? <img src={m.avatar} alt="" width={24} height={24} class="avatar" referrerpolicy="no-referrer" /> : m.emoji ? <span aria-hidden="true">{m.emoji}</span> : null}
+        <strong>{author}</strong>
+        <span class="muted">{m.eventName}</span>
+        <Badge tone={/^(error|fail|failed|failure)$/i.test(m.status) ? 'bad' : /^success$/i.test(m.status) ? 'ok' : 'plain'}>{m.status}</Badge>
+        <time class="muted" dateTime={m.createdAt}>
+          {when(m.createdAt)}
+        </time>
+      </div>
+      {m.message && <p class="pre">{m.message}</p>}
+      {m.attachments.map((a, n) => (
+        <Attachment key={n} a={a} />
+      ))}
+    </li>
+  );
+}
+
+function LiveMessages({ channelId }: { channelId: string }) {
+  const [messages, setMessages] = useState<Map<string, Msg>>(new Map());
+  const [state, setState] = useState<{ state: string; detail?: string }>({ state: 'connecting' });
+  const [error, setError] = useState<string | null>(null);
+  const last = useRef<string | null>(null);
+  const bottom = useRef<HTMLDivElement>(null);
+  const [text, setText] = useState('');
+  const [username, setUsername] = useState('');
+  const send = useAction();
+
+  useEffect(() => {
+    let live: { stop(): void } | undefined;
+    let cancelled = false;
+    const add = (list: Msg[]) => {
+      setMessages((current) => {
+        const next = new Map(current);
+        for (const m of list) next.set(m.id, m);
+        return new Map([...next].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      });
+      for (const m of list) if (!last.current || m.id > last.current) last.current = m.id;
+    };
+    request(Messages, { channelId })
+      .then((page) => {
+        if (cancelled) return;
+        add(page.messages.edges.map((e) => e.node));
+        // Resume from the newest message seen, on the first subscription and after every reconnect: the
+        // gateway replays what came after it, and the map keyed by id drops anything seen twice.
+        live = subscribe(LiveChannel, () => ({ channelId, after: last.current ?? BEGINNING }), {
+          next: (data) => add([data.channelMessages]),
+          state: (s, detail) => setState({ state: s, detail }),
+        });
+      })
+      .catch((e: Error) => setError(e.message));
+    return () => {
+      cancelled = true;
+      live?.stop();
+    };
+  }, [channelId]);
+
+  useEffect(() => bottom.current?.scrollIntoView({ block: 'nearest' }), [messages]);
+
+  const list = [...messages.values()];
+  return (
+    <section aria-labelledby="messages-title">
+      <div class="row">
+        <h2 id="messages-title">Messages</h2>
+        <span class={`live live-${state.state}`} role="status" data-state={state.state}>
+          {state.state === 'live' ? 'Live' : state.state === 'connecting' ? 'Connecting…' : `Reconnecting…${state.detail ? ` (${state.detail})` : ''}`}
+        </span>
+      </div>
+      {error && <Notice kind="error">Could not load messages: {error}</Notice>}
+      <ol class="messages" role="log" aria-label="Channel messages" aria-live="polite">
+        {list.length === 0 && <li class="muted">No message yet. Post one to the webhook, or send one below.</li>}
+        {list.map((m) => (
+          <MessageItem key={m.id} m={m} />
+        ))}
+      </ol>
+      <div ref={bottom} />
+      <form
+        class="card stack"
+        aria-label="Send a message"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send.run(async () => {
+            ok((await request(SendMessage, { input: { channelId, message: text, username: username.trim() || undefined } })).sendMessage);
+            setText('');
+          });
+        }}
+      >
+        <label for="send-text">Message</label>
+        <textarea id="send-text" required rows={2} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+        <label for="send-username">Send as (optional)</label>
+        <input id="send-username" maxLength={255} value={username} onInput={(e) => setUsername(e.currentTarget.value)} placeholder="your user name" />
+        <button type="submit" disabled={send.busy}>
+          Send
+        </button>
+        <ActionNotes action={send} />
+      </form>
+    </section>
+  );
+}
+
+const ChannelIntegrationsQuery = graphql(`
+  query ConsoleChannelIntegrations($channelId: ID!, $organisationId: ID!) {
+    channel(id: $channelId) {
+      id
+      integrations {
+        id
+        position
+        lastTickAt
+        nextTickAt
+        warnings
+        effectiveSettings {
+          label
+          value
+          source
+        }
+        settings {
+          id
+          label
+        }
+        integration {
+          id
+          name
+          appLogo
+          integrationType
+          isActive
+          settingsSchema {
+            label
+            type
+            options
+            required
+            description
+          }
+        }
+      }
+    }
+    organisation(id: $organisationId) {
+      id
+      viewerRole
+      integrations {
+        id
+        name
+        integrationType
+      }
+    }
+  }
+`);
+
+const SetChannelSetting = graphql(`
+  mutation ConsoleSetChannelIntegrationSetting($input: SetChannelIntegrationSettingInput!) {
+    setChannelIntegrationSetting(input: $input) {
+      __typename
+      ... on MutationSetChannelIntegrationSettingSuccess {
+        data {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+      ... on ValidationError {
+        field
+      }
+    }
+  }
+`);
+
+const DeleteChannelSetting = graphql(`
+  mutation ConsoleDeleteChannelIntegrationSetting($input: DeleteChannelIntegrationSettingInput!) {
+    deleteChannelIntegrationSetting(input: $input) {
+      __typename
+      ... on MutationDeleteChannelIntegrationSettingSuccess {
+        data {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+function ChannelIntegrations({ channelId, organisationId }: { channelId: string; organisationId: string }) {
+  const q = useQuery(ChannelIntegrationsQuery, { channelId, organisationId }, channelId);
+  const change = useAction();
+  if (!q.data) return <Loading what={q} />;
+  const links = q.data.channel?.integrations ?? [];
+  const org = q.data.organisation;
+  const canManage = org?.viewerRole !== 'MEMBER';
+  const on = new Set(links.map((l) => l.integration.id));
+  const off = (org?.integrations ?? []).filter((i) => !on.has(i.id));
+
+  // Modifiers run in ascending position: moving one swaps it with its neighbour, and every link whose place
+  // changed is given its new index.
+  const move = (from: number, to: number) =>
+    void change.run(async () => {
+      const order = [...links];
+      const [moved] = order.splice(from, 1);
+      order.splice(to, 0, moved);
+      for (const [index, l] of order.entries()) {
+        if (l.position !== index) ok((await request(EnableIntegration, { input: { integrationId: l.integration.id, channelId, position: index } })).enableIntegration);
+      }
+      await q.reload();
+      return `${moved.integration.name} moved to place ${to + 1}.`;
+    });
+
+  return (
+    <section aria-labelledby="chain-title">
+      <h2 id="chain-title">Integrations in this channel</h2>
+      <p class="muted">Modifiers change each message in this order before it is stored; outputs and interval integrations receive it after.</p>
+      {links.length === 0 && <p class="muted">No integration is switched on here yet.</p>}
+      <ol class="chain">
+        {links.map((l, n) => (
+          <li key={l.id} class="card">
+            <div class="row">
+              <strong>
+                {n + 1}. <a href={link('o', organisationId, 'i', l.integration.id)}>{l.integration.name}</a>
+              </strong>
+              <TypeBadge type={l.integration.integrationType} />
+              {!l.integration.isActive && <Badge tone="warn">inactive</Badge>}
+              {canManage && (
+                <span class="row tight">
+                  <button type="button" class="secondary" disabled={n === 0 || change.busy} onClick={() => move(n, n - 1)} aria-label={`Move ${l.integration.name} up`}>
+                    ↑
+                  </button>
+                  <button type="button" class="secondary" disabled={n === links.length - 1 || change.busy} onClick={() => move(n, n + 1)} aria-label={`Move ${l.integration.name} down`}>
+                    ↓
+                  </button>
+                  <button
+                    type="button"
+                    class="secondary danger"
+                    disabled={change.busy}
+                    onClick={() =>
+                      void change.run(async () => {
+                        await switchIntegration(l.integration.id, channelId, false);
+                        await q.reload();
+                        return `${l.integration.name} switched off here.`;
+                      })
+                    }
+                  >
+                    Switch off
+                  </button>
+                </span>
+              )}
+            </div>
+            {l.integration.integrationType === 'INTERVAL' && (
+              <p class="muted">
+                Last tick {when(l.lastTickAt)} · next tick {when(l.nextTickAt)}
+              </p>
+            )}
+            {l.warnings.map((w) => (
+              <Notice key={w} kind="warn">
+                {w}
+              </Notice>
+            ))}
+            <details>
+              <summary>Settings in this channel</summary>
+              <SettingsForm
+                idPrefix={`ch-${l.id}`}
+                schema={l.integration.settingsSchema}
+                effective={l.effectiveSettings}
+                disabled={!canManage}
+                save={async (label, value) => void ok((await request(SetChannelSetting, { input: { integrationId: l.integration.id, channelId, label, value } })).setChannelIntegrationSetting)}
+                clear={async (label) => {
+                  const own = l.settings.find((s) => s.label === label);
+                  if (own) ok((await request(DeleteChannelSetting, { input: { id: own.id } })).deleteChannelIntegrationSetting);
+                }}
+                saved={q.reload}
+              />
+            </details>
+          </li>
+        ))}
+      </ol>
+      {canManage && off.length > 0 && (
+        <>
+          <h3>Switch on</h3>
+          <ul class="list">
+            {off.map((i) => (
+              <li key={i.id} class="row">
+                <span>
+                  {i.name} <TypeBadge type={i.integrationType} />
+                </span>
+                <button
+                  type="button"
+                  disabled={change.busy}
+                  onClick={() =>
+                    void change.run(async () => {
+                      const note = await switchIntegration(i.id, channelId, true);
+                      await q.reload();
+                      return `${i.name}: ${note}`;
+                    })
+                  }
+                >
+                  Switch on {i.name}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <ActionNotes action={change} />
+    </section>
+  );
+}

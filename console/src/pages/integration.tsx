@@ -1,0 +1,299 @@
+import { useState } from 'preact/hooks';
+import { ok, request } from '../client';
+import { graphql } from '../graphql';
+import { SettingsForm } from '../settings-form';
+import { ActionNotes, Badge, Loading, Notice, TypeBadge, link, useAction, useQuery, when } from '../ui';
+
+const Integration = graphql(`
+  query ConsoleIntegration($id: ID!) {
+    integration(id: $id) {
+      id
+      name
+      appName
+      appLogo
+      appDescription
+      appUrl
+      integrationType
+      integrationCategory
+      keyFeatures
+      warnings
+      isActive
+      allChannels
+      targetUrl
+      tickUrl
+      jsonUrl
+      signingSecretHint
+      settingsSchema {
+        label
+        type
+        options
+        required
+        description
+      }
+      effectiveSettings {
+        label
+        value
+        source
+      }
+      channels {
+        id
+        position
+        lastTickAt
+        nextTickAt
+        channel {
+          id
+          name
+        }
+      }
+      organisation {
+        id
+        name
+        viewerRole
+        channels(first: 100) {
+          edges {
+            node {
+              id
+              name
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const SetIntegrationSetting = graphql(`
+  mutation ConsoleSetIntegrationSetting($input: SetIntegrationSettingInput!) {
+    setIntegrationSetting(input: $input) {
+      __typename
+      ... on MutationSetIntegrationSettingSuccess {
+        data {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+      ... on ValidationError {
+        field
+      }
+    }
+  }
+`);
+
+export const EnableIntegration = graphql(`
+  mutation ConsoleEnableIntegration($input: EnableIntegrationInput!) {
+    enableIntegration(input: $input) {
+      __typename
+      ... on MutationEnableIntegrationSuccess {
+        data {
+          id
+          position
+          warnings
+        }
+      }
+      ... on Error {
+        message
+      }
+      ... on ValidationError {
+        field
+      }
+    }
+  }
+`);
+
+export const DisableIntegration = graphql(`
+  mutation ConsoleDisableIntegration($input: DisableIntegrationInput!) {
+    disableIntegration(input: $input) {
+      __typename
+      ... on MutationDisableIntegrationSuccess {
+        data {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+const UpdateIntegration = graphql(`
+  mutation ConsoleUpdateIntegration($input: UpdateIntegrationInput!) {
+    updateIntegration(input: $input) {
+      __typename
+      ... on MutationUpdateIntegrationSuccess {
+        data {
+          id
+          isActive
+        }
+      }
+      ... on Error {
+        message
+      }
+      ... on ValidationError {
+        field
+      }
+    }
+  }
+`);
+
+/** Switch an integration on or off for one channel; the warnings of switching on (a slash command already taken) are returned. */
+export async function switchIntegration(integrationId: string, channelId: string, on: boolean): Promise<string | void> {
+  if (on) {
+    const link = ok((await request(EnableIntegration, { input: { integrationId, channelId } })).enableIntegration);
+    return link.warnings.length ? `Switched on. ${link.warnings.join(' ')}` : 'Switched on.';
+  }
+  ok((await request(DisableIntegration, { input: { integrationId, channelId } })).disableIntegration);
+  return 'Switched off.';
+}
+
+export function IntegrationPage({ organisationId, integrationId }: { organisationId: string; integrationId: string }) {
+  const q = useQuery(Integration, { id: integrationId }, integrationId);
+  const toggle = useAction();
+  const active = useAction();
+  // A switch shows its new position at once, while the change is sent and the page read again.
+  const [flipped, setFlipped] = useState<Record<string, boolean>>({});
+  if (!q.data) return <Loading what={q} />;
+  const i = q.data.integration;
+  if (!i || i.organisation.id !== organisationId) return <Notice kind="error">This integration does not exist, or you are not a member of its organisation.</Notice>;
+  const canManage = i.organisation.viewerRole !== 'MEMBER';
+  const links = new Map(i.channels.map((c) => [c.channel.id, c]));
+  const channels = i.organisation.channels.edges.map((e) => e.node);
+
+  return (
+    <>
+      <p class="crumbs">
+        <a href={link()}>Organisations</a> / <a href={link('o', i.organisation.id)}>{i.organisation.name}</a> /
+      </p>
+      <div class="spec-head">
+        {i.appLogo && <img src={i.appLogo} alt="" width={56} height={56} class="logo" referrerpolicy="no-referrer" />}
+        <div>
+          <h1 tabIndex={-1}>{i.name}</h1>
+          <p>
+            <TypeBadge type={i.integrationType} /> {i.isActive ? <Badge tone="ok">active</Badge> : <Badge tone="warn">inactive</Badge>}{' '}
+            {i.integrationCategory && <span class="muted">{i.integrationCategory}</span>}
+          </p>
+        </div>
+      </div>
+      {i.appDescription && <p>{i.appDescription}</p>}
+      {i.keyFeatures.length > 0 && (
+        <ul aria-label="Key features">
+          {i.keyFeatures.map((f) => (
+            <li key={f}>{f}</li>
+          ))}
+        </ul>
+      )}
+      {i.warnings.length > 0 && (
+        <div class="notice notice-warn" role="status">
+          <h2 class="small">Warnings from the spec</h2>
+          <ul>
+            {i.warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <dl class="facts">
+        <dt>Spec</dt>
+        <dd>
+          <code>{i.jsonUrl}</code>
+        </dd>
+        {i.targetUrl && (
+          <>
+            <dt>Target URL</dt>
+            <dd>
+              <code>{i.targetUrl}</code>
+            </dd>
+          </>
+        )}
+        {i.tickUrl && (
+          <>
+            <dt>Tick URL</dt>
+            <dd>
+              <code>{i.tickUrl}</code>
+            </dd>
+          </>
+        )}
+        <dt>Signing secret</dt>
+        <dd>{i.signingSecretHint ? `…${i.signingSecretHint}` : 'none (calls are unsigned)'}</dd>
+      </dl>
+      {canManage && (
+        <div class="row">
+          <button
+            type="button"
+            class="secondary"
+            disabled={active.busy}
+            onClick={() =>
+              void active.run(async () => {
+                ok((await request(UpdateIntegration, { input: { id: i.id, isActive: !i.isActive } })).updateIntegration);
+                await q.reload();
+                return i.isActive ? 'Deactivated: it is no longer called anywhere.' : 'Activated.';
+              })
+            }
+          >
+            {i.isActive ? 'Deactivate everywhere' : 'Activate'}
+          </button>
+          <ActionNotes action={active} />
+        </div>
+      )}
+
+      <section aria-labelledby="channels-title">
+        <h2 id="channels-title">Channels</h2>
+        {channels.length === 0 && <p class="muted">The organisation has no channel yet.</p>}
+        <ul class="list switches">
+          {channels.map((c) => {
+            const on = links.get(c.id);
+            const checked = flipped[c.id] ?? !!on;
+            return (
+              <li key={c.id}>
+                <div class="check">
+                  <input
+                    id={`switch-${c.id}`}
+                    type="checkbox"
+                    role="switch"
+                    checked={checked}
+                    disabled={!canManage || toggle.busy}
+                    onChange={(e) => {
+                      const want = e.currentTarget.checked;
+                      setFlipped((f) => ({ ...f, [c.id]: want }));
+                      void toggle
+                        .run(async () => {
+                          const note = await switchIntegration(i.id, c.id, want);
+                          await q.reload();
+                          return note ? `#${c.name}: ${note}` : undefined;
+                        })
+                        .finally(() => setFlipped(({ [c.id]: _done, ...rest }) => rest));
+                    }}
+                  />
+                  <label for={`switch-${c.id}`}>On in #{c.name}</label>
+                </div>
+                <a href={link('c', c.id, 'integrations')}>channel settings</a>
+                {on && i.integrationType === 'INTERVAL' && (
+                  <span class="muted">
+                    {' '}
+                    last tick {when(on.lastTickAt)} · next tick {when(on.nextTickAt)}
+                  </span>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+        <ActionNotes action={toggle} />
+      </section>
+
+      <section aria-labelledby="settings-title">
+        <h2 id="settings-title">Organisation settings</h2>
+        <p class="muted">These apply in every channel that has no value of its own.</p>
+        <SettingsForm
+          idPrefix="org"
+          schema={i.settingsSchema}
+          effective={i.effectiveSettings}
+          disabled={!canManage}
+          save={async (label, value) => void ok((await request(SetIntegrationSetting, { input: { integrationId: i.id, label, value } })).setIntegrationSetting)}
+          saved={q.reload}
+        />
+      </section>
+    </>
+  );
+}

@@ -1,8 +1,9 @@
 import { builder } from '../../graphql/builder.js';
+import { mutationResult } from '../../graphql/errors.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
 import { PageInfo } from '../../graphql/pagination.js';
 import type { Delivery } from './delivery.entity.js';
-import { listChannelDeliveries } from './deliveries.service.js';
+import { listChannelDeliveries, RECOVER_MAX, recoverDeliveries, replayDelivery } from './deliveries.service.js';
 
 export const DeliveryRef = builder.objectRef<Delivery>('Delivery').implement({
   description: 'One outbound call attempt (modifier, output, tick, outgoing webhook ...): why an integration failed, and when it is tried again.',
@@ -20,6 +21,14 @@ export const DeliveryRef = builder.objectRef<Delivery>('Delivery').implement({
     response: t.exposeString('response', { nullable: true, description: 'The start of the answer (at most 2 KB).' }),
     nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true, description: 'When a pending attempt is due; null once it was made.' }),
     messageId: t.exposeID('messageId', { nullable: true, description: 'The message the call carried or produced, when there is one.' }),
+    webhookId: t.string({
+      description: "The call's `webhook-id` (Standard Webhooks' idempotency key): the id of its first attempt, the same on every retry and replay.",
+      resolve: (d) => d.webhookId ?? d.id,
+    }),
+    replayOf: t.exposeID('replayOf', {
+      nullable: true,
+      description: 'A replay (replayDelivery, recoverDeliveries): the id of the attempt it sent again. Null for attempts the queue made on its own.',
+    }),
     requestId: t.exposeString('requestId', { nullable: true, description: 'The id of the request (x-request-id) or job run the call came from: its log lines, retries included, carry it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the attempt was queued.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When its status last changed.' }),
@@ -56,3 +65,57 @@ builder.objectField(ChannelRef, 'deliveries', (t) =>
     resolve: (c, args, ctx) => listChannelDeliveries(ctx, c.id, args),
   }),
 );
+
+interface Recovery {
+  deliveries: Delivery[];
+  remaining: number;
+}
+
+const DeliveryRecoveryRef = builder.objectRef<Recovery>('DeliveryRecovery').implement({
+  description: 'The calls a recovery sends again: one new attempt each, pending until the worker sends it (at once).',
+  fields: (t) => ({
+    deliveries: t.field({ type: [DeliveryRef], description: 'The new attempts, oldest call first; each has `replayOf` set to the failed attempt it repeats.', resolve: (r) => r.deliveries }),
+    count: t.int({ description: 'How many calls are sent again.', resolve: (r) => r.deliveries.length }),
+    remaining: t.exposeInt('remaining', { description: `Failed calls not sent this time (one recovery sends at most ${RECOVER_MAX}); run it again once these are done.` }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  replayDelivery: t.field({
+    type: DeliveryRef,
+    description:
+      "Send one recorded call again, now and once (no retries), with its original body and headers: a new attempt of the same call (same `webhookId`, so a receiver that deduplicates sees it as the same call, next `attempt` number) whose `replayOf` is the delivery given. It shows in `Channel.deliveries` and `deliveryEvents`. Admins of the delivery's organisation only; a delivery of another organisation is NotFound. Only queued calls (outputs, Rocket.Chat outgoing calls, custom channels) can be replayed; a pending one is a ConflictError.",
+    errors: mutationResult('The new attempt, pending: the worker sends it at once; read its outcome in `Channel.deliveries` or `deliveryEvents`.'),
+    args: {
+      input: t.arg({
+        description: 'The delivery to send again.',
+        type: builder.inputType('ReplayDeliveryInput', {
+          description: 'A recorded call to send again.',
+          fields: (f) => ({ deliveryId: f.id({ required: true, description: 'The id of any attempt of the call (`Delivery.id`).' }) }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: (_r, { input }, ctx) => replayDelivery(ctx, { deliveryId: String(input.deliveryId) }),
+  }),
+  recoverDeliveries: t.field({
+    type: DeliveryRecoveryRef,
+    description: `Send again every call to one target (an integration on a channel, or the channel's custom-channel connection) that failed since a time: each call whose last attempt failed at or after \`since\` and none of whose attempts succeeded or is pending is replayed once, as replayDelivery does, oldest first, at most ${RECOVER_MAX} per recovery. Admins of the channel's organisation only.`,
+    errors: mutationResult('The new attempts, and how many failed calls are left for another run.'),
+    args: {
+      input: t.arg({
+        description: 'The target, and since when.',
+        type: builder.inputType('RecoverDeliveriesInput', {
+          description: 'The failed calls of one target to send again.',
+          fields: (f) => ({
+            channelId: f.id({ required: true, description: 'The UUID of the channel.' }),
+            integrationId: f.id({ required: true, description: 'The integration (`Delivery.targetId`: an integration, a Rocket.Chat integration or a custom channel connection) whose calls to send again.' }),
+            since: f.field({ type: 'DateTime', required: true, description: 'Calls that failed at or after this time (not in the future).' }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: (_r, { input }, ctx) => recoverDeliveries(ctx, { channelId: String(input.channelId), integrationId: String(input.integrationId), since: input.since as Date }),
+  }),
+}));

@@ -21,21 +21,31 @@
  *
  * Each row keeps the request id it came from: the worker makes every attempt, retries hours later too,
  * under it, so their log lines name the original request.
+ *
+ * Replays (`replayDelivery`, `recoverDeliveries`, Rocket.Chat's integrations.replay/recover) send a recorded call
+ * again: a new row, the next attempt of the same call (same `webhook-id`, so receivers deduplicate it), made once,
+ * with the original's sealed body and headers, `replayOf` naming the attempt it repeats. Only kinds the queue
+ * sends (those registered with `registerKind`) can be replayed: a modifier's or a tick's answer had its moment.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { Deps, Scope } from '../../context.js';
-import { ValidationError } from '../../errors.js';
+import type { Deps, Scope, WorkScope } from '../../context.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { idPage } from '../../pagination.js';
 import { newId } from '../../infra/ulid.js';
+import { requireViewer } from '../auth/auth.service.js';
 import { requireChannel } from '../channels/channels.service.js';
+import { requireMembership } from '../organisations/organisations.service.js';
 import { DELIVERY_STATUSES, Delivery, type DeliveryStatus } from './delivery.entity.js';
-import { DeliveryLedger, type DeliveryRow, type EnqueueInput, type RecordInput } from './ledger.js';
+import { DeliveryLedger, type DeliveryRow, type EnqueueInput, type RecordInput, type ReplaySource } from './ledger.js';
 import { sendOnce } from './sender.js';
 import { LEASE_MS, startDeliveryWorker, type DeliveryKindHandler, type RunningWorker, type WorkerOptions } from './worker.js';
 
 export { STANDARD_RETRY, type DeliveryRow, type EnqueueInput, type RecordInput } from './ledger.js';
 export type { AttemptOutcome, Signing } from './sender.js';
-export type { DeliveryKindHandler, DeliveryResult, DeliveryWorker } from './worker.js';
+export type { DeliveryKindHandler, DeliveryResult, DeliveryWorker, ReplayedCall } from './worker.js';
+
+/** The most calls one recovery sends again (the oldest first); run it again for the rest. */
+export const RECOVER_MAX = 1_000;
 
 declare module '../../context.js' {
   interface Deps {
@@ -121,6 +131,51 @@ export class Deliveries {
     return newId();
   }
 
+  /** Whether calls of this kind can be sent again: the queue sends them and a kind reacts to their answers. */
+  replayable(kind: string): boolean {
+    return this.kinds.has(kind);
+  }
+
+  /**
+   * Send recorded attempts again, once each, now: the next attempt of each call, written with `em` in one
+   * transaction, handed to the kinds (`onReplay`) and then to this replica's worker. Returns the new rows.
+   */
+  async replay({ em, deps }: WorkScope, originals: ReplaySource[]): Promise<DeliveryRow[]> {
+    if (!originals.length) return [];
+    const calls = [...new Set(originals.map((o) => o.webhookId ?? o.id))];
+    const attempts = await em.find(Delivery, { $or: [{ webhookId: { $in: calls } }, { id: { $in: calls } }] }, { fields: ['id', 'webhookId', 'attempt'] });
+    const last = new Map<string, number>();
+    for (const a of attempts) {
+      const call = a.webhookId ?? a.id;
+      last.set(call, Math.max(last.get(call) ?? 0, a.attempt));
+    }
+    const now = new Date();
+    const worker = this.current;
+    const lock = worker ? { by: worker.token, until: new Date(now.getTime() + LEASE_MS) } : null;
+    const rows = originals.map((original) => {
+      const call = original.webhookId ?? original.id;
+      const attempt = (last.get(call) ?? original.attempt) + 1;
+      last.set(call, attempt);
+      try {
+        return this.ledger.replayOf(original, attempt, now, lock);
+      } catch {
+        throw new ConflictError(
+          `delivery ${original.id} was stored with another SWITCHBOARD_SECRET_KEY: its request cannot be opened, so it cannot be sent again`,
+          'deliveryId',
+        );
+      }
+    });
+    await em.transactional((tx) => this.insert(tx, rows));
+    for (const r of rows) {
+      await this.kinds.get(r.kind)?.onReplay?.(
+        { id: r.id, replayOf: r.replayOf!, webhookId: r.webhookId ?? r.id, targetId: r.targetId, channelId: r.channel, url: r.url, messageId: r.messageId },
+        { em: em.fork(), deps },
+      );
+    }
+    this.dispatch(rows);
+    return rows;
+  }
+
   /** Start a worker on `root`'s database; new rows go to it. */
   startWorker(root: { em: EntityManager }, deps: Deps, options: WorkerOptions = {}): RunningWorker {
     const worker = startDeliveryWorker(root, deps, this.ledger, this.kinds, options);
@@ -158,4 +213,88 @@ export async function listChannelDeliveries(scope: Scope, channelId: string, arg
     scope.em.find(Delivery, { ...filter, ...(Object.keys(range).length ? { id: range } : {}) }, { orderBy: { id: order }, limit }),
   );
   return { edges: page.items.map((node) => ({ node, cursor: node.id })), pageInfo: page.pageInfo };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Replay and recovery
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
+
+function source(d: Delivery): ReplaySource {
+  return { ...(d as unknown as DeliveryRow), organisation: d.organisation.id, channel: d.channel?.id ?? null };
+}
+
+/**
+ * Send one recorded call again (admins of its organisation). A delivery of an organisation you are not a member
+ * of answers NotFound, as one that does not exist; a pending one (it will be sent anyway) is a Conflict; a kind
+ * that is not queued (modifier, tick, slash command) a ValidationError.
+ */
+export async function replayDelivery(scope: Scope, input: { deliveryId: string }): Promise<Delivery> {
+  requireViewer(scope);
+  const original = ULID.test(input.deliveryId) ? await scope.em.findOne(Delivery, { id: input.deliveryId.toUpperCase() }) : null;
+  if (!original) throw new NotFoundError('delivery', input.deliveryId);
+  try {
+    await requireMembership(scope, original.organisation.id, 'admin');
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new NotFoundError('delivery', input.deliveryId);
+    throw error;
+  }
+  if (original.status === 'pending') {
+    throw new ConflictError(`delivery ${original.id} is still pending: it will be sent at ${original.nextAttemptAt?.toISOString() ?? 'its time'}`, 'deliveryId');
+  }
+  if (!scope.deps.deliveries.replayable(original.kind)) {
+    throw new ValidationError('deliveryId', `a ${original.kind} call cannot be sent again: its answer was used when it was made (only queued calls such as outputs, Rocket.Chat outgoing calls and custom channels can)`);
+  }
+  const [row] = await scope.deps.deliveries.replay(scope, [source(original)]);
+  return scope.em.findOneOrFail(Delivery, { id: row.id });
+}
+
+export interface RecoverInput {
+  organisationId: string;
+  /** Null: every channel of the target. */
+  channelId: string | null;
+  targetId: string;
+  since: Date;
+}
+
+/**
+ * Send again every call of one target that failed since a time (no authorisation: the door's service checked the
+ * caller is an admin of `organisationId`). A call is sent again once, from its last failed attempt, when none of
+ * its attempts succeeded or is pending (a replay already under way); at most RECOVER_MAX calls, oldest first.
+ */
+export async function recoverTarget(scope: Scope, input: RecoverInput) {
+  if (!(input.since instanceof Date) || Number.isNaN(input.since.getTime())) throw new ValidationError('since', 'since must be a date and time');
+  if (input.since.getTime() > Date.now()) throw new ValidationError('since', 'since is in the future: nothing has failed since then');
+  const where = {
+    organisation: input.organisationId,
+    targetId: input.targetId,
+    ...(input.channelId ? { channel: input.channelId } : {}),
+    status: 'failed' as const,
+    updatedAt: { $gte: input.since },
+  };
+  const failed = await scope.em.find(Delivery, where, { orderBy: { id: 'asc' } });
+  const latest = new Map<string, Delivery>();
+  for (const d of failed) latest.set(d.webhookId ?? d.id, d);
+  const calls = [...latest.keys()];
+  const settled = new Set<string>();
+  for (let i = 0; i < calls.length; i += 500) {
+    const chunk = calls.slice(i, i + 500);
+    const rows = await scope.em.find(Delivery, { $or: [{ webhookId: { $in: chunk } }, { id: { $in: chunk } }], status: { $in: ['succeeded', 'pending'] } }, { fields: ['id', 'webhookId'] });
+    for (const r of rows) settled.add(r.webhookId ?? r.id);
+  }
+  const due = [...latest.entries()]
+    .filter(([call, d]) => !settled.has(call) && scope.deps.deliveries.replayable(d.kind))
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([, d]) => d);
+  const sent = due.slice(0, RECOVER_MAX);
+  const rows = await scope.deps.deliveries.replay(scope, sent.map(source));
+  const deliveries = rows.length ? await scope.em.find(Delivery, { id: { $in: rows.map((r) => r.id) } }, { orderBy: { id: 'asc' } }) : [];
+  return { deliveries, remaining: due.length - sent.length };
+}
+
+/** Send again every call of an integration on a channel that failed since `since` (admins of the channel's organisation). */
+export async function recoverDeliveries(scope: Scope, input: { channelId: string; integrationId: string; since: Date }) {
+  const channel = await requireChannel(scope, input.channelId, 'admin');
+  if (!input.integrationId || input.integrationId.length > 64) throw new ValidationError('integrationId', 'integrationId must be the id of an integration (or custom channel connection) of the channel');
+  return recoverTarget(scope, { organisationId: channel.organisation.id, channelId: channel.id, targetId: input.integrationId, since: input.since });
 }

@@ -21,6 +21,8 @@ export const Delivery = defineEntity({
     { properties: ['channel', 'id'] },
     { properties: ['status', 'nextAttemptAt'] },
     { properties: ['messageId'] },
+    // The attempts of one call (replays number theirs after the last one).
+    { properties: ['webhookId'] },
   ],
   properties: {
     id: ulidId(),
@@ -58,6 +60,12 @@ export const Delivery = defineEntity({
     webhookId: p.string().length(26).nullable(),
     /** The id of the request (or job run) that caused the call: retries and background attempts log under it. */
     requestId: p.string().length(128).nullable(),
+    /**
+     * A replay (replayDelivery, recoverDeliveries): the id of the attempt it sends again. The replay is a new
+     * attempt of the same call (same `webhookId`, next attempt number), made once, with the original's sealed
+     * request.
+     */
+    replayOf: p.string().length(26).nullable(),
     ...timestamps(),
   },
 });

@@ -86,6 +86,7 @@ function row(input: EnqueueInput & { id?: string; webhookId?: string | null }, n
     lockedUntil: lock?.until ?? null,
     messageId: input.messageId ?? null,
     requestId: (input.requestId ?? currentRequestId() ?? null)?.slice(0, 128) ?? null,
+    replayOf: null as string | null,
     createdAt: now,
     updatedAt: now,
   };
@@ -93,6 +94,9 @@ function row(input: EnqueueInput & { id?: string; webhookId?: string | null }, n
 
 /** A delivery row ready to insert (plain data, so it can be batched with other rows). */
 export type DeliveryRow = ReturnType<typeof row>;
+
+/** What a replay copies of the attempt it sends again. */
+export type ReplaySource = Pick<DeliveryRow, 'id' | 'attempt' | 'webhookId' | 'organisation' | 'channel' | 'kind' | 'targetId' | 'url' | 'method' | 'messageId' | 'headers' | 'body'>;
 
 export class DeliveryLedger {
   constructor(
@@ -132,6 +136,38 @@ export class DeliveryLedger {
       lockedUntil: null,
       createdAt: now,
       updatedAt: now,
+    };
+  }
+
+  /**
+   * A recorded attempt sent again, once: the next attempt (`attempt`) of the same call (same `webhookId`), with the
+   * original's sealed request copied as it is stored, linked to it by `replayOf`. Throws when the stored request
+   * cannot be opened with the current key (it would go out without its credentials).
+   */
+  replayOf(original: ReplaySource, attempt: number, now: Date, lock: Lock | null): DeliveryRow {
+    this.open(original);
+    const id = newId(now.getTime());
+    return {
+      ...row(
+        {
+          kind: original.kind,
+          organisationId: original.organisation,
+          channelId: original.channel,
+          targetId: original.targetId,
+          url: original.url,
+          method: original.method,
+          messageId: original.messageId,
+          retry: [],
+          id,
+          webhookId: original.webhookId ?? original.id,
+        },
+        now,
+        lock,
+        original.headers as StoredHeaders,
+        original.body as StoredBody,
+      ),
+      attempt,
+      replayOf: original.id,
     };
   }
 

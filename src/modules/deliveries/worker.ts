@@ -16,7 +16,20 @@ import { sendOnce, type AttemptOutcome } from './sender.js';
 export const LEASE_MS = 120_000;
 
 export interface DeliveryResult extends AttemptOutcome {
-  delivery: { id: string; kind: string; organisationId: string; channelId: string | null; targetId: string | null; url: string; attempt: number; messageId: string | null };
+  delivery: {
+    id: string;
+    kind: string;
+    organisationId: string;
+    channelId: string | null;
+    targetId: string | null;
+    url: string;
+    attempt: number;
+    messageId: string | null;
+    /** The id of the call's first attempt (its `webhook-id`). */
+    webhookId: string;
+    /** A replay: the attempt it sends again. */
+    replayOf: string | null;
+  };
   /** No further attempt will be made. */
   final: boolean;
 }
@@ -28,6 +41,25 @@ export interface DeliveryKindHandler {
    * looked up from the call's target at each attempt, so a rotation applies to retries too. None: unsigned.
    */
   signingKeys?(target: { targetId: string | null; organisationId: string }, ctx: WorkScope): Buffer[] | Promise<Buffer[]>;
+  /**
+   * A call of this kind is being sent again (replayDelivery, recoverDeliveries): its row is written, not yet sent.
+   * The kind writes what it keeps beside the delivery (Rocket.Chat's history run of the replay).
+   */
+  onReplay?(replay: ReplayedCall, ctx: WorkScope): void | Promise<void>;
+}
+
+/** A replay as its kind sees it. */
+export interface ReplayedCall {
+  /** The new attempt's delivery id. */
+  id: string;
+  /** The attempt it sends again. */
+  replayOf: string;
+  /** The call's first attempt (its `webhook-id`). */
+  webhookId: string;
+  targetId: string | null;
+  channelId: string | null;
+  url: string;
+  messageId: string | null;
 }
 
 /**
@@ -165,6 +197,8 @@ export function startDeliveryWorker(
         url: row.url,
         attempt: row.attempt,
         messageId: row.messageId,
+        webhookId: row.webhookId ?? row.id,
+        replayOf: row.replayOf ?? null,
       },
       final,
     };

@@ -27,6 +27,8 @@ import { channelNames } from './channel-scope.js';
 import { forgetIncoming } from './incoming.service.js';
 import { checkType, InvalidChannelError, parseFields, str, type Body, type Fields } from './integration-fields.js';
 import { forgetOutgoing } from './outgoing.service.js';
+import { recoverTarget, replayDelivery } from '../deliveries/deliveries.service.js';
+import { requireMembership } from '../organisations/organisations.service.js';
 import { forgetStore, liftSuspension } from './scripts.service.js';
 import { WEBHOOK_TYPES, WebhookIntegration, WebhookIntegrationHistory, type WebhookType } from './webhook-integration.entity.js';
 
@@ -257,4 +259,45 @@ export async function webhookIntegrationHistory(scope: Scope, query: { id?: unkn
   const { offset, count } = pageArgs(query.offset, query.count);
   const [history, total] = await scope.em.findAndCount(WebhookIntegrationHistory, { integration }, { orderBy: { id: 'desc' }, limit: count, offset });
   return { history, offset, total };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Replay and recovery of outgoing calls
+
+/** An outgoing integration whose calls the caller may send again: one they may manage, as an admin or owner. */
+async function requireReplayable(scope: Scope, id: unknown) {
+  const integration = await requireManageable(scope, id);
+  await requireMembership(scope, integration.organisation.id, 'admin');
+  if (integration.type !== 'webhook-outgoing') throw new ValidationError('integrationId', 'only outgoing integrations make calls that can be sent again');
+  return integration;
+}
+
+/**
+ * integrations.replay: send the HTTP call of one history run again (admins and owners), as replayDelivery does;
+ * answers the replay's own run (`replayOf` names the run it repeats).
+ */
+export async function replayWebhookIntegrationRun(scope: Scope, body: unknown) {
+  const fields = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  if (typeof fields.integrationId !== 'string' || !fields.integrationId) throw new ValidationError('integrationId', 'The parameter "integrationId" is required.');
+  if (typeof fields.historyId !== 'string' || !fields.historyId) throw new ValidationError('historyId', 'The parameter "historyId" is required.');
+  const integration = await requireReplayable(scope, fields.integrationId);
+  const run = await scope.em.findOne(WebhookIntegrationHistory, { id: fields.historyId, integration });
+  if (!run) throw new NotFoundError('history', fields.historyId);
+  if (!run.deliveryId) throw new ValidationError('historyId', 'this run made no HTTP call (its script answered or failed before it), so there is nothing to send again');
+  const delivery = await replayDelivery(scope, { deliveryId: run.deliveryId });
+  return scope.em.fork().findOneOrFail(WebhookIntegrationHistory, { integration, deliveryId: delivery.id });
+}
+
+/** integrations.recover: send again every outgoing call of the integration (all its URLs and channels) that failed since `since`. */
+export async function recoverWebhookIntegration(scope: Scope, body: unknown) {
+  const fields = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  if (typeof fields.integrationId !== 'string' || !fields.integrationId) throw new ValidationError('integrationId', 'The parameter "integrationId" is required.');
+  const since = typeof fields.since === 'string' ? new Date(fields.since) : null;
+  if (!since || Number.isNaN(since.getTime())) throw new ValidationError('since', 'The parameter "since" must be an ISO-8601 date and time.');
+  const integration = await requireReplayable(scope, fields.integrationId);
+  const { deliveries, remaining } = await recoverTarget(scope, { organisationId: integration.organisation.id, channelId: null, targetId: integration.id, since });
+  const history = deliveries.length
+    ? await scope.em.fork().find(WebhookIntegrationHistory, { integration, deliveryId: { $in: deliveries.map((d) => d.id) } }, { orderBy: { id: 'asc' } })
+    : [];
+  return { history, remaining };
 }

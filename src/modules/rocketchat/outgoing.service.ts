@@ -12,7 +12,7 @@ import { decryptSecret, maskSecret } from '../../infra/crypto.js';
 import type { HookEvents } from '../../infra/hooks.js';
 import { findChannelById } from '../channels/channels.service.js';
 import type { Channel } from '../channels/channel.entity.js';
-import type { DeliveryResult } from '../deliveries/deliveries.service.js';
+import type { DeliveryResult, ReplayedCall } from '../deliveries/deliveries.service.js';
 import { watches } from './channel-scope.js';
 import { forgetAllIncoming } from './incoming.service.js';
 import { hasContent, webhookMessage, type WebhookMessage } from './message-content.js';
@@ -233,14 +233,41 @@ async function onChannelCreated(ctx: WorkScope, { organisationId, channelId }: H
   }
 }
 
+/**
+ * A replayed call gets its own run in the history, a copy of the run it repeats (the request as it was sent; the
+ * prepare script is not run again), pointing at the new delivery and, by `replayOf`, at that run.
+ */
+async function onReplay(replay: ReplayedCall, ctx: WorkScope) {
+  if (!replay.targetId) return;
+  const original =
+    (await ctx.em.findOne(WebhookIntegrationHistory, { integration: replay.targetId, deliveryId: replay.replayOf })) ??
+    (await ctx.em.findOne(WebhookIntegrationHistory, { integration: replay.targetId, deliveryId: replay.webhookId }));
+  const integration = await ctx.em.findOne(WebhookIntegration, { id: replay.targetId }, { fields: ['type', 'organisation'] });
+  if (!integration) return;
+  await recordHistory(ctx.em, { id: integration.id, type: integration.type, organisationId: integration.organisation.id }, {
+    event: original?.event ?? null,
+    url: replay.url,
+    triggerWord: original?.triggerWord ?? null,
+    data: original?.data ?? null,
+    httpCallData: original?.httpCallData ?? null,
+    messageId: replay.messageId,
+    step: 'pre-http-call',
+    deliveryId: replay.id,
+    replayOf: original?.id ?? null,
+  });
+}
+
 /** The answer of an outgoing call: history, Rocket.Chat's 410 rule, the response script, the reply. */
 async function onDeliveryResult(result: DeliveryResult, ctx: WorkScope): Promise<void | { retry?: boolean }> {
   const { delivery } = result;
   const integration = delivery.targetId ? await ctx.em.findOne(WebhookIntegration, { id: delivery.targetId }) : null;
   if (!integration) return { retry: false };
+  // A replay has its own run, written with it (onReplay); the queue's own attempts share their call's run.
   const row = await ctx.em.findOne(
     WebhookIntegrationHistory,
-    { integration, url: delivery.url, messageId: delivery.messageId, step: { $in: ['pre-http-call', 'http-error'] } },
+    delivery.replayOf
+      ? { integration, deliveryId: delivery.id }
+      : { integration, url: delivery.url, messageId: delivery.messageId, step: { $in: ['pre-http-call', 'http-error'] } },
     { orderBy: { id: 'desc' } },
   );
   const gone = result.statusCode === 410;
@@ -324,7 +351,7 @@ export function startRocketChatTriggers(root: { em: EntityManager }, deps: Deps)
       deps.logger.error({ err: error, handler: name }, 'outgoing webhook trigger failed');
     }
   };
-  deps.deliveries.registerKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx) });
+  deps.deliveries.registerKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx), onReplay: (replay, ctx) => onReplay(replay, ctx) });
   const forgetChannels = async () => forgetAllIncoming(deps);
   const offs = [
     deps.hooks.on('channel.created', forgetChannels),

@@ -7,7 +7,9 @@ import {
   createWebhookIntegration,
   getWebhookIntegration,
   listWebhookIntegrations,
+  recoverWebhookIntegration,
   removeWebhookIntegration,
+  replayWebhookIntegrationRun,
   rocketChatViewer,
   updateWebhookIntegration,
   webhookIntegrationHistory,
@@ -206,6 +208,42 @@ export const rocketChatRest: FastifyPluginAsync<RestOptions> = async (app, opts)
     route(async (scope, request) => {
       const page = await webhookIntegrationHistory(scope, request.query as Record<string, unknown>);
       return { history: page.history.map(historyToRocketChat), offset: page.offset, items: page.history.length, total: page.total };
+    }),
+  );
+
+  app.post(
+    '/api/v1/integrations.replay',
+    doc(
+      'replayRocketChatIntegrationRun',
+      'Send a run\'s outgoing call again',
+      'Body: integrationId, historyId (a run of integrations.history that made an HTTP call). The call is sent again now, once, with the body and headers it was sent with (the prepare script is not run again); the answer is the new run, whose `replayOf` is the run given and whose `deliveryId` is the new attempt. Organisation admins and owners only (Rocket.Chat\'s Replay button).',
+      [400, 403, 404, 413, 415],
+      true,
+      {
+        400: 'A missing integrationId or historyId (`invalid-params`), an incoming integration, a run that made no HTTP call, a call still pending, or one stored with another SWITCHBOARD_SECRET_KEY.',
+        403: 'Only admins and owners of the organisation may send calls again.',
+        404: 'No such integration among those you may manage, or no such run of it.',
+      },
+    ),
+    route(async (scope, request) => {
+      const run = await replayWebhookIntegrationRun(scope, request.body);
+      return { history: historyToRocketChat(run) };
+    }),
+  );
+
+  app.post(
+    '/api/v1/integrations.recover',
+    doc(
+      'recoverRocketChatIntegration',
+      'Send again the outgoing calls that failed since a time',
+      'Body: integrationId, since (ISO-8601). Every call of the integration (all its URLs and channels) whose last attempt failed at or after `since`, and none of whose attempts succeeded or is pending, is sent again once, oldest first, at most 1,000 a request (`remaining` counts the rest). Answers the new runs. Organisation admins and owners only.',
+      [400, 403, 404, 413, 415],
+      true,
+      { 400: 'A missing integrationId, a `since` that is not an ISO-8601 time or is in the future, or an incoming integration.', 403: 'Only admins and owners of the organisation may send calls again.' },
+    ),
+    route(async (scope, request) => {
+      const { history, remaining } = await recoverWebhookIntegration(scope, request.body);
+      return { history: history.map(historyToRocketChat), count: history.length, remaining };
     }),
   );
 

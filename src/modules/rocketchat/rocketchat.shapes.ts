@@ -82,6 +82,7 @@ export function historyToRocketChat(h: WebhookIntegrationHistory) {
     ...(h.scriptLogs?.length ? { scriptLogs: h.scriptLogs } : {}),
     ...(h.scriptHttpCalls?.length ? { scriptHttpCalls: h.scriptHttpCalls } : {}),
     ...(h.deliveryId ? { deliveryId: h.deliveryId } : {}),
+    ...(h.replayOf ? { replayOf: h.replayOf } : {}),
     ...(h.messageId ? { messageId: h.messageId } : {}),
     ...(h.postedMessageIds?.length ? { postedMessageIds: h.postedMessageIds } : {}),
   };

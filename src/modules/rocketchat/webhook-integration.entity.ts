@@ -85,6 +85,8 @@ export const WebhookIntegrationHistory = defineEntity({
     httpError: p.text().nullable(),
     /** The first Delivery of the outgoing call (retries follow it in the delivery history). */
     deliveryId: p.string().nullable(),
+    /** A replayed outgoing call (integrations.replay): the history row of the run it sends again. */
+    replayOf: p.string().nullable(),
     /** The message that triggered an outgoing call, or the one an incoming call posted. */
     messageId: p.string().nullable(),
     postedMessageIds: p.json<string[]>().nullable(),

@@ -33,13 +33,13 @@ import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js'
 import { waitForDependency } from './infra/startup.js';
 import { Readiness, redisCheck } from './infra/readiness.js';
 import { healthRoutes } from './modules/health/health.rest.js';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Plugin as EnvelopPlugin } from 'graphql-yoga';
 import type { DestinationStream } from 'pino';
 import { bearerToken, bootstrapAdmin, openScope } from './modules/auth/auth.service.js';
 import { errorBody } from './rest/envelope.js';
 import { restScope, type RestOptions } from './rest/scope.js';
 import { restModules } from './routes.js';
+import { serializersOnFirstUse } from './rest/serializers.js';
 import { registerOpenApi } from './rest/openapi.js';
 
 export interface App {
@@ -141,14 +141,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     maskedErrors: { maskError },
     landingPage: false,
     graphiql: { title: 'Switchboard', subscriptionsProtocol: 'WS' },
-    // GraphiQL bundled in the page: the playground works without reaching a CDN.
-    renderGraphiQL,
+    // GraphiQL bundled in the page: the playground works without reaching a CDN. Its 9 MB module is
+    // imported when the page is first asked for, not on every start.
+    renderGraphiQL: (options) => import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(options)),
     context: async (initial) => earlyScope.get(initial) ?? graphqlScope(initial),
   });
 
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.webhookMaxBytes,
+    schemaController: { compilersFactory: { buildSerializer: serializersOnFirstUse() } },
     // A caller's x-request-id is honoured (and echoed) so one id follows a message across services.
     genReqId: (req) => (acceptableRequestId(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID()),
   });

@@ -1,0 +1,96 @@
+/**
+ * `npm start` runs the gateway from its bundle (dist/main.js, built by scripts/build.mjs when stale), not
+ * from the TypeScript sources the other tests import: this runs that command's program on the embedded
+ * default and goes through the parts the bundle leaves to Node at run time or loads late (GraphiQL's page,
+ * Swagger UI's files, response serialisers compiled at first use, the first start's admin token).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+describe('npm start (the bundled gateway on its embedded default)', () => {
+  let child: ChildProcess;
+  let dataDir: string;
+  let url: string;
+  let token: string;
+  let exited: Promise<number | null>;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'sb-start-'));
+    child = spawn(process.execPath, ['--no-node-snapshot', path.join(root, 'scripts/start.mjs')], {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '', PORT: '0', HOST: '127.0.0.1', SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn', SWITCHBOARD_ADMIN_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const lines = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`npm start's program exited with ${code}: ${stderr}`)));
+      let nextIsToken = false;
+      lines.on('line', (line) => {
+        if (nextIsToken && line.trim()) {
+          token = line.trim();
+          nextIsToken = false;
+        }
+        if (line.includes('access token')) nextIsToken = true;
+        const listening = /listening on (http:\/\/\S+)/.exec(line);
+        if (listening) {
+          url = listening[1].replace('localhost', '127.0.0.1');
+          resolve();
+        }
+      });
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates the first admin, prints its token once, and answers GraphQL with it', async () => {
+    expect(token).toMatch(/\S{24,}/);
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ viewer { name } }' }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { viewer: { name: 'admin' } } });
+  });
+
+  it('serves GraphiQL, whose page is imported at the first request', async () => {
+    const res = await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(await res.text()).toContain('<title>Switchboard</title>');
+  });
+
+  it('serves the OpenAPI document and Swagger UI from its own package files', async () => {
+    const doc = await fetch(`${url}/docs/json`);
+    expect(doc.status).toBe(200);
+    expect(((await doc.json()) as { info: { title: string } }).info.title).toBe('Switchboard REST API');
+    const ui = await fetch(`${url}/docs/static/index.html`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger-ui');
+  });
+
+  it("answers REST failures in Telex's envelope through the response schema serialiser", async () => {
+    const res = await fetch(`${url}/organisations/nothing/integrations`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ status: 'error', status_code: 401 });
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});

@@ -39,6 +39,7 @@ import { bearerToken, bootstrapAdmin, openScope } from './modules/auth/auth.serv
 import { errorBody } from './rest/envelope.js';
 import { restScope, type RestOptions } from './rest/scope.js';
 import { restModules } from './routes.js';
+import { GRAPHIQL_DEFAULT_QUERY } from './modules/console/graphiql.js';
 import { serializersOnFirstUse } from './rest/serializers.js';
 import { registerOpenApi } from './rest/openapi.js';
 
@@ -140,7 +141,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logging: yogaLogger(logger.child({ component: 'graphql' })),
     maskedErrors: { maskError },
     landingPage: false,
-    graphiql: { title: 'Switchboard', subscriptionsProtocol: 'WS' },
+    graphiql: { title: 'Switchboard', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
     // GraphiQL bundled in the page: the playground works without reaching a CDN. Its 9 MB module is
     // imported when the page is first asked for, not on every start.
     renderGraphiQL: (options) => import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(options)),

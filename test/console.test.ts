@@ -359,6 +359,24 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     await shot('delivery-succeeded');
   });
 
+  it('leaves GraphiQL at /graphql, opening with example operations and where the token goes', { timeout: 90_000 }, async () => {
+    const fresh = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const graphiql = await fresh.newPage();
+      await graphiql.goto(`${proxy.url}/graphql`);
+      const editor = graphiql.locator('.graphiql-query-editor .view-lines').first();
+      // Monaco draws spaces as no-break spaces.
+      const shown = async () => (await editor.innerText()).replace(/[\s\u00a0]+/g, ' ');
+      await expect.poll(shown, { timeout: 60_000 }).toMatch(/the Headers tab below/);
+      const text = await shown();
+      expect(text).toMatch(/"Authorization": "Bearer <your token>"/);
+      expect(text).toMatch(/query Me \{/);
+      await graphiql.screenshot({ path: path.join(ARTIFACTS, 'graphiql-first-visit.png') });
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('fits a phone-width window and reached no other host', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const view of ['messages', 'integrations', 'deliveries']) {

@@ -57,7 +57,7 @@ try {
     console.log(`\nFirst start: created user "admin". Its access token (shown once, store it now):\n\n  ${app.bootstrapToken}\n`);
   }
   log.info({ url, graphiql: `${config.publicUrl}/graphql` }, 'Switchboard is listening');
-  console.log(`Switchboard is listening on ${url}\nGraphiQL: ${config.publicUrl}/graphql  (send Authorization: Bearer <token>)\n`);
+  console.log(`Switchboard is listening on ${url}\nConsole:  ${config.publicUrl}/console  (sign in with the token)\nGraphiQL: ${config.publicUrl}/graphql  (send Authorization: Bearer <token>)\n`);
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(error.message);

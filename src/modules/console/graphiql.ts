@@ -10,8 +10,8 @@ export const GRAPHIQL_DEFAULT_QUERY = `# Switchboard's GraphQL API.
 #
 # (the token \`npm start\` printed on its first
 # start, or SWITCHBOARD_ADMIN_TOKEN).
-# Subscriptions run over WebSocket with the same
-# header. Docs (top left) lists every field.
+# Subscriptions take the same header. Docs (top
+# left) lists every type and field.
 # The web console at /console does all this
 # with forms.
 #

@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   MODIFIER_BUDGET_MS: z.coerce.number().int().positive().default(1_000),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
   SIGNING_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(720).default(24),
+  DELIVERY_RETRY_AFTER_MAX_SECONDS: z.coerce.number().int().min(0).max(2_592_000).default(86_400),
   WEBHOOK_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
   SLACK_CLIENT_ID: z.string().optional(),
   SLACK_CLIENT_SECRET: z.string().optional(),
@@ -70,6 +71,11 @@ export interface Config {
   webhookMaxBytes: number;
   /** How long a rotated signing secret still signs calls beside its successor (hours). */
   signingSecretOverlapHours: number;
+  /** Deliveries (src/modules/deliveries): how receivers' answers steer the queue (README: "Delivery guarantees"). */
+  deliveries: {
+    /** The longest wait a Retry-After answer (429, 503) may set before the next attempt, ms. */
+    retryAfterMaxMs: number;
+  };
   slack: { clientId?: string; clientSecret?: string; apiUrl: string };
   logLevel: string;
   prettyLogs: boolean;
@@ -127,6 +133,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     commandTimeoutMs: e.COMMAND_TIMEOUT_MS,
     webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
     signingSecretOverlapHours: e.SIGNING_SECRET_OVERLAP_HOURS,
+    deliveries: {
+      retryAfterMaxMs: e.DELIVERY_RETRY_AFTER_MAX_SECONDS * 1_000,
+    },
     slack: { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, apiUrl: e.SLACK_API_URL.replace(/\/+$/, '') },
     logLevel: e.LOG_LEVEL,
     prettyLogs: e.NODE_ENV !== 'production' && process.stdout.isTTY === true,

@@ -17,6 +17,22 @@ export interface AttemptOutcome {
   /** The answer parsed as JSON, when it is JSON. */
   json?: unknown;
   ok: boolean;
+  /** A 429 or 503 with a valid Retry-After: how long the receiver asks us to wait, ms (0 for a date already past). */
+  retryAfterMs?: number | null;
+}
+
+/**
+ * Retry-After as RFC 9110 writes it: delay-seconds (a non-negative integer) or an HTTP-date. Anything else is no
+ * answer (the schedule applies). Only 429 and 503 carry it as a request to wait.
+ */
+export function retryAfterMs(statusCode: number, header: string | string[] | undefined, now = Date.now()): number | null {
+  if (statusCode !== 429 && statusCode !== 503) return null;
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return null;
+  if (/^\d+$/.test(value)) return Number(value) * 1_000;
+  const date = Date.parse(value);
+  if (Number.isNaN(date) || !/[a-z]/i.test(value)) return null;
+  return Math.max(0, date - now);
 }
 
 export interface SendInput {
@@ -40,6 +56,8 @@ export async function sendOnce(deps: Pick<Deps, 'http'>, input: SendInput): Prom
       ...(payload === undefined ? {} : { body: payload }),
       headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...input.headers, ...signed },
       ...(input.timeoutMs ? { timeout: { request: input.timeoutMs } } : {}),
+      // A 3xx is the receiver's answer, and a failure (Standard Webhooks): a call is never sent on elsewhere.
+      followRedirect: false,
       responseType: 'text',
     });
     const latencyMs = performance.now() - started;
@@ -53,7 +71,9 @@ export async function sendOnce(deps: Pick<Deps, 'http'>, input: SendInput): Prom
       }
     }
     const ok = res.statusCode >= 200 && res.statusCode < 300;
-    return { statusCode: res.statusCode, latencyMs, error: ok ? null : `HTTP ${res.statusCode}`, failure: ok ? null : 'status', body, json, ok };
+    const redirect = res.statusCode >= 300 && res.statusCode < 400;
+    const error = ok ? null : redirect ? `HTTP ${res.statusCode} (a redirect: not followed, so the call failed)` : `HTTP ${res.statusCode}`;
+    return { statusCode: res.statusCode, latencyMs, error, failure: ok ? null : 'status', body, json, ok, retryAfterMs: retryAfterMs(res.statusCode, res.headers['retry-after']) };
   } catch (error) {
     const described = describeOutbound(error);
     const failure = described.kind === 'timeout' || described.kind === 'blocked' ? described.kind : described.kind === 'status' ? 'status' : 'unreachable';

@@ -211,12 +211,15 @@ export function startDeliveryWorker(
     if (decision && decision.retry === false) final = true;
     const now = new Date();
     const status: DeliveryStatus = outcome.ok ? 'succeeded' : final ? 'failed' : 'retried';
+    // A receiver that says when to come back (429/503 with Retry-After) is asked again then, not on the schedule,
+    // within DELIVERY_RETRY_AFTER_MAX_SECONDS.
+    const retryInMs = outcome.retryAfterMs != null ? Math.min(outcome.retryAfterMs, deps.config.deliveries.retryAfterMaxMs) : (row.retry[row.attempt - 1] ?? 0);
     const outcomeLabel: AttemptOutcomeLabel =
       status === 'succeeded' ? 'success' : status === 'retried' ? 'retry_scheduled' : row.retry.length && row.attempt > row.retry.length ? 'gave_up' : 'failure';
     deps.metrics.deliveries.inc({ kind: row.kind, outcome: outcomeLabel });
     const logged = { deliveryId: row.id, kind: row.kind, targetId: row.targetId, attempt: row.attempt, statusCode: outcome.statusCode, latencyMs: Math.round(outcome.latencyMs) };
     if (status === 'succeeded') deps.logger.debug(logged, 'delivery attempt succeeded');
-    else if (status === 'retried') deps.logger.info({ ...logged, error: outcome.error, retryInMs: row.retry[row.attempt - 1] ?? 0 }, 'delivery attempt failed; retry scheduled');
+    else if (status === 'retried') deps.logger.info({ ...logged, error: outcome.error, retryInMs, retryAfter: outcome.retryAfterMs != null }, 'delivery attempt failed; retry scheduled');
     else deps.logger.warn({ ...logged, error: outcome.error }, 'delivery failed; no further attempt');
     try {
       await em.transactional(async (tx) => {
@@ -237,7 +240,7 @@ export function startDeliveryWorker(
         );
         // Not ours any more (the lease expired and another worker took it, or the row is gone).
         if (!updated || status !== 'retried') return;
-        await ledger.insert(tx, [ledger.retryOf(row, now, row.retry[row.attempt - 1] ?? 0)]);
+        await ledger.insert(tx, [ledger.retryOf(row, now, retryInMs)]);
       });
     } catch (error) {
       // The channel or organisation was deleted meanwhile (foreign key), or the database is down: the

@@ -23,7 +23,9 @@ await seed.flush();
 const orgId = organisation.id;
 const channelId = channel.id;
 const connection = orm.em.getConnection();
-const sql = `insert into messages (id, channel_id, organisation_id, event_name, username, status, message, payload, source, user_id, modifiers_applied, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+// `seq` from a counter in this one process: the naive baseline does not number across replicas.
+const sql = `insert into messages (id, seq, channel_id, organisation_id, event_name, username, status, message, payload, source, user_id, modifiers_applied, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+let seq = 0;
 const insert = (row: unknown[]) => connection.execute(sql, row, 'run');
 const close = () => orm.close(true);
 
@@ -40,7 +42,7 @@ const server = http.createServer((req, res) => {
     }
     const id = randomUUID().replace(/-/g, '').slice(0, 26).toUpperCase();
     const now = isPg ? new Date() : Date.now();
-    insert([id, channelId, orgId, body.event_name, body.username, body.status, body.message, JSON.stringify(body), 'webhook', body.user_id, '[]', now]).then(
+    insert([id, ++seq, channelId, orgId, body.event_name, body.username, body.status, body.message, JSON.stringify(body), 'webhook', body.user_id, '[]', now]).then(
       () => {
         res.writeHead(202, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ status: 'success', status_code: 202, message: 'message accepted', data: { id } }));

@@ -93,7 +93,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const deps: Deps = {
     ...base,
     deliveries,
-    messages: new MessagePipeline(orm.em, { hooks: base.hooks, deliveries }),
+    messages: new MessagePipeline(orm.em, { ...base, deliveries }),
     ticks: new TickBatches(deliveries),
     customChannels: new CustomChannelSender(deliveries),
     rocketchat: new RocketChatRuntime(),
@@ -313,6 +313,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         await worker?.stop(budget ? { deadline: began + budget - Math.max(250, budget / 10) } : undefined);
         phase('delivery worker stopped');
         for (const off of unwire) off();
+        deps.messages.feeds.close();
         await deps.pubsub.close();
         deps.http.close();
         await orm.close(true);

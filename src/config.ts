@@ -23,6 +23,8 @@ const EnvSchema = z.object({
   SPEC_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
   MODIFIER_BUDGET_MS: z.coerce.number().int().positive().default(1_000),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
+  MESSAGE_FEED_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  MESSAGE_FEED_GAP_MS: z.coerce.number().int().min(0).max(60_000).default(200),
   SIGNING_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(720).default(24),
   DELIVERY_RETRY_AFTER_MAX_SECONDS: z.coerce.number().int().min(0).max(2_592_000).default(86_400),
   WEBHOOK_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
@@ -68,6 +70,8 @@ export interface Config {
   modifierBudgetMs: number;
   /** Time budget of a slash command's call (no retry): 3 s, as Slack gives a command. */
   commandTimeoutMs: number;
+  /** Live channel feeds (see messages/channel-feeds.ts): how often a replica compares the committed sequence of its subscribed channels with what it delivered, and how long a hole in the sequence may wait for its publish before it is read from the database (ms). */
+  messageFeed: { pollMs: number; gapMs: number };
   webhookMaxBytes: number;
   /** How long a rotated signing secret still signs calls beside its successor (hours). */
   signingSecretOverlapHours: number;
@@ -131,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     modifierBudgetMs: e.MODIFIER_BUDGET_MS,
     commandTimeoutMs: e.COMMAND_TIMEOUT_MS,
+    messageFeed: { pollMs: e.MESSAGE_FEED_POLL_MS, gapMs: e.MESSAGE_FEED_GAP_MS },
     webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
     signingSecretOverlapHours: e.SIGNING_SECRET_OVERLAP_HOURS,
     deliveries: {

@@ -66,9 +66,14 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('fan-out across two gatew
 
     const fromA = await post(a.url, channel.id, 'posted to A');
     const fromB = await post(b.url, channel.id, 'posted to B');
-    await until(() => onB.events.length === seenB + 2 && onA.events.length === seenA + 2);
-    expect(onB.events.slice(seenB)).toEqual(expect.arrayContaining([{ id: fromA, message: 'posted to A' }, { id: fromB, message: 'posted to B' }]));
-    expect(onA.events.slice(seenA)).toEqual(expect.arrayContaining([{ id: fromA, message: 'posted to A' }, { id: fromB, message: 'posted to B' }]));
+    // Probes still in flight may arrive after the snapshot (the machine may be slow): wait for the two
+    // messages themselves, then check each side got each once.
+    const both = (events: { id: string }[]) => events.some((e) => e.id === fromA) && events.some((e) => e.id === fromB);
+    await until(() => both(onA.events) && both(onB.events), 60_000, 'both messages on both sides');
+    for (const side of [onA.events.slice(seenA), onB.events.slice(seenB)]) {
+      expect(side.filter((e) => e.message !== 'probe')).toEqual([{ id: fromA, message: 'posted to A' }, { id: fromB, message: 'posted to B' }]);
+      expect(new Set(side.map((e) => e.id)).size).toBe(side.length);
+    }
     expect(onA.errors).toEqual([]);
     expect(onB.errors).toEqual([]);
   }, 60_000);

@@ -8,7 +8,7 @@ import { Integration } from '../modules/integrations/integration.entity.js';
 import { ChannelIntegration } from '../modules/integrations/channel-integration.entity.js';
 import { IntegrationSetting, ChannelIntegrationSetting } from '../modules/settings/integration-setting.entity.js';
 import { AgendaJob } from '../infra/agenda-sql-backend/agenda-job.entity.js';
-import { Message } from '../modules/messages/message.entity.js';
+import { ChannelSequence, Message } from '../modules/messages/message.entity.js';
 import { Delivery } from '../modules/deliveries/delivery.entity.js';
 import { SlackInstallation } from '../modules/slack/slack-installation.entity.js';
 import { WebhookIntegration, WebhookIntegrationHistory } from '../modules/rocketchat/webhook-integration.entity.js';
@@ -26,6 +26,7 @@ export const entities = [
   ChannelIntegrationSetting,
   AgendaJob,
   Message,
+  ChannelSequence,
   Delivery,
   SlackInstallation,
   WebhookIntegration,

@@ -14,6 +14,8 @@ import type { StoredMessage } from './hooks.js';
 
 /** A message as it travels to subscribers (JSON-safe: dates as ISO strings). */
 export interface MessageEvent extends Omit<StoredMessage, 'createdAt'> {
+  /** Its number in the channel's commit sequence: subscribers deliver in this order, and read holes from the database. */
+  seq: number;
   modifiersApplied: string[];
   createdAt: string;
 }

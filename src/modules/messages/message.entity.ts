@@ -4,15 +4,20 @@ import { Channel } from '../channels/channel.entity.js';
 import { Organisation } from '../organisations/organisation.entity.js';
 
 /**
- * A channel message. The id is a ULID (see infra/ulid.ts): it sorts in creation order, so it is the
- * cursor for history pages and subscription resumes.
+ * A channel message. The id is a ULID (see infra/ulid.ts): it sorts in creation order on the replica
+ * that minted it, so it is the cursor for history pages. `seq` is the channel's commit sequence (1, 2,
+ * 3 … in the order the messages were committed, whichever replica committed them): subscriptions resume
+ * and follow by it, since ids minted on two replicas interleave with commit order.
  */
 export const Message = defineEntity({
   name: 'Message',
   tableName: 'messages',
   indexes: [{ properties: ['channel', 'id'] }],
+  uniques: [{ properties: ['channel', 'seq'] }],
   properties: {
     id: ulidId(),
+    /** The message's place in its channel's commit order: 1 for the first one committed, no gaps. */
+    seq: p.bigint('number'),
     channel: p.manyToOne(Channel).deleteRule('cascade').index(false),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     eventName: p.string().default(''),
@@ -39,3 +44,19 @@ export const Message = defineEntity({
   },
 });
 export type Message = InferEntity<typeof Message>;
+
+/**
+ * The last commit sequence number given in each channel. The group commit takes a channel's row (an
+ * upsert adding the batch's count) in the transaction that inserts the messages: the row lock makes
+ * commits of one channel follow each other on every replica, so sequence order is commit order and
+ * the committed numbers of a channel are always 1..last with no hole.
+ */
+export const ChannelSequence = defineEntity({
+  name: 'ChannelSequence',
+  tableName: 'channel_sequences',
+  properties: {
+    channel: p.manyToOne(Channel).primary().deleteRule('cascade'),
+    lastSeq: p.bigint('number'),
+  },
+});
+export type ChannelSequence = InferEntity<typeof ChannelSequence>;

@@ -56,9 +56,15 @@ const MessageAttachmentRef = builder.objectRef<Attachment>('MessageAttachment').
 });
 
 export const MessageRef = builder.objectRef<MessageView>('Message').implement({
-  description: 'A channel message. Its id sorts in creation order and is the cursor for `messages` and `channelMessages`.',
+  description:
+    'A channel message. Its id sorts in creation order on the replica that took it and is the cursor for `messages`; `seq` is its place in the order the channel\'s messages were committed, on every replica, which `channelMessages` follows.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The message id: sortable by creation time, usable as `after`/`before` and to resume `channelMessages`.' }),
+    seq: t.float({
+      description:
+        "The message's number in its channel's commit sequence: 1 for the first message committed to the channel, then 2, 3 … with no gap and no repeat, the same on every replica (a whole number; Float because it may pass 2^31). `channelMessages` delivers in this order and takes it as `after`.",
+      resolve: (m) => m.seq,
+    }),
     channelId: t.exposeID('channelId', { description: 'The channel it was posted to.' }),
     organisationId: t.exposeID('organisationId', { description: "The channel's organisation." }),
     eventName: t.exposeString('eventName', { description: 'What happened, as the sender named it (`event_name`), e.g. `message` or `Uptime Check`.' }),
@@ -73,6 +79,12 @@ export const MessageRef = builder.objectRef<MessageView>('Message').implement({
     emoji: t.string({ nullable: true, description: 'An emoji shown as the avatar of this message, e.g. `:ghost:`.', resolve: (m) => m.emoji ?? null }),
     attachments: t.field({ type: [MessageAttachmentRef], description: "Rocket.Chat attachments (empty for plain messages). An attachments-only message has an empty `message`.", resolve: (m) => records(m.attachments) }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the message was stored.' }),
+    recovered: t.boolean({
+      nullable: true,
+      description:
+        "`channelMessages` only, on the first event after a point where continuity is in question (null everywhere else). true on the first event of a subscription resumed with `after`: every committed message after that point was or will be delivered, in commit order, once. false when the server cannot prove that no message was skipped before this one: `after` names no message of the channel (resumed after the last message whose id sorts before it), a sequence number not committed yet (resumed from now), or a number whose message is gone. On false, reload with `messages` if the gap matters.",
+      resolve: (m) => m.recovered ?? null,
+    }),
   }),
 });
 
@@ -159,11 +171,14 @@ builder.subscriptionField('channelMessages', (t) =>
   t.field({
     type: MessageRef,
     description:
-      "Each new message of a channel. With `after` (a message id), every stored message after it first, then live ones, with no gap and no duplicate.",
+      "Each new message of a channel, in commit order (`seq`), each once, whichever replica committed it or serves this subscription. With `after` (a message id or a `seq`), every committed message after it first, then live ones, with no gap and no duplicate; the first event then carries `recovered` (see `Message.recovered`).",
     authScopes: { authenticated: true },
     args: {
       channelId: t.arg.id({ required: true, description: 'The UUID of the channel (you must be a member of its organisation).' }),
-      after: t.arg.string({ description: 'A message id (e.g. the last one received before a reconnect): first every stored message after it, then live ones.' }),
+      after: t.arg.string({
+        description:
+          "Where to resume: the `id` or the `seq` (as decimal digits) of the last message received, e.g. before a reconnect to any replica. First every message committed after it (in commit order, even those with smaller ids committed later), then live ones. `0`: from the channel's first message.",
+      }),
     },
     subscribe: (_r, args, ctx) => channelMessageStream(ctx, String(args.channelId), args.after),
     resolve: (m) => m,

@@ -8,7 +8,11 @@
  *   for a second per replica and dropped at once on the hooks that change it;
  * - stores are group-committed: messages (with their output deliveries and modifier attempts) arriving
  *   while a commit is in flight are inserted together by the next one, in one transaction, and each
- *   caller is answered only once its rows are committed.
+ *   caller is answered only once its rows are committed. The same transaction numbers them in their
+ *   channel's commit sequence (one upsert per batch and channel, not a round trip per message).
+ *
+ * Subscribers follow the commit sequence (see channel-feeds.ts), so what they receive does not depend
+ * on which replica committed a message or whether its publish arrived.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
@@ -16,6 +20,7 @@ import type { Deps, Scope, WorkScope } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { idCursor, idPage, type PageArgs } from '../../pagination.js';
 import type { MessageEvent } from '../../infra/pubsub.js';
+import { ChannelFeeds, READ_PAGE, readCommitted, toView, type MessageView } from './channel-feeds.js';
 import type { StoredMessage } from '../../infra/hooks.js';
 import { parseInput } from '../../validation.js';
 import { requireChannel, findChannelById } from '../channels/channels.service.js';
@@ -27,6 +32,8 @@ import { activeChannelIntegrations, detachIntegration, integrationSigningKeys, s
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
 import { newId } from '../../infra/ulid.js';
 import { Message } from './message.entity.js';
+
+export { toView, type MessageView };
 
 const Text255 = (name: string) => z.string().max(255, `${name} is at most 255 characters`);
 
@@ -73,7 +80,7 @@ const ROUTE_TTL_MS = 1_000;
 
 declare module '../../context.js' {
   interface Deps {
-    /** The message path's per-app state: cached channel routes and the group committer. */
+    /** The message path's per-app state: cached channel routes, the group committer and the live channel feeds. */
     messages: MessagePipeline;
   }
 }
@@ -81,14 +88,17 @@ declare module '../../context.js' {
 /**
  * One app's message path (built by buildApp): each channel's route (organisation, modifiers and outputs
  * with their settings in force) cached for a second and dropped at once on this replica when its
- * integrations or settings change, and the group committer every message is written through.
+ * integrations or settings change, the group committer every message is written through, and the feeds
+ * that hand committed messages to this replica's subscribers.
  */
 export class MessagePipeline {
   readonly routes = new TtlCache<string, ChannelRoute>(ROUTE_TTL_MS);
-  readonly committer: Batcher<Pending, void>;
+  readonly committer: Batcher<Pending, number>;
+  readonly feeds: ChannelFeeds;
 
-  constructor(root: EntityManager, deps: Pick<Deps, 'hooks' | 'deliveries'>) {
+  constructor(root: EntityManager, deps: Pick<Deps, 'hooks' | 'deliveries' | 'pubsub' | 'logger' | 'config'>) {
     this.committer = groupCommitter(root.fork(), deps.deliveries);
+    this.feeds = new ChannelFeeds(root, deps, deps.config.messageFeed);
     deps.hooks.on('channel.deleted', ({ channelId }) => void this.routes.delete(channelId));
     deps.hooks.on('integration.enabled', ({ channelId }) => void this.routes.delete(channelId));
     deps.hooks.on('integration.disabled', ({ channelId }) => void this.routes.delete(channelId));
@@ -148,28 +158,50 @@ interface Pending {
 
 /**
  * The group committer every message is written through: messages (with their output deliveries and
- * modifier attempts) that arrive while a commit runs go together in the next one. One lane: batches
- * commit in id order (see postMessage), and SQLite has a single writer anyway. One bad row (its
- * channel deleted meanwhile, say) must not fail the others: a failed batch is retried one by one.
+ * modifier attempts) that arrive while a commit runs go together in the next one, and each resolves
+ * with its number in its channel's commit sequence. One lane: on this replica, batches commit in the
+ * order they were queued, and SQLite has a single writer anyway. One bad row (its channel deleted
+ * meanwhile, say) must not fail the others: a failed batch is retried one by one.
  */
 function groupCommitter(root: EntityManager, deliveries: Deliveries) {
-  return new Batcher<Pending, void>(
-    async (batch) => {
-      const messages = batch.map((p) => p.message);
-      const rows = batch.flatMap((p) => p.deliveries);
-      const em = root.fork();
-      // One multi-row INSERT is atomic on its own; deliveries need a transaction with their messages.
-      if (!rows.length) await em.insertMany(Message, messages as never[]);
-      else {
-        await em.transactional(async (tx) => {
-          await tx.insertMany(Message, messages as never[]);
-          await deliveries.insert(tx, rows);
-        });
-      }
-      return batch.map((): void => undefined);
-    },
+  return new Batcher<Pending, number>(
+    async (batch) =>
+      root.fork().transactional(async (tx) => {
+        const seqs = await takeSequence(tx, batch.map((p) => p.message.channel));
+        await tx.insertMany(Message, batch.map((p, i) => ({ ...p.message, seq: seqs[i] })) as never[]);
+        const rows = batch.flatMap((p) => p.deliveries);
+        if (rows.length) await deliveries.insert(tx, rows);
+        return seqs;
+      }),
     { maxBatch: 500, lanes: 1, isolate: true },
   );
+}
+
+/**
+ * Numbers for a batch's messages (one per entry of `channelIds`, in batch order): one upsert adds each
+ * channel's count to its last number and answers the new last. The row stays locked until the
+ * transaction ends, so another replica's batch for the same channel numbers after this one commits:
+ * numbers follow commit order with no hole. Channels are locked in one order (sorted), so two batches
+ * that share channels cannot deadlock.
+ */
+async function takeSequence(tx: EntityManager, channelIds: string[]): Promise<number[]> {
+  const counts = new Map<string, number>();
+  for (const c of channelIds) counts.set(c, (counts.get(c) ?? 0) + 1);
+  const channels = [...counts.keys()].sort();
+  const rows = await tx.getConnection().execute<{ channel_id: string; last_seq: string | number }[]>(
+    `insert into channel_sequences (channel_id, last_seq) values ${channels.map(() => '(?, ?)').join(', ')} ` +
+      'on conflict (channel_id) do update set last_seq = channel_sequences.last_seq + excluded.last_seq returning channel_id, last_seq',
+    channels.flatMap((c) => [c, counts.get(c)]),
+    'all',
+    tx.getTransactionContext(),
+  );
+  const next = new Map<string, number>();
+  for (const r of rows) next.set(r.channel_id, Number(r.last_seq) - counts.get(r.channel_id)! + 1);
+  return channelIds.map((c) => {
+    const seq = next.get(c)!;
+    next.set(c, seq + 1);
+    return seq;
+  });
 }
 
 function messageRow(data: StoredMessage & { payload?: unknown; modifiersApplied: string[] }) {
@@ -195,33 +227,6 @@ function messageRow(data: StoredMessage & { payload?: unknown; modifiersApplied:
 
 // ---------------------------------------------------------------------------------------------------
 // The path
-
-/** The message as subscribers, hooks and GraphQL see it. */
-export interface MessageView extends Omit<MessageEvent, 'createdAt'> {
-  createdAt: Date;
-  payload?: unknown;
-}
-
-export function toView(m: Message): MessageView {
-  return {
-    id: m.id,
-    channelId: m.channel.id,
-    organisationId: m.organisation.id,
-    eventName: m.eventName,
-    username: m.username,
-    status: m.status,
-    message: m.message,
-    source: m.source,
-    userId: m.userId ?? null,
-    modifiersApplied: m.modifiersApplied ?? [],
-    alias: m.alias ?? null,
-    avatar: m.avatar ?? null,
-    emoji: m.emoji ?? null,
-    attachments: m.attachments ?? null,
-    createdAt: m.createdAt,
-    payload: m.payload,
-  };
-}
 
 /**
  * The plain text of a message for payloads that have no place for attachments (Telex outputs): its text,
@@ -308,13 +313,14 @@ export async function postMessage(ctx: WorkScope, input: PostMessageInput): Prom
   }
 
   // The id is taken only now, after the modifiers, right before the message joins the commit queue
-  // (synchronously): on one replica, id order is then commit order and publish order, so a subscriber
-  // resuming from the last id it saw cannot miss a message committed after it.
+  // (synchronously): on one replica, id order is then commit order. Across replicas ids interleave, so
+  // subscriptions follow the commit sequence instead.
   const id = newId();
   for (const a of attempts) a.messageId = id;
 
   const view: MessageView = {
     id,
+    seq: 0,
     channelId: route.channelId,
     organisationId: route.organisationId,
     eventName: data.eventName ?? '',
@@ -347,7 +353,7 @@ export async function postMessage(ctx: WorkScope, input: PostMessageInput): Prom
   );
 
   try {
-    await ctx.deps.messages.committer.add({ message: messageRow(view), deliveries: [...attempts, ...outputs] });
+    view.seq = await ctx.deps.messages.committer.add({ message: messageRow(view), deliveries: [...attempts, ...outputs] });
   } catch (error) {
     // The channel was deleted between the route lookup and the commit.
     if (await findChannelById({ em: ctx.em.fork() }, route.channelId)) throw error;
@@ -379,7 +385,7 @@ export async function postMessage(ctx: WorkScope, input: PostMessageInput): Prom
 
   // A snapshot of the stored row, not an entity managed by the caller's EntityManager: merging one
   // cost more than the rest of the path together. Load it with `em.findOne(Message, id)` to change it.
-  return { ...messageRow(view), channel: { id: view.channelId }, organisation: { id: view.organisationId } } as unknown as Message;
+  return { ...messageRow(view), seq: view.seq, channel: { id: view.channelId }, organisation: { id: view.organisationId } } as unknown as Message;
 }
 
 const SendInput = z.object({
@@ -421,63 +427,79 @@ export async function listMessages(scope: Scope, channelId: string, args: PageAr
   return { edges: page.items.map((m) => ({ node: toView(m), cursor: m.id })), pageInfo: page.pageInfo };
 }
 
-/**
- * One view object per published event, shared by every subscriber on this replica: identical
- * subscriptions then share one execution (see shared-results.ts).
- */
-const liveViews = new WeakMap<MessageEvent, MessageView>();
-function liveView(event: MessageEvent): MessageView {
-  let view = liveViews.get(event);
-  if (!view) liveViews.set(event, (view = { ...event, createdAt: new Date(event.createdAt) }));
-  return view;
+/** How many live events a subscriber may have waiting; beyond that it reads them back from the database. */
+const LIVE_BACKLOG = 10_000;
+
+/** Where a resumed subscription starts: after the message numbered `seq`; `exact` when `after` named it. */
+async function resumePoint(em: EntityManager, channelId: string, after: string): Promise<{ seq: number; exact: boolean }> {
+  // A number is a position in the commit sequence (`Message.seq`); anything else must be a message id.
+  if (/^\d{1,15}$/.test(after)) return { seq: Number(after), exact: true };
+  idCursor('after', after, MESSAGE_CURSOR);
+  const named = await em.findOne(Message, { id: after, channel: channelId }, { fields: ['seq'] });
+  if (named) return { seq: Number(named.seq), exact: true };
+  // Not a message of this channel: go on from the last one whose id sorts before it. Ids of two
+  // replicas interleave, so this can skip or repeat messages: the first event says so.
+  const before = await em.findOne(Message, { channel: channelId, id: { $lt: after } }, { orderBy: { id: 'desc' }, fields: ['seq'] });
+  return { seq: before ? Number(before.seq) : 0, exact: false };
 }
 
-const REPLAY_PAGE = 500;
-const SEAM_MEMORY = 2_000;
-
 /**
- * A channel's messages as a stream for the viewer: with `after`, every stored message after it first,
- * then live ones, with no gap and no duplicate at the seam. The live listener is registered (and live,
- * on Redis too) before history is read; live messages arriving meanwhile are buffered, and those the
- * replay already returned are dropped by id.
+ * A channel's messages as a stream for the viewer, in commit order, each once: with `after` (a message
+ * id or a commit sequence number), every committed message after it first, then live ones. The
+ * subscriber joins its channel's feed (see channel-feeds.ts) first, which tells the number of the last
+ * message it will not deliver; the messages between `after` and that number are read from the
+ * database, then the feed's follow with no gap and no duplicate at the seam. The first event of a
+ * resumed stream carries `recovered` (true, or false when `after` could not be placed exactly).
  */
 export async function channelMessageStream(scope: Scope, channelId: string, after?: string | null): Promise<AsyncIterableIterator<MessageView>> {
   const channel = await requireChannel(scope, channelId);
-  idCursor('after', after, MESSAGE_CURSOR);
-  const buffer: MessageEvent[] = [];
+  const em = scope.em.fork();
+  const from = after ? await resumePoint(em, channel.id, after) : null;
+
+  const live: MessageView[] = [];
   let wake: (() => void) | null = null;
   let done = false;
-  const stopListening = await scope.deps.pubsub.listen(channel.id, (m) => {
-    buffer.push(m);
+  // Messages up to this number are read from the database (the replay, and any live backlog dropped).
+  let readUpTo = 0;
+  const { head, leave } = await scope.deps.messages.feeds.join(channel.id, (view) => {
+    if (live.length >= LIVE_BACKLOG) {
+      // A subscriber this far behind reads its backlog back from the database instead of holding it.
+      live.length = 0;
+      readUpTo = view.seq;
+    } else live.push(view);
     const w = wake;
     wake = null;
     w?.();
   });
+  readUpTo = Math.max(readUpTo, head);
 
-  const replayed = new Set<string>();
-  const replayQueue: MessageView[] = [];
-  let cursor = after ?? null;
-  let replaying = !!after;
-  const em = scope.em.fork();
-
-  async function nextReplayed(): Promise<MessageView | null> {
-    if (!replayQueue.length && replaying && cursor) {
-      const rows = await em.fork().find(Message, { channel: channel.id, id: { $gt: cursor } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
-      if (rows.length < REPLAY_PAGE) replaying = false;
-      if (rows.length) cursor = rows.at(-1)!.id;
-      for (const m of rows) replayQueue.push(toView(m));
+  // The number of the last message this subscriber received (or skipped by asking to start after it).
+  let last = head;
+  // `recovered` for the next event, when there is something to say.
+  let mark: boolean | null = null;
+  if (from) {
+    if (from.seq > head) mark = false;
+    else {
+      last = from.seq;
+      mark = from.exact;
     }
-    const next = replayQueue.shift();
-    if (!next) return null;
-    replayed.add(next.id);
-    if (replayed.size > SEAM_MEMORY) replayed.delete(replayed.values().next().value!);
-    return next;
+  }
+  let read: MessageView[] = [];
+
+  function emit(view: MessageView): IteratorResult<MessageView> {
+    if (view.seq !== last + 1) mark = false;
+    last = view.seq;
+    if (mark !== null) {
+      view = { ...view, recovered: mark && view.recovered !== false };
+      mark = null;
+    }
+    return { value: view, done: false };
   }
 
   function finish() {
     if (done) return;
     done = true;
-    stopListening();
+    leave();
     const w = wake;
     wake = null;
     w?.();
@@ -489,14 +511,31 @@ export async function channelMessageStream(scope: Scope, channelId: string, afte
     },
     async next(): Promise<IteratorResult<MessageView>> {
       while (!done) {
-        // Live fast path: no history left to read, no await before answering.
-        const fromHistory = replaying || replayQueue.length ? await nextReplayed() : null;
-        if (done) break;
-        if (fromHistory) return { value: fromHistory, done: false };
-        const live = buffer.shift();
-        if (live) {
-          if (replayed.size && replayed.has(live.id)) continue;
-          return { value: liveView(live), done: false };
+        if (last < readUpTo) {
+          if (!read.length) {
+            const rows = await readCommitted(em.fork(), channel.id, last, readUpTo);
+            if (done) break;
+            read = rows.map(toView);
+            if (!read.length) {
+              // Numbers up to readUpTo with no row: nothing can show them, and the next event says so.
+              last = readUpTo;
+              mark = false;
+              continue;
+            }
+          }
+          return emit(read.shift()!);
+        }
+        // Live fast path: nothing to read, no await before answering.
+        const next = live.shift();
+        if (next) {
+          if (next.seq <= last) continue;
+          if (next.seq > last + 1) {
+            // A hole below a live event (a dropped backlog): read it first.
+            readUpTo = next.seq - 1;
+            live.unshift(next);
+            continue;
+          }
+          return emit(next);
         }
         await new Promise<void>((resolve) => (wake = resolve));
       }
@@ -513,5 +552,3 @@ export async function channelMessageStream(scope: Scope, channelId: string, afte
   };
   return iterator;
 }
-
-

@@ -11,6 +11,7 @@ import { Migration20261130124154_rocketchat_message_model } from './Migration202
 import { Migration20261130125823_integration_all_channels } from './Migration20261130125823_integration_all_channels.js';
 import { Migration20261130141339_signing_secrets } from './Migration20261130141339_signing_secrets.js';
 import { Migration20261130155500_delivery_replays } from './Migration20261130155500_delivery_replays.js';
+import { Migration20261130154043_message_commit_sequence } from './Migration20261130154043_message_commit_sequence.js';
 
 export const postgresqlMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
@@ -25,4 +26,5 @@ export const postgresqlMigrations = [
   { name: 'Migration20261130125823_integration_all_channels', class: Migration20261130125823_integration_all_channels },
   { name: 'Migration20261130141339_signing_secrets', class: Migration20261130141339_signing_secrets },
   { name: 'Migration20261130155500_delivery_replays', class: Migration20261130155500_delivery_replays },
+  { name: 'Migration20261130154043_message_commit_sequence', class: Migration20261130154043_message_commit_sequence },
 ];

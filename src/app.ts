@@ -10,6 +10,7 @@ import type { GraphQLContext } from './graphql/context.js';
 import { schema } from './schema.js';
 import { maskError, yogaLogger } from './graphql/errors.js';
 import { useInputGuard } from './graphql/input-guard.js';
+import { useGraphQLJsExecute } from './graphql/executor.js';
 import { refuseBadInput } from './rest/input-guard.js';
 import { anonymousSchemaPrivacy, AUTHENTICATED, limitPlugins, withoutSuggestions, type AuthenticatedMark } from './graphql/limits.js';
 import { GraphQLError, type DocumentNode } from 'graphql';
@@ -133,6 +134,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       useInputGuard(),
       countSubscriptions(metrics),
       useSharedSubscriptionResults(['channelMessages']),
+      useGraphQLJsExecute(),
     ],
     // Documents that failed to parse are not kept (the default keeps up to 1,024 of them, each keyed by
     // its whole text: up to 1 GB of refused 1 MB documents).

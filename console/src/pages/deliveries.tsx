@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { request } from '../client';
+import { ok, request } from '../client';
 import type { ConsoleDeliveriesQuery } from '../gql/graphql';
 import { graphql } from '../graphql';
-import { Badge, Loading, Notice, when } from '../ui';
+import { ActionNotes, Badge, Loading, Notice, useAction, when } from '../ui';
 
 const DeliveriesQuery = graphql(`
   query ConsoleDeliveries($channelId: ID!, $organisationId: ID!, $status: String, $after: String) {
@@ -24,6 +24,7 @@ const DeliveriesQuery = graphql(`
             nextAttemptAt
             targetId
             messageId
+            replayOf
           }
         }
         pageInfo {
@@ -34,6 +35,7 @@ const DeliveriesQuery = graphql(`
     }
     organisation(id: $organisationId) {
       id
+      viewerRole
       integrations {
         id
         name
@@ -41,6 +43,52 @@ const DeliveriesQuery = graphql(`
     }
   }
 `);
+
+const ReplayDelivery = graphql(`
+  mutation ConsoleReplayDelivery($input: ReplayDeliveryInput!) {
+    replayDelivery(input: $input) {
+      __typename
+      ... on MutationReplayDeliverySuccess {
+        data {
+          id
+          attempt
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+const RecoverDeliveries = graphql(`
+  mutation ConsoleRecoverDeliveries($input: RecoverDeliveriesInput!) {
+    recoverDeliveries(input: $input) {
+      __typename
+      ... on MutationRecoverDeliveriesSuccess {
+        data {
+          count
+          remaining
+        }
+      }
+      ... on Error {
+        message
+      }
+      ... on ValidationError {
+        field
+      }
+    }
+  }
+`);
+
+// Calls the queue made (and so can make again); modifiers, ticks and slash commands had their answer used at once.
+const REPLAYABLE = new Set(['output', 'rocketchat-outgoing', 'custom-channel']);
+
+/** A datetime-local value (local time, minutes) for a moment. */
+function localInput(at: Date): string {
+  const local = new Date(at.getTime() - at.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 16);
+}
 
 type Row = NonNullable<ConsoleDeliveriesQuery['channel']>['deliveries']['edges'][number]['node'];
 const STATUSES = ['pending', 'succeeded', 'failed', 'retried'];
@@ -56,6 +104,11 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [refreshed, setRefreshed] = useState<string | null>(null);
+  const [canManage, setCanManage] = useState(false);
+  const replay = useAction();
+  const recover = useAction();
+  const [recoverFor, setRecoverFor] = useState('');
+  const [since, setSince] = useState(() => localInput(new Date(Date.now() - 60 * 60_000)));
 
   const load = async (after: string | null) => {
     setLoading(true);
@@ -63,6 +116,7 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
       const data = await request(DeliveriesQuery, { channelId, organisationId, status: status || null, after });
       const page = data.channel?.deliveries;
       setNames(new Map((data.organisation?.integrations ?? []).map((i) => [i.id, i.name])));
+      setCanManage(!!data.organisation && data.organisation.viewerRole !== 'MEMBER');
       setRows((current) => [...(after ? current : []), ...(page?.edges.map((e) => e.node) ?? [])]);
       setNext(page?.pageInfo.hasNextPage ? (page.pageInfo.endCursor ?? null) : null);
       setError(null);
@@ -112,6 +166,7 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
         </span>
       </form>
       {error && <Notice kind="error">Could not load deliveries: {error}</Notice>}
+      <ActionNotes action={replay} />
       {loading && rows.length === 0 && <Loading what={{ data: undefined, error: null, loading: true, reload: async () => undefined }} />}
       {!loading && shown.length === 0 && <p class="muted">No delivery yet.</p>}
       <div class="table-wrap">
@@ -126,15 +181,17 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
               <th scope="col">Latency</th>
               <th scope="col">Error</th>
               <th scope="col">Request id</th>
+              {canManage && <th scope="col">Replay</th>}
             </tr>
           </thead>
           <tbody>
             {shown.map((d) => (
-              <tr key={d.id} data-delivery-id={d.id} data-status={d.status}>
+              <tr key={d.id} data-delivery-id={d.id} data-status={d.status} data-replay-of={d.replayOf ?? undefined}>
                 <td>
                   <time dateTime={d.createdAt}>{when(d.createdAt)}</time>
                   <div class="muted small">
                     {d.kind} · attempt {d.attempt}
+                    {d.replayOf && ' · replay'}
                   </div>
                 </td>
                 <td>
@@ -151,6 +208,27 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
                 <td>
                   <code class="small">{d.requestId ?? '—'}</code>
                 </td>
+                {canManage && (
+                  <td>
+                    {REPLAYABLE.has(d.kind) && d.status !== 'pending' && (
+                      <button
+                        type="button"
+                        class="secondary"
+                        disabled={replay.busy}
+                        aria-label={`Replay the ${d.kind} call of ${when(d.createdAt)} (attempt ${d.attempt})`}
+                        onClick={() =>
+                          void replay.run(async () => {
+                            const sent = ok((await request(ReplayDelivery, { input: { deliveryId: d.id } })).replayDelivery);
+                            await load(null);
+                            return `Sent again as attempt ${sent.attempt}.`;
+                          })
+                        }
+                      >
+                        Replay
+                      </button>
+                    )}
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>
@@ -160,6 +238,39 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
         <button type="button" class="secondary" onClick={() => void load(next)} disabled={loading}>
           Older deliveries
         </button>
+      )}
+      {canManage && (
+        <form
+          class="card stack"
+          aria-labelledby="recover-title"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void recover.run(async () => {
+              const done = ok((await request(RecoverDeliveries, { input: { channelId, integrationId: recoverFor, since: new Date(since).toISOString() } })).recoverDeliveries);
+              await load(null);
+              if (!done.count) return 'No failed call to send again since then.';
+              return `${done.count} failed call${done.count === 1 ? '' : 's'} sent again${done.remaining ? `; ${done.remaining} more remain: run it again once these are done` : ''}.`;
+            });
+          }}
+        >
+          <h3 id="recover-title">Recover</h3>
+          <p class="muted">Send again every call to one integration that failed for good (its retries are over) since a time.</p>
+          <label for="recover-integration">Integration to recover</label>
+          <select id="recover-integration" required value={recoverFor} onChange={(e) => setRecoverFor(e.currentTarget.value)}>
+            <option value="">Choose…</option>
+            {[...names].map(([id, name]) => (
+              <option key={id} value={id}>
+                {name}
+              </option>
+            ))}
+          </select>
+          <label for="recover-since">Failed since</label>
+          <input id="recover-since" type="datetime-local" required value={since} onInput={(e) => setSince(e.currentTarget.value)} />
+          <button type="submit" disabled={recover.busy || !recoverFor}>
+            Send failed calls again
+          </button>
+          <ActionNotes action={recover} />
+        </form>
       )}
     </section>
   );

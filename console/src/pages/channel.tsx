@@ -131,6 +131,7 @@ const Messages = graphql(`
       edges {
         node {
           id
+          seq
           message
           username
           alias
@@ -165,6 +166,8 @@ const LiveChannel = graphql(`
   subscription ConsoleChannelMessages($channelId: ID!, $after: String) {
     channelMessages(channelId: $channelId, after: $after) {
       id
+      seq
+      recovered
       message
       username
       alias
@@ -212,11 +215,8 @@ const SendMessage = graphql(`
   }
 `);
 
-type Msg = ConsoleChannelMessagesSubscription['channelMessages'];
+type Msg = Omit<ConsoleChannelMessagesSubscription['channelMessages'], 'recovered'>;
 
-// The smallest message id: `after` it, the gateway replays everything stored, so an empty channel misses nothing
-// posted between loading the page and the subscription starting.
-const BEGINNING = '00000000000000000000000000';
 const SAFE_LINK = /^https?:\/\//i;
 
 function Attachment({ a }: { a: Msg['attachments'][number] }) {
@@ -268,7 +268,10 @@ function LiveMessages({ channelId }: { channelId: string }) {
   const [messages, setMessages] = useState<Map<string, Msg>>(new Map());
   const [state, setState] = useState<{ state: string; detail?: string }>({ state: 'connecting' });
   const [error, setError] = useState<string | null>(null);
-  const last = useRef<string | null>(null);
+  const [gap, setGap] = useState(false);
+  const [generation, setGeneration] = useState(0);
+  // The commit number (`seq`) of the newest message held: where the subscription resumes.
+  const last = useRef(0);
   const bottom = useRef<HTMLDivElement>(null);
   const [text, setText] = useState('');
   const [username, setUsername] = useState('');
@@ -277,22 +280,32 @@ function LiveMessages({ channelId }: { channelId: string }) {
   useEffect(() => {
     let live: { stop(): void } | undefined;
     let cancelled = false;
-    const add = (list: Msg[]) => {
+    last.current = 0;
+    setGap(false);
+    const add = (list: Msg[], fresh = false) => {
       setMessages((current) => {
-        const next = new Map(current);
+        const next = new Map(fresh ? [] : current);
         for (const m of list) next.set(m.id, m);
-        return new Map([...next].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+        return new Map([...next].sort(([, a], [, b]) => a.seq - b.seq));
       });
-      for (const m of list) if (!last.current || m.id > last.current) last.current = m.id;
+      for (const m of list) last.current = Math.max(last.current, m.seq);
     };
     request(Messages, { channelId })
       .then((page) => {
         if (cancelled) return;
-        add(page.messages.edges.map((e) => e.node));
-        // Resume from the newest message seen, on the first subscription and after every reconnect: the
-        // gateway replays what came after it, and the map keyed by id drops anything seen twice.
-        live = subscribe(LiveChannel, () => ({ channelId, after: last.current ?? BEGINNING }), {
-          next: (data) => add([data.channelMessages]),
+        add(
+          page.messages.edges.map((e) => e.node),
+          true,
+        );
+        // Resume after the newest message held, on the first subscription and after every reconnect: the
+        // gateway replays what was committed after it, in commit order, and the map keyed by id drops anything
+        // seen twice. `after: "0"` on an empty channel replays from its first message.
+        live = subscribe(LiveChannel, () => ({ channelId, after: String(last.current) }), {
+          next: ({ channelMessages: { recovered, ...m } }) => {
+            // The gateway could not prove that nothing was skipped before this message.
+            if (recovered === false) setGap(true);
+            add([m]);
+          },
           state: (s, detail) => setState({ state: s, detail }),
         });
       })
@@ -301,7 +314,7 @@ function LiveMessages({ channelId }: { channelId: string }) {
       cancelled = true;
       live?.stop();
     };
-  }, [channelId]);
+  }, [channelId, generation]);
 
   useEffect(() => bottom.current?.scrollIntoView({ block: 'nearest' }), [messages]);
 
@@ -315,6 +328,14 @@ function LiveMessages({ channelId }: { channelId: string }) {
         </span>
       </div>
       {error && <Notice kind="error">Could not load messages: {error}</Notice>}
+      {gap && (
+        <div class="notice notice-warn row" role="alert">
+          <span>Some messages may be missing: the gateway could not prove that none was skipped while reconnecting.</span>
+          <button type="button" class="secondary" onClick={() => setGeneration((g) => g + 1)}>
+            Reload messages
+          </button>
+        </div>
+      )}
       <ol class="messages" role="log" aria-label="Channel messages" aria-live="polite">
         {list.length === 0 && <li class="muted">No message yet. Post one to the webhook, or send one below.</li>}
         {list.map((m) => (

@@ -28,6 +28,9 @@ import { TickBatches } from './modules/ticks/ticks.service.js';
 import { CustomChannelSender } from './modules/custom-channels/custom-channels.service.js';
 import { RocketChatRuntime } from './modules/rocketchat/runtime.js';
 import { startRocketChatTriggers } from './modules/rocketchat/outgoing.service.js';
+import { startMemberRemovalHandling } from './modules/rocketchat/management.service.js';
+import { LiveAccess } from './modules/auth/live-access.js';
+import { authenticateSocket, connectionToken, useLiveAccess } from './modules/auth/live-access.graphql.js';
 import { graphqlWsNextFrames, useSharedSubscriptionResults } from './modules/messages/shared-results.js';
 import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
 import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js';
@@ -98,29 +101,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ticks: new TickBatches(deliveries),
     customChannels: new CustomChannelSender(deliveries),
     rocketchat: new RocketChatRuntime(),
+    liveAccess: new LiveAccess(base),
   };
   // Background work wired to the app's domain events (each returns its unsubscribe, called on stop).
   defineTickJobs(scheduler, orm, deps);
   registerTickHooks(deps, () => orm.em.fork());
   // A channel created later gets the integrations switched on for all channels.
   registerIntegrationHooks(deps, () => orm.em.fork());
-  const unwire = [deps.customChannels.start(orm, deps), startRocketChatTriggers(orm, deps)];
+  const unwire = [deps.customChannels.start(orm, deps), startRocketChatTriggers(orm, deps), startMemberRemovalHandling(orm, deps)];
+  // Revocations from every replica end this replica's sockets and subscriptions.
+  await deps.liveAccess.start();
 
   const issued = await bootstrapAdmin(orm.em.fork(), config.adminToken);
 
-  // The caller of a GraphQL operation, as each transport carries it. Over WebSocket there is no request
-  // header: clients send it in connectionParams, and GraphiQL sends its Headers tab with each operation as
-  // `extensions.headers`.
+  // The caller of a GraphQL operation, as each transport carries it: over HTTP (and SSE) the Authorization
+  // header; over WebSocket, which has no request header, the socket's connectionParams (checked at
+  // connection_init: see authenticateSocket).
   type GraphQLServerContext = { connectionParams?: Record<string, unknown>; reqId?: string; request?: Request; params?: { extensions?: Record<string, unknown> | null } };
-  const graphqlScope = ({ request, connectionParams, params, reqId }: GraphQLServerContext) => {
-    const wsHeaders = request ? undefined : (params?.extensions?.headers as Record<string, unknown> | undefined);
-    const header =
-      request?.headers.get('authorization') ??
-      (connectionParams?.authorization as string | undefined) ??
-      (connectionParams?.Authorization as string | undefined) ??
-      (typeof wsHeaders?.authorization === 'string' ? wsHeaders.authorization : undefined) ??
-      (typeof wsHeaders?.Authorization === 'string' ? wsHeaders.Authorization : undefined);
-    return openScope(orm, deps, { token: bearerToken(header), requestId: reqId ?? randomUUID() });
+  const graphqlScope = ({ request, connectionParams, reqId }: GraphQLServerContext) => {
+    const token = request ? bearerToken(request.headers.get('authorization')) : connectionToken(connectionParams);
+    return openScope(orm, deps, { token, requestId: reqId ?? randomUUID() });
   };
   // Opened before validation when validation depends on the caller (production: no field suggestions
   // for anonymous callers), and then reused as the operation's context.
@@ -135,6 +135,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       countSubscriptions(metrics),
       useSharedSubscriptionResults(['channelMessages']),
       useGraphQLJsExecute(),
+      // Subscriptions end when their token is revoked or expires, or their member leaves the organisation.
+      useLiveAccess(),
     ],
     // Documents that failed to parse are not kept (the default keeps up to 1,024 of them, each keyed by
     // its whole text: up to 1 GB of refused 1 MB documents).
@@ -143,7 +145,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logging: yogaLogger(logger.child({ component: 'graphql' })),
     maskedErrors: { maskError },
     landingPage: false,
-    graphiql: { title: 'Switchboard', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
+    // GraphiQL subscribes over SSE: its Headers tab's Authorization goes with every request, subscriptions
+    // included (a graphql-ws socket needs the token in connection_init, which GraphiQL cannot send).
+    graphiql: { title: 'Switchboard', subscriptionsProtocol: 'SSE', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
     // GraphiQL bundled in the page: the playground works without reaching a CDN. Its 9 MB module is
     // imported when the page is first asked for, not on every start.
     renderGraphiQL: (options) => import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(options)),
@@ -200,6 +204,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     {
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      // No token in force in connection_init: closed with 4403. Accepted sockets close with 4403 when it is revoked or expires.
+      onConnect: (ctx) => authenticateSocket(ctx, (token) => openScope(orm, deps, { token, requestId: randomUUID() })),
       onSubscribe: async (ctx, id, params) => {
         const initial = {
           ...ctx,
@@ -316,6 +322,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         phase('delivery worker stopped');
         for (const off of unwire) off();
         deps.messages.feeds.close();
+        deps.liveAccess.stop();
         await deps.pubsub.close();
         deps.http.close();
         await orm.close(true);

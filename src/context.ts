@@ -35,6 +35,15 @@ export interface Scope {
   deps: Deps;
   /** The request (or job run) this unit of work serves: its log lines and deliveries carry it. */
   requestId: string;
+  /** The access token the viewer authenticated with (null without a viewer): what it opens ends when it is revoked or expires. */
+  credential?: Credential | null;
+}
+
+/** An access token as a scope holds it: which one, until when, and when this scope checked it (ms since the epoch). */
+export interface Credential {
+  tokenId: string;
+  expiresAt: Date | null;
+  checkedAt: number;
 }
 
 /**

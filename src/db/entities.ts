@@ -3,6 +3,7 @@ import { User } from '../modules/auth/user.entity.js';
 import { AccessToken } from '../modules/auth/access-token.entity.js';
 import { Organisation } from '../modules/organisations/organisation.entity.js';
 import { Membership } from '../modules/organisations/membership.entity.js';
+import { Invitation } from '../modules/organisations/invitation.entity.js';
 import { Channel } from '../modules/channels/channel.entity.js';
 import { Integration } from '../modules/integrations/integration.entity.js';
 import { ChannelIntegration } from '../modules/integrations/channel-integration.entity.js';
@@ -19,6 +20,7 @@ export const entities = [
   AccessToken,
   Organisation,
   Membership,
+  Invitation,
   Channel,
   Integration,
   ChannelIntegration,

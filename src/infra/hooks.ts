@@ -32,6 +32,8 @@ export interface HookEvents {
   'integration.removed': { organisationId: string; integrationId: string; channelIds: string[] };
   'integration.settingsChanged': { organisationId: string; integrationId: string; channelId?: string };
   'user.created': { userId: string };
+  /** A user left an organisation (removeMember): what they set up there reacts (Rocket.Chat integrations are disabled). */
+  'member.removed': { organisationId: string; userId: string; removedBy: string };
   /** A message was stored in a channel (emitted after the commit, not awaited by the poster). */
   'message.created': { message: StoredMessage };
 }

@@ -22,6 +22,8 @@ export interface MessageEvent extends Omit<StoredMessage, 'createdAt'> {
 
 export type PubSubTopics = {
   'channel:message': [channelId: string, message: MessageEvent];
+  /** Control events between replicas (an access revocation ...), by name, with a JSON payload. */
+  signal: [name: string, payload: unknown];
 };
 
 type Listener = (message: MessageEvent) => void;
@@ -32,6 +34,10 @@ export interface PubSub {
   publish(channelId: string, message: MessageEvent): void;
   /** Listen to a channel's messages; resolves once the listener is live; the returned function stops it. */
   listen(channelId: string, listener: Listener): Promise<() => void>;
+  /** Send a control event named `name` to every replica (this one included). */
+  signal(name: string, payload: unknown): void;
+  /** Hear the control events named `name`; resolves once live; the returned function stops it. */
+  onSignal(name: string, listener: (payload: unknown) => void): Promise<() => void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +77,15 @@ export async function createAppPubSub(redisUrl?: string): Promise<PubSub> {
       // sent by addEventListener is in force.
       if (subscriber) await subscriber.ping();
       return () => target.removeEventListener(topicOf(channelId), handler);
+    },
+    signal(name, payload) {
+      pubsub.publish('signal', name, payload);
+    },
+    async onSignal(name, listener) {
+      const handler = (event: Event) => listener((event as CustomEvent<unknown>).detail);
+      target.addEventListener(`signal:${name}`, handler);
+      if (subscriber) await subscriber.ping();
+      return () => target.removeEventListener(`signal:${name}`, handler);
     },
     async close() {
       await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));

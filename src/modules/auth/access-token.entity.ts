@@ -16,6 +16,8 @@ export const AccessToken = defineEntity({
     createdAt: createdAt(),
     lastUsedAt: p.datetime().nullable(),
     revokedAt: p.datetime().nullable(),
+    /** After this instant the token is refused everywhere, and what it opened ends; null: it never expires. */
+    expiresAt: p.datetime().nullable(),
   },
 });
 export type AccessToken = InferEntity<typeof AccessToken>;

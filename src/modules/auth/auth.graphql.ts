@@ -9,7 +9,12 @@ export const UserRef = builder.objectRef<User>('User').implement({
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The UUID of the user.' }),
     name: t.exposeString('name', { description: 'The unique user name (up to 100 characters); `setMember` accepts it in place of the id.' }),
-    email: t.exposeString('email', { nullable: true, description: 'The e-mail address given when the user was created, if any.' }),
+    email: t.string({
+      nullable: true,
+      description:
+        'The e-mail address given when the user was created. Private: shown to that user and to gateway administrators only; null for everyone else (and when none was given).',
+      resolve: (user, _args, ctx) => (ctx.viewer && (ctx.viewer.id === user.id || ctx.viewer.isAdmin) ? (user.email ?? null) : null),
+    }),
     isAdmin: t.exposeBoolean('isAdmin', { description: 'Gateway administrators create users and see the job dashboard (/admin/jobs); organisation roles are separate.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user was created.' }),
     accessTokens: t.field({
@@ -29,6 +34,11 @@ export const AccessTokenRef = builder.objectRef<AccessToken>('AccessToken').impl
     hint: t.exposeString('hint', { description: 'The last four characters of the token.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the token was issued.' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'When the token was last used. Not recorded yet by this gateway: always null for now.' }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'After this instant the token is refused, and the sockets and subscriptions it opened end; null: it never expires.',
+    }),
   }),
 });
 
@@ -67,14 +77,21 @@ builder.mutationFields((t) => ({
   }),
   createAccessToken: t.field({
     type: IssuedToken,
-    description: 'Issue another access token for yourself (e.g. one per program); the token is shown once in the answer.',
+    description:
+      'Issue another access token for yourself (e.g. one per program); the token is shown once in the answer. With `expiresAt` it is refused after that instant (ValidationError on `expiresAt` when it is not in the future).',
     errors: mutationResult('The new token (shown this once) and its record.'),
     args: {
       input: t.arg({
         description: 'The token to issue.',
         type: builder.inputType('CreateAccessTokenInput', {
           description: 'A token to issue for the calling user.',
-          fields: (f) => ({ name: f.string({ required: true, description: 'A label for the token, 1 to 100 characters: what it is for.' }) }),
+          fields: (f) => ({
+            name: f.string({ required: true, description: 'A label for the token, 1 to 100 characters: what it is for.' }),
+            expiresAt: f.field({
+              type: 'DateTime',
+              description: 'When the token stops working (in the future); its open sockets and subscriptions end then too. Default: never.',
+            }),
+          }),
         }),
         required: true,
       }),
@@ -83,7 +100,8 @@ builder.mutationFields((t) => ({
   }),
   revokeAccessToken: t.field({
     type: AccessTokenRef,
-    description: 'Revoke one of your own tokens: requests with it fail from now on. NotFoundError for an unknown, already revoked or foreign token.',
+    description:
+      'Revoke one of your own tokens: requests with it fail from now on, and what it has open ends at once on every replica (graphql-ws sockets authenticated with it close with 4403; its SSE subscriptions end with an ACCESS_REVOKED error). NotFoundError for an unknown, already revoked or foreign token.',
     errors: mutationResult('The revoked token.'),
     args: {
       input: t.arg({

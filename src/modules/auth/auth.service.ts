@@ -25,11 +25,19 @@ export function bearerToken(header: string | null | undefined): string | null {
   return match ? match[1] : null;
 }
 
-/** The user a token belongs to, or null for an unknown or revoked token. */
+/** The user a token belongs to, or null for an unknown, revoked or expired token. */
 export async function authenticate(em: EntityManager, token: string | null): Promise<User | null> {
+  return (await findAccessToken(em, token))?.user ?? null;
+}
+
+/** The record of a token in force (not revoked, not past its `expiresAt`), with its user; null otherwise. */
+export async function findAccessToken(em: EntityManager, token: string | null): Promise<AccessToken | null> {
   if (!token) return null;
-  const record = await em.findOne(AccessToken, { tokenHash: hashToken(token), revokedAt: null }, { populate: ['user'] });
-  return record ? record.user : null;
+  return em.findOne(
+    AccessToken,
+    { tokenHash: hashToken(token), revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }] },
+    { populate: ['user'] },
+  );
 }
 
 /** Who is calling, as a door read it: a token (and, for doors that send one, the user id it must belong to). */
@@ -47,13 +55,16 @@ export interface Caller {
  */
 export async function openScope(orm: { em: EntityManager }, deps: Deps, caller: Caller): Promise<Scope> {
   const em = orm.em.fork();
-  let viewer = await authenticate(em, caller.token ?? null);
-  if (viewer && caller.userId != null && !safeEqual(viewer.id, caller.userId)) viewer = null;
-  return { em, viewer, deps, requestId: caller.requestId };
+  const checkedAt = Date.now();
+  let record = await findAccessToken(em, caller.token ?? null);
+  if (record && caller.userId != null && !safeEqual(record.user.id, caller.userId)) record = null;
+  const viewer = record?.user ?? null;
+  const credential = record ? { tokenId: record.id, expiresAt: record.expiresAt ?? null, checkedAt } : null;
+  return { em, viewer, deps, requestId: caller.requestId, credential };
 }
 
-async function issueToken(em: EntityManager, user: User, name: string, token = generateToken('sb')) {
-  const record = em.create(AccessToken, { user, name, tokenHash: hashToken(token), hint: token.slice(-4) });
+async function issueToken(em: EntityManager, user: User, name: string, token = generateToken('sb'), expiresAt: Date | null = null) {
+  const record = em.create(AccessToken, { user, name, tokenHash: hashToken(token), hint: token.slice(-4), expiresAt });
   await em.flush();
   return { token, accessToken: record };
 }
@@ -85,17 +96,29 @@ export async function createUser(scope: Scope, input: z.input<typeof CreateUserI
   return { user, ...issued };
 }
 
-const CreateTokenInput = z.object({ name: z.string().trim().min(1, 'name is required').max(100) });
+const CreateTokenInput = z.object({
+  name: z.string().trim().min(1, 'name is required').max(100),
+  expiresAt: z
+    .date({ message: 'expiresAt must be a date and time' })
+    .refine((d) => d.getTime() > Date.now(), 'expiresAt must be in the future')
+    .optional()
+    .nullable(),
+});
 
+/** Another token for the viewer; with `expiresAt` it is refused after that instant, and what it opened ends then. */
 export async function createAccessToken(scope: Scope, input: z.input<typeof CreateTokenInput>) {
   const viewer = requireViewer(scope);
   const data = parseInput(CreateTokenInput, input);
-  return issueToken(scope.em, viewer, data.name);
+  return issueToken(scope.em, viewer, data.name, undefined, data.expiresAt ?? null);
 }
 
 export async function listAccessTokens(scope: Scope) {
   const viewer = requireViewer(scope);
-  return scope.em.find(AccessToken, { user: viewer, revokedAt: null }, { orderBy: { createdAt: 'asc' } });
+  return scope.em.find(
+    AccessToken,
+    { user: viewer, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }] },
+    { orderBy: { createdAt: 'asc' } },
+  );
 }
 
 export async function revokeAccessToken(scope: Scope, id: string) {
@@ -104,6 +127,8 @@ export async function revokeAccessToken(scope: Scope, id: string) {
   if (!token) throw new NotFoundError('access token', id);
   token.revokedAt = new Date();
   await scope.em.flush();
+  // Requests with it now fail; what it has open (sockets, subscriptions) ends on every replica.
+  scope.deps.liveAccess.revoke({ tokenId: token.id });
   return token;
 }
 

@@ -126,6 +126,19 @@ export class Deliveries {
     return sendOnce(this.base, input);
   }
 
+  /**
+   * Give up the pending calls of these targets (an integration switched off): each becomes `failed` with `reason`
+   * and is not sent again. An attempt already on the wire finishes.
+   */
+  async abandonPending(em: EntityManager, kind: string, targetIds: string[], reason: string): Promise<number> {
+    if (!targetIds.length) return 0;
+    return em.nativeUpdate(
+      Delivery,
+      { kind, targetId: { $in: targetIds }, status: 'pending' },
+      { status: 'failed', error: reason, nextAttemptAt: null, lockedBy: null, lockedUntil: null },
+    );
+  }
+
   /** A new delivery id, to sign a call made with `send` before its row is written. */
   callId(): string {
     return newId();

@@ -15,7 +15,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
-import type { Deps, Scope } from '../../context.js';
+import type { Deps, Scope, WorkScope } from '../../context.js';
+import type { HookEvents } from '../../infra/hooks.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../../errors.js';
 import { decryptSecret, encryptSecret, hashToken, maskSecret, safeEqual } from '../../infra/crypto.js';
 import { authenticate, isUuid, requireViewer } from '../auth/auth.service.js';
@@ -26,7 +27,9 @@ import { listMyMemberships, viewerRole } from '../organisations/organisations.se
 import { channelNames } from './channel-scope.js';
 import { forgetIncoming } from './incoming.service.js';
 import { checkType, InvalidChannelError, parseFields, str, type Body, type Fields } from './integration-fields.js';
-import { forgetOutgoing } from './outgoing.service.js';
+import { DELIVERY_KIND, forgetOutgoing } from './outgoing.service.js';
+import { recordHistory } from './posting.service.js';
+import { Membership } from '../organisations/membership.entity.js';
 import { recoverTarget, replayDelivery } from '../deliveries/deliveries.service.js';
 import { requireMembership } from '../organisations/organisations.service.js';
 import { forgetStore, liftSuspension } from './scripts.service.js';
@@ -189,6 +192,10 @@ export async function updateWebhookIntegration(scope: Scope, body: unknown): Pro
   const integration = await requireManageable(scope, id, type);
   const fields = await parseFields(body, integration);
   await checkChannelsExist(scope, integration.organisation.id, fields.channels);
+  // An integration whose creator has left the organisation is handed to the admin who changes it (it runs, as in
+  // Rocket.Chat, as its creator's: someone in the organisation must answer for it).
+  const orphaned = integration.createdBy && !(await scope.em.count(Membership, { organisation: integration.organisation, user: integration.createdBy }));
+  if (orphaned || !integration.createdBy) integration.createdBy = scope.viewer;
   Object.assign(integration, { ...commonColumns(fields), updatedBy: scope.viewer });
   if (integration.type === 'webhook-outgoing') {
     Object.assign(integration, outgoingColumns(fields));
@@ -259,6 +266,41 @@ export async function webhookIntegrationHistory(scope: Scope, query: { id?: unkn
   const { offset, count } = pageArgs(query.offset, query.count);
   const [history, total] = await scope.em.findAndCount(WebhookIntegrationHistory, { integration }, { orderBy: { id: 'desc' }, limit: count, offset });
   return { history, offset, total };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Members who leave
+
+/**
+ * A member removed from an organisation: the Rocket.Chat integrations they created there are disabled (as Rocket.Chat
+ * runs them as their creator's user, and the creator no longer belongs), each with a history run saying why, and the
+ * outgoing calls still waiting to be retried are given up. An admin re-enables one with integrations.update
+ * (`enabled: true`) and so takes it over (it becomes theirs: createdBy).
+ */
+async function disableIntegrationsOfRemovedMember(ctx: WorkScope, { organisationId, userId }: HookEvents['member.removed']) {
+  const integrations = await ctx.em.find(WebhookIntegration, { organisation: organisationId, createdBy: userId, enabled: true });
+  if (!integrations.length) return;
+  for (const integration of integrations) integration.enabled = false;
+  await ctx.em.flush();
+  forgetOutgoing(ctx.deps);
+  for (const integration of integrations) forgetIncoming(ctx.deps, integration.id);
+  const reason = 'Disabled because its creator was removed from the organisation; an admin re-enables it with integrations.update (enabled: true) and takes it over';
+  for (const integration of integrations) {
+    await recordHistory(ctx.em, { id: integration.id, type: integration.type, organisationId }, { step: 'disabled', finished: true, error: true, errorMessage: reason });
+  }
+  const outgoing = integrations.filter((i) => i.type === 'webhook-outgoing').map((i) => i.id);
+  await ctx.deps.deliveries.abandonPending(ctx.em, DELIVERY_KIND, outgoing, 'integration disabled: its creator was removed from the organisation');
+}
+
+/** Wire the reaction to removed members; returns the unsubscribe function. Failures are logged, never thrown to the remover. */
+export function startMemberRemovalHandling(root: { em: EntityManager }, deps: Deps): () => void {
+  return deps.hooks.on('member.removed', async (event) => {
+    try {
+      await disableIntegrationsOfRemovedMember({ em: root.em.fork(), deps }, event);
+    } catch (error) {
+      deps.logger.error({ err: error, organisationId: event.organisationId }, 'could not disable the integrations of a removed member');
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import { Migration20261130141339_signing_secrets } from './Migration202611301413
 import { Migration20261130155500_delivery_replays } from './Migration20261130155500_delivery_replays.js';
 import { Migration20261130154043_message_commit_sequence } from './Migration20261130154043_message_commit_sequence.js';
 
+import { Migration20261130160307_access_token_expiry } from './Migration20261130160307_access_token_expiry.js';
+import { Migration20261130162058_invitations } from './Migration20261130162058_invitations.js';
 export const postgresqlMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
   { name: 'Migration20261125122820_agenda_jobs', class: Migration20261125122820_agenda_jobs },
@@ -27,4 +29,6 @@ export const postgresqlMigrations = [
   { name: 'Migration20261130141339_signing_secrets', class: Migration20261130141339_signing_secrets },
   { name: 'Migration20261130155500_delivery_replays', class: Migration20261130155500_delivery_replays },
   { name: 'Migration20261130154043_message_commit_sequence', class: Migration20261130154043_message_commit_sequence },
+  { name: 'Migration20261130160307_access_token_expiry', class: Migration20261130160307_access_token_expiry },
+  { name: 'Migration20261130162058_invitations', class: Migration20261130162058_invitations },
 ];

@@ -13,6 +13,8 @@ import { Migration20261130141340_signing_secrets } from './Migration202611301413
 import { Migration20261130155500_delivery_replays } from './Migration20261130155500_delivery_replays.js';
 import { Migration20261130154045_message_commit_sequence } from './Migration20261130154045_message_commit_sequence.js';
 
+import { Migration20261130160313_access_token_expiry } from './Migration20261130160313_access_token_expiry.js';
+import { Migration20261130162102_invitations } from './Migration20261130162102_invitations.js';
 export const sqliteMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
   { name: 'Migration20261125122820_agenda_jobs', class: Migration20261125122820_agenda_jobs },
@@ -27,4 +29,6 @@ export const sqliteMigrations = [
   { name: 'Migration20261130141340_signing_secrets', class: Migration20261130141340_signing_secrets },
   { name: 'Migration20261130155500_delivery_replays', class: Migration20261130155500_delivery_replays },
   { name: 'Migration20261130154045_message_commit_sequence', class: Migration20261130154045_message_commit_sequence },
+  { name: 'Migration20261130160313_access_token_expiry', class: Migration20261130160313_access_token_expiry },
+  { name: 'Migration20261130162102_invitations', class: Migration20261130162102_invitations },
 ];

@@ -89,7 +89,7 @@ for (const db of databases) {
       const carol = await createUser(t, 'carol');
       const dave = await createUser(t, 'dave');
       const orgId = await createOrg(t, 'Members', carol.token);
-      await addMember(t, orgId, 'dave', 'ADMIN', carol.token);
+      await addMember(t, orgId, 'dave', 'ADMIN', carol.token, dave.token);
       const members = await t.gql(Members, { id: orgId }, dave.token);
       expect(members.organisation).toEqual({
         viewerRole: 'ADMIN',

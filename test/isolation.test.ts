@@ -103,7 +103,7 @@ for (const db of databases) {
     });
 
     it('lets a plain member read but not change, with a forbidden error', async () => {
-      await addMember(t, A.org, bob.id, 'MEMBER', alice.token);
+      await addMember(t, A.org, bob.id, 'MEMBER', alice.token, bob.token);
       const read = await t.gqlRaw('query($id: ID!) { channel(id: $id) { id } }', { id: A.channel }, bob.token);
       expect(read).toEqual({ data: { channel: { id: A.channel } } });
       const write = await t.gqlRaw('mutation($id: ID!) { r: deleteChannel(input: { id: $id }) { __typename } }', { id: A.channel }, bob.token);

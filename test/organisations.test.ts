@@ -143,8 +143,8 @@ for (const db of databases) {
       const ada = await createUser(t, 'ada');
       const mia = await createUser(t, 'mia');
       const orgId = await createOrg(t, 'Roles', olga.token);
-      await addMember(t, orgId, 'otto', 'OWNER', olga.token);
-      await addMember(t, orgId, 'ada', 'ADMIN', olga.token);
+      await addMember(t, orgId, 'otto', 'OWNER', olga.token, otto.token);
+      await addMember(t, orgId, 'ada', 'ADMIN', olga.token, ada.token);
       const op = async (query: string, variables: Record<string, unknown>, token: string) => {
         const r = await t.gqlRaw(query, variables, token);
         if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
@@ -167,7 +167,9 @@ for (const db of databases) {
       expect(await op(remove, { o: orgId, u: 'otto' }, ada.token)).toMatchObject({ __typename: 'ForbiddenError' });
       expect(await roles()).toEqual(before);
 
-      // The admin manages members and admins.
+      // The admin manages members and admins: mia joins by invitation, then the admin changes her role.
+      expect(await op(set, { o: orgId, u: 'mia', r: 'ADMIN' }, ada.token)).toMatchObject({ __typename: 'NotFoundError' });
+      await addMember(t, orgId, 'mia', 'MEMBER', ada.token, mia.token);
       expect(await op(set, { o: orgId, u: 'mia', r: 'ADMIN' }, ada.token)).toMatchObject({ __typename: 'MutationSetMemberSuccess' });
       expect(await op(set, { o: orgId, u: 'mia', r: 'MEMBER' }, ada.token)).toMatchObject({ __typename: 'MutationSetMemberSuccess' });
       expect(await op(remove, { o: orgId, u: mia.id }, ada.token)).toMatchObject({ __typename: 'MutationRemoveMemberSuccess' });

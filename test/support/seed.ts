@@ -40,6 +40,22 @@ const SeedMember = graphql(`
   }
 `);
 
+const SeedInvite = graphql(`
+  mutation SeedInvite($organisationId: ID!, $user: String!, $role: Role!) {
+    inviteMember(input: { organisationId: $organisationId, user: $user, role: $role }) {
+      __typename
+      ... on MutationInviteMemberSuccess { data { id } }
+      ... on Error { message }
+    }
+  }
+`);
+
+const SeedAccept = graphql(`
+  mutation SeedAccept($id: ID!) {
+    acceptInvitation(input: { id: $id }) { __typename ... on Error { message } }
+  }
+`);
+
 function data<T extends { __typename?: string }>(result: T): Extract<T, { data: unknown }>['data'] {
   if (!('data' in result)) throw new Error(`expected success, got ${JSON.stringify(result)}`);
   return (result as unknown as { data: never }).data;
@@ -63,7 +79,18 @@ export async function createUser(t: TestApp, name: string): Promise<{ id: string
   return { id: d.user.id, token: d.token };
 }
 
-export async function addMember(t: TestApp, organisationId: string, user: string, role: 'MEMBER' | 'ADMIN' | 'OWNER', token?: string) {
+/**
+ * Make `user` (id or name) a member with `role`. With `inviteeToken` (the user's own token), as people join: the
+ * caller invites and the invitee accepts. Without it, setMember: a gateway administrator (the default caller) adds
+ * the user directly, and anyone changes an existing member's role.
+ */
+export async function addMember(t: TestApp, organisationId: string, user: string, role: 'MEMBER' | 'ADMIN' | 'OWNER', token?: string, inviteeToken?: string) {
+  if (inviteeToken) {
+    const invited = (await t.gql(SeedInvite, { organisationId, user, role }, token)).inviteMember;
+    const accepted = (await t.gql(SeedAccept, { id: data(invited).id }, inviteeToken)).acceptInvitation;
+    if (accepted.__typename !== 'MutationAcceptInvitationSuccess') throw new Error(JSON.stringify(accepted));
+    return;
+  }
   const r = (await t.gql(SeedMember, { organisationId, user, role }, token)).setMember;
   if (r.__typename !== 'MutationSetMemberSuccess') throw new Error(JSON.stringify(r));
 }

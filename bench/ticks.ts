@@ -1,18 +1,21 @@
 /**
  * Interval integrations at scale: N interval integrations (default 10,000) switched on for channels,
- * all on one schedule. Prints, in one run:
+ * all on one schedule (so one Agenda job), on one gateway or on several (BENCH_TICKS_REPLICAS: the
+ * others in their own processes on the same database and job store). Prints, in one run:
  * - tick lateness (arrival at the integration's tick_url minus the slot time) p50/p99/max for the
  *   gateway's scheduler, against a baseline of N plain setTimeout timers firing the same POST through
  *   the same outbound client at the same kind of slot, and the ratio between them;
- * - ticks received per slot (each integration exactly once);
+ * - ticks received per slot (each integration exactly once), and idempotency keys (webhook-id) received
+ *   more than once;
  * - store operations (and SQL statements, for the embedded store) per idle minute, with the N jobs
  *   scheduled but none due;
- * - how long scheduling the N jobs at start (reconcile) took.
+ * - how long bringing the job store in line with the database at start took (app.start(): reconcile,
+ *   from an empty tick table, then after every integration's crontab changed).
  * The gateway, the tick server and the baseline share this process, so both measurements pay the same
  * event-loop cost of receiving N requests.
  *
  * npm run bench:ticks
- * BENCH_TICKS_N=10000 BENCH_TICKS_SLOT_S=30 BENCH_TICKS_SLOTS=2 BENCH_TICKS_IDLE_S=30 BENCH_DB=sqlite|postgres \
+ * BENCH_TICKS_N=10000 BENCH_TICKS_SLOT_S=30 BENCH_TICKS_SLOTS=2 BENCH_TICKS_IDLE_S=30 BENCH_DB=sqlite|postgres BENCH_TICKS_REPLICAS=1|2 \
  *   AGENDA_BACKEND=embedded|redis|postgres AGENDA_PROCESS_EVERY_MS=5000 npm run bench:ticks
  */
 import { createServer } from 'node:http';
@@ -28,11 +31,13 @@ import { Integration } from '../src/modules/integrations/integration.entity.js';
 import { Organisation } from '../src/modules/organisations/organisation.entity.js';
 import { TICK_JOB } from '../src/modules/ticks/ticks.service.js';
 import { ADMIN_TOKEN, benchDatabase, REDIS_URL } from './setup.js';
+import { spawnGateway, type GatewayProcess } from './spawn.js';
 
 const N = Number(process.env.BENCH_TICKS_N ?? 10_000);
 const SLOT_S = Number(process.env.BENCH_TICKS_SLOT_S ?? 30);
 const SLOTS = Number(process.env.BENCH_TICKS_SLOTS ?? 2);
 const IDLE_S = Number(process.env.BENCH_TICKS_IDLE_S ?? 30);
+const REPLICAS = Number(process.env.BENCH_TICKS_REPLICAS ?? 1);
 const CHANNELS = Math.min(100, N);
 const kind = (process.env.BENCH_DB ?? 'sqlite') as 'sqlite' | 'postgres';
 const store = process.env.AGENDA_BACKEND ?? 'embedded';
@@ -51,12 +56,15 @@ const nextBoundary = (minAheadMs: number) => {
   return Math.ceil((Date.now() + minAheadMs) / period) * period;
 };
 
-// The integration: answers every tick with 202 and notes when it arrived.
+// The integration: answers every tick with 202 and notes when it arrived, and its idempotency key.
 const arrivals: number[] = [];
+const keys = new Map<string, number>();
 const server = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
     arrivals.push(Date.now());
+    const key = req.headers['webhook-id'];
+    if (typeof key === 'string') keys.set(key, (keys.get(key) ?? 0) + 1);
     res.writeHead(202, { 'content-type': 'application/json' });
     res.end('{}');
   });
@@ -80,7 +88,7 @@ const env: Record<string, string> = {
   ...(store === 'redis' ? { REDIS_URL: process.env.REDIS_URL ?? REDIS_URL } : {}),
 };
 const config: Config = loadConfig(env);
-console.log(`bench:ticks  ${N} interval integrations on "${FAST}", ${SLOTS} slots; database ${kind}, job store ${store}, processEvery ${config.agendaProcessEveryMs} ms`);
+console.log(`bench:ticks  ${N} interval integrations on "${FAST}", ${SLOTS} slots; database ${kind}, job store ${store}, processEvery ${config.agendaProcessEveryMs} ms, ${REPLICAS} replica(s)`);
 
 // --- Baseline: N plain timers at a slot, each POSTing the same body through the same outbound client.
 let baseline: ReturnType<typeof summary>;
@@ -124,13 +132,15 @@ async function seed(app: App) {
   }
 }
 
+const pairCount = async (app: App) => Number(((await app.orm.em.getConnection().execute('select count(*) as n from tick_pairs')) as { n: number | string }[])[0].n);
+const jobCount = async (app: App) => (await app.deps.scheduler.agenda.queryJobs({ name: TICK_JOB })).total;
+
 let app = await buildApp(config);
 await seed(app);
 let t = performance.now();
-await app.start(); // reconciles: one job per (integration, channel)
+await app.start(); // reconciles: a tick row per (integration, channel), one job per schedule
 const reconcileIdleMs = performance.now() - t;
-const scheduled = (await app.deps.scheduler.agenda.queryJobs({ name: TICK_JOB, limit: 1 })).total;
-console.log(`scheduled at start     ${scheduled} jobs in ${(reconcileIdleMs / 1000).toFixed(1)} s`);
+console.log(`in line at start       ${await pairCount(app)} pairs, ${await jobCount(app)} job(s) in ${(reconcileIdleMs / 1000).toFixed(2)} s (from an empty tick table)`);
 
 await sleep(2_000);
 const calls0 = app.deps.scheduler.storeCalls();
@@ -139,10 +149,10 @@ await sleep(IDLE_S * 1000);
 const idleCalls = ((app.deps.scheduler.storeCalls() - calls0) * 60) / IDLE_S;
 const stmts1 = app.deps.scheduler.storeStatements();
 const idleStatements = stmts0 === null || stmts1 === null ? null : ((stmts1 - stmts0) * 60) / IDLE_S;
-console.log(`idle, ${N} jobs        ${idleCalls.toFixed(1)} store operations/min${idleStatements === null ? '' : `, ${idleStatements.toFixed(1)} SQL statements/min`}`);
+console.log(`idle, ${N} pairs       ${idleCalls.toFixed(1)} store operations/min${idleStatements === null ? '' : `, ${idleStatements.toFixed(1)} SQL statements/min`}`);
 
-// Switch every integration to the fast schedule: the spec default changes, the store is emptied, and
-// the next start schedules them again (the same path as a restart against an emptied store).
+// Switch every integration to the fast schedule: the spec default changes, the job store is emptied,
+// and the next start brings both in line (every pair moves to the new crontab, its job is created).
 await app.deps.scheduler.agenda.cancel({ name: TICK_JOB });
 await app.stop();
 {
@@ -156,7 +166,11 @@ await app.stop();
 app = await buildApp(config);
 t = performance.now();
 await app.start();
-console.log(`scheduled at start     ${(await app.deps.scheduler.agenda.queryJobs({ name: TICK_JOB, limit: 1 })).total} jobs in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+const reconcileMovedMs = performance.now() - t;
+console.log(`in line at start       ${await pairCount(app)} pairs, ${await jobCount(app)} job(s) in ${(reconcileMovedMs / 1000).toFixed(2)} s (every crontab changed, job store emptied)`);
+// The other replicas: their own processes on the same database and job store.
+const others: GatewayProcess[] = [];
+for (let i = 1; i < REPLICAS; i++) others.push(await spawnGateway({ ...env, PORT: '0' }, 120_000));
 
 const first = nextBoundary(1_000);
 arrivals.length = 0;
@@ -177,9 +191,10 @@ for (let i = 0; i < SLOTS; i++) {
 }
 const gateway = summary(lateness);
 console.log(`gateway scheduler     ${fmt(gateway)}`);
-console.log(`ticks per slot         ${counts.join(', ')} (expected ${N} each)`);
-console.log(`ratio to baseline      p50 ${(gateway.p50 / Math.max(1, baseline.p50)).toFixed(1)}x  p99 ${(gateway.p99 / Math.max(1, baseline.p99)).toFixed(1)}x`);
+console.log(`ticks per slot         ${counts.join(', ')} (expected ${N} each); keys received more than once: ${[...keys.values()].filter((n) => n > 1).length}`);
+console.log(`ratio to baseline      p50 ${(gateway.p50 / Math.max(1, baseline.p50)).toFixed(2)}x  p99 ${(gateway.p99 / Math.max(1, baseline.p99)).toFixed(2)}x`);
 
+await Promise.all(others.map((g) => g.stop()));
 await app.deps.scheduler.agenda.cancel({ name: TICK_JOB });
 await app.stop();
 await db.drop();

@@ -315,6 +315,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         phase('stopped accepting; in-flight requests answered');
         // Background workers (scheduler, delivery retries) stop here, before the database closes.
         await scheduler.stop();
+        // Ticks in flight finish; the pairs still to retry are handed to another replica.
+        await deps.ticks.stop();
         phase('scheduler stopped');
         // Delivery calls in flight get what is left of the budget, less a tenth for closing connections.
         const budget = options.shutdownTimeoutMs;

@@ -15,6 +15,7 @@ const EnvSchema = z.object({
   AGENDA_BACKEND: z.enum(['embedded', 'mongo', 'postgres', 'redis']).optional(),
   AGENDA_PROCESS_EVERY_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
   AGENDA_NAMESPACE: z.string().regex(/^[a-z0-9_]{1,40}$/, 'AGENDA_NAMESPACE must be 1-40 of a-z, 0-9 and _').optional(),
+  TICK_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
   SWITCHBOARD_ADMIN_TOKEN: z.string().min(24, 'SWITCHBOARD_ADMIN_TOKEN must be at least 24 characters').optional(),
   SWITCHBOARD_SECRET_KEY: z.string().optional(),
   SWITCHBOARD_DATA_DIR: z.string().default('./data'),
@@ -58,6 +59,8 @@ export interface Config {
   agendaProcessEveryMs: number;
   /** Suffix of the job store's table, collection or key prefix, so that several deployments can share one server. */
   agendaNamespace?: string;
+  /** How long a replica's claim on a slot's ticks lasts without renewal before another replica takes them over, ms. */
+  tickLeaseMs: number;
   adminToken?: string;
   /** 32-byte key for secrets encrypted at rest (auth_credential, Slack tokens). */
   secretKey: Buffer;
@@ -126,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     agendaBackend: e.AGENDA_BACKEND ?? (e.MONGODB_URL ? 'mongo' : 'embedded'),
     agendaProcessEveryMs: e.AGENDA_PROCESS_EVERY_MS,
     agendaNamespace: e.AGENDA_NAMESPACE,
+    tickLeaseMs: e.TICK_LEASE_MS,
     adminToken: e.SWITCHBOARD_ADMIN_TOKEN,
     secretKey: resolveSecretKey(e.SWITCHBOARD_SECRET_KEY, dataDir),
     outbound: {

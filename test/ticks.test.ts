@@ -11,7 +11,9 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/app.js';
 import { json, startServer, type LocalServer, type Recorded } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
-import { TICK_JOB } from '../src/modules/ticks/ticks.service.js';
+import { runSlot, TICK_JOB } from '../src/modules/ticks/ticks.service.js';
+import { TickPair } from '../src/modules/ticks/tick-pair.entity.js';
+import { keySlot } from '../src/modules/ticks/tick-slots.js';
 import { until, sleep } from './support/wait.js';
 
 const Enable = graphql(`
@@ -41,7 +43,7 @@ const DeleteChannel = graphql(`
 `);
 const TickTimes = graphql(`
   query TickTimes($id: ID!) {
-    channel(id: $id) { integrations { integration { id integrationType } nextTickAt lastTickAt } }
+    channel(id: $id) { integrations { integration { id integrationType } nextTickAt lastTickAt missedSlots } }
   }
 `);
 const TickDeliveries = graphql(`
@@ -69,6 +71,9 @@ function intervalSpec(tickUrl: string, interval: string) {
   };
 }
 
+/** A crontab no real slot of which comes during the tests: only the runs a test makes tick it. */
+const YEARLY = '0 0 1 1 *';
+
 interface TickBody {
   channel_id: string;
   return_url: string;
@@ -79,7 +84,7 @@ for (const db of databases) {
   describe(`interval integrations (${db})`, () => {
     let t: TestApp;
     let integration: LocalServer;
-    let ticks: { at: number; body: TickBody; path: string }[];
+    let ticks: { at: number; body: TickBody; path: string; webhookId: string }[];
     let failing = false;
     const clients: Client[] = [];
 
@@ -87,10 +92,13 @@ for (const db of databases) {
       ticks = [];
       integration = await startServer(async (req: Recorded, res) => {
         const path = req.url.split('?')[0];
-        if (path.startsWith('/spec/')) return json(res, 200, intervalSpec(`${integration.url}/tick/${path.slice(6)}`, path.endsWith('slow') ? '*/5 * * * * *' : '* * * * * *'));
+        if (path.startsWith('/spec/')) {
+          const interval = path.endsWith('slow') ? '*/5 * * * * *' : path.endsWith('yearly') ? YEARLY : '* * * * * *';
+          return json(res, 200, intervalSpec(`${integration.url}/tick/${path.slice(6)}`, interval));
+        }
         if (path.startsWith('/tick/')) {
           const body = req.json as TickBody;
-          ticks.push({ at: Date.now(), body, path });
+          ticks.push({ at: Date.now(), body, path, webhookId: String(req.headers['webhook-id']) });
           if (failing) return json(res, 500, { error: 'down' });
           json(res, 202, { status: 'accepted' });
           // Like a real interval integration: answer first, post the result back later.
@@ -115,7 +123,9 @@ for (const db of databases) {
       await integration?.close();
     });
 
-    const jobs = async (data: Record<string, string>) => (await t.app.deps.scheduler.agenda.queryJobs({ name: TICK_JOB, data })).jobs;
+    /** The tick rows of pairs, and the job of a schedule. */
+    const pairs = async (where: { integrationId?: string; channelId?: string }) => t.app.orm.em.fork().find(TickPair, where);
+    const scheduleJobs = async (schedule: string) => (await t.app.deps.scheduler.agenda.queryJobs({ name: TICK_JOB, data: { schedule } })).jobs;
 
     function subscribe(channelId: string) {
       const client = createClient({ url: `${t.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` }, retryAttempts: 0 });
@@ -162,12 +172,13 @@ for (const db of databases) {
       expect(deliveries.length).toBeGreaterThanOrEqual(2);
       expect(deliveries[0]).toMatchObject({ kind: 'tick', status: 'succeeded', statusCode: 202, url: `${integration.url}/tick/echo` });
 
-      // Switching it on again never makes a second job.
+      // Switching it on again never makes a second row, nor a second job for its schedule.
       await t.gql(Enable, { integrationId, channelId: channel.id });
-      expect(await jobs({ integrationId, channelId: channel.id })).toHaveLength(1);
+      expect(await pairs({ integrationId, channelId: channel.id })).toHaveLength(1);
+      expect(await scheduleJobs('* * * * * *')).toHaveLength(1);
 
       await t.gql(Disable, { integrationId, channelId: channel.id });
-      expect(await jobs({ integrationId, channelId: channel.id })).toHaveLength(0);
+      expect(await pairs({ integrationId, channelId: channel.id })).toHaveLength(0);
       const after = ticks.length;
       await sleep(1_500);
       expect(ticks.length - after).toBeLessThanOrEqual(1); // at most a tick already in flight
@@ -180,8 +191,9 @@ for (const db of databases) {
       const channel = await createChannel(t, org, 'c');
       const integrationId = await addIntegration(t, org, `${integration.url}/spec/quiet-slow`);
       await t.gql(Enable, { integrationId, channelId: channel.id });
-      const [job] = await jobs({ integrationId, channelId: channel.id });
-      expect(job.repeatInterval).toBe('*/5 * * * * *');
+      const [pair] = await pairs({ integrationId, channelId: channel.id });
+      expect(pair.schedule).toBe('*/5 * * * * *');
+      expect((await scheduleJobs('*/5 * * * * *'))[0].repeatInterval).toBe('*/5 * * * * *');
 
       const bad = (await t.gql(SetChannelSetting, { integrationId, channelId: channel.id, label: 'interval', value: 'every now and then' })).setChannelIntegrationSetting;
       expect(bad).toMatchObject({ __typename: 'ValidationError', field: 'value' });
@@ -189,11 +201,18 @@ for (const db of databases) {
 
       const ok = await t.gql(SetChannelSetting, { integrationId, channelId: channel.id, label: 'interval', value: '0 */2 * * *' });
       expect(ok.setChannelIntegrationSetting.__typename).toBe('MutationSetChannelIntegrationSettingSuccess');
-      const [moved] = await jobs({ integrationId, channelId: channel.id });
-      expect(moved.repeatInterval).toBe('0 */2 * * *');
-      expect(moved.nextRunAt!.getUTCMinutes()).toBe(0);
-      expect(moved.nextRunAt!.getUTCHours() % 2).toBe(0);
-      expect(await jobs({ integrationId })).toHaveLength(1);
+      const [moved] = await pairs({ integrationId, channelId: channel.id });
+      expect(moved.schedule).toBe('0 */2 * * *');
+      const [job] = await scheduleJobs('0 */2 * * *');
+      expect(job.repeatInterval).toBe('0 */2 * * *');
+      expect(job.nextRunAt!.getUTCMinutes()).toBe(0);
+      expect(job.nextRunAt!.getUTCHours() % 2).toBe(0);
+      expect(await pairs({ integrationId })).toHaveLength(1);
+      const { channel: read } = await t.gql(TickTimes, { id: channel.id });
+      expect(new Date(read!.integrations[0].nextTickAt!).getTime()).toBe(job.nextRunAt!.getTime());
+      // The pair was the only one on its crontab: switching it off removes the schedule's job.
+      await t.gql(Disable, { integrationId, channelId: channel.id });
+      expect(await scheduleJobs('0 */2 * * *')).toHaveLength(0);
     });
 
     it('removes the job when the channel or the integration goes', async () => {
@@ -203,11 +222,11 @@ for (const db of databases) {
       const integrationId = await addIntegration(t, org, `${integration.url}/spec/quiet-slow`);
       await t.gql(Enable, { integrationId, channelId: a.id });
       await t.gql(Enable, { integrationId, channelId: b.id });
-      expect(await jobs({ integrationId })).toHaveLength(2);
+      expect(await pairs({ integrationId })).toHaveLength(2);
       await t.gql(DeleteChannel, { id: a.id });
-      expect((await jobs({ integrationId })).map((j) => (j.data as { channelId: string }).channelId)).toEqual([b.id]);
+      expect((await pairs({ integrationId })).map((p) => p.channelId)).toEqual([b.id]);
       await t.gql(RemoveIntegration, { id: integrationId });
-      expect(await jobs({ integrationId })).toHaveLength(0);
+      expect(await pairs({ integrationId })).toHaveLength(0);
     });
 
     it('retries a failing tick_url within the slot, records each attempt, then waits for the next slot', async () => {
@@ -217,7 +236,7 @@ for (const db of databases) {
       failing = true;
       try {
         await t.gql(Enable, { integrationId, channelId: channel.id });
-        const [job] = await jobs({ integrationId, channelId: channel.id });
+        const [job] = await scheduleJobs('*/5 * * * * *');
         const slot = job.nextRunAt!.getTime();
         // The slot's attempts: 1 + 1 s + 2 s (the next pause, 4 s, would cross into the next 5 s slot).
         await until(() => ticks.filter((x) => x.body.channel_id === channel.id).length >= 3, 12_000);
@@ -299,7 +318,49 @@ for (const db of databases) {
       await t.gql(Disable, { integrationId, channelId: channel.id });
     });
 
+    it('ticks each pair once per slot however many runs of the slot there are, keyed by the slot, and counts missed slots', async () => {
+      const org = await createOrg(t, 'Keys');
+      const a = await createChannel(t, org, 'k1');
+      const b = await createChannel(t, org, 'k2');
+      const integrationId = await addIntegration(t, org, `${integration.url}/spec/keyed-yearly`);
+      await t.gql(Enable, { integrationId, channelId: a.id });
+      await t.gql(Enable, { integrationId, channelId: b.id });
+      const mine = () => ticks.filter((x) => x.body.channel_id === a.id || x.body.channel_id === b.id);
+      const run = (slot: number) => runSlot({ em: t.app.orm.em.fork(), deps: t.app.deps }, YEARLY, slot);
+      const year = (y: number) => Date.UTC(y, 0, 1);
+
+      // Three runs of one slot at once (two replicas and a retried job): each pair is claimed by one of them.
+      const runs = await Promise.all([run(year(2027)), run(year(2027)), run(year(2027))]);
+      expect(runs.map((r) => r.claimed).reduce((x, y) => x + y)).toBe(2);
+      await until(() => mine().length >= 2);
+      expect((await run(year(2027))).claimed).toBe(0);
+      await sleep(500);
+      const first = mine();
+      expect(first).toHaveLength(2);
+      // The idempotency key (webhook-id) holds the slot and differs per pair.
+      expect(first.map((x) => keySlot(x.webhookId))).toEqual([year(2027), year(2027)]);
+      expect(new Set(first.map((x) => x.webhookId)).size).toBe(2);
+
+      // The next slot is a new key; a run three slots later counts the two it skipped, per pair.
+      expect((await run(year(2028))).claimed).toBe(2);
+      const missed = await run(year(2031));
+      expect(missed).toMatchObject({ claimed: 2, missed: 4 });
+      await until(() => mine().length >= 6);
+      const keys = mine().map((x) => x.webhookId);
+      expect(new Set(keys).size).toBe(6);
+      expect(mine().map((x) => keySlot(x.webhookId)).sort()).toEqual([2027, 2027, 2028, 2028, 2031, 2031].map(year));
+
+      const { channel: read } = await t.gql(TickTimes, { id: a.id });
+      expect(read!.integrations[0]).toMatchObject({ missedSlots: 2, nextTickAt: expect.any(String), lastTickAt: expect.any(String) });
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      expect(Number(/^switchboard_tick_missed_slots_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(4);
+      await t.gql(RemoveIntegration, { id: integrationId });
+    });
+
     it('shows the job store to administrators only', async () => {
+      const org = await createOrg(t, 'Dashboard');
+      const channel = await createChannel(t, org, 'c');
+      await t.gql(Enable, { integrationId: await addIntegration(t, org, `${integration.url}/spec/quiet-slow`), channelId: channel.id });
       const anonymous = await fetch(`${t.url}/admin/jobs/api`);
       expect(anonymous.status).toBe(401);
       expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic/);

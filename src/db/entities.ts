@@ -9,6 +9,7 @@ import { Integration } from '../modules/integrations/integration.entity.js';
 import { ChannelIntegration } from '../modules/integrations/channel-integration.entity.js';
 import { IntegrationSetting, ChannelIntegrationSetting } from '../modules/settings/integration-setting.entity.js';
 import { AgendaJob } from '../infra/agenda-sql-backend/agenda-job.entity.js';
+import { TickPair } from '../modules/ticks/tick-pair.entity.js';
 import { ChannelSequence, Message } from '../modules/messages/message.entity.js';
 import { Delivery } from '../modules/deliveries/delivery.entity.js';
 import { SlackInstallation } from '../modules/slack/slack-installation.entity.js';
@@ -27,6 +28,7 @@ export const entities = [
   IntegrationSetting,
   ChannelIntegrationSetting,
   AgendaJob,
+  TickPair,
   Message,
   ChannelSequence,
   Delivery,

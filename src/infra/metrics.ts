@@ -82,6 +82,11 @@ export function createMetrics() {
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
     registers: [registry],
   });
+  const tickMissedSlots = new Counter({
+    name: 'switchboard_tick_missed_slots_total',
+    help: 'Interval integration slots that passed while no replica ran them (each stretch is caught up by one tick), summed over (integration, channel) pairs',
+    registers: [registry],
+  });
   const jobStoreErrors = new Counter({
     name: 'switchboard_job_store_errors_total',
     help: 'Errors raised by the job store (Agenda), by operation',
@@ -100,6 +105,7 @@ export function createMetrics() {
     websocketConnections,
     activeSubscriptions,
     tickLateness,
+    tickMissedSlots,
     jobStoreErrors,
   };
 }

@@ -1,26 +1,36 @@
-/** The Agenda job behind interval integrations: the same definition whatever the job store. */
+/** The Agenda jobs behind interval integrations: the same definitions whatever the job store. */
 import type { MikroORM } from '@mikro-orm/core';
 import { CronExpressionParser } from 'cron-parser';
 import type { Deps } from '../../context.js';
 import type { Scheduler } from '../../infra/scheduler.js';
-import { runTick, TICK_JOB, type TickJobData } from './ticks.service.js';
+import { recoverSlot, runSlot, TICK_JOB, TICK_RECOVERY_JOB, type ScheduleJobData } from './ticks.service.js';
 
-/** Ticks of many integrations may share a slot; each mostly waits on the network. */
-export const TICK_CONCURRENCY = 200;
+/** Distinct schedules whose slots may run at once on one replica. */
+export const TICK_CONCURRENCY = 50;
 
 export function defineTickJobs(scheduler: Scheduler, orm: MikroORM, deps: Deps) {
-  scheduler.agenda.define<TickJobData>(
+  deps.ticks.attach(orm.em, deps);
+  scheduler.agenda.define<ScheduleJobData>(
     TICK_JOB,
     async (job) => {
-      const lateness = slotLateness(job.attrs.repeatInterval, job.attrs.repeatTimezone, job.attrs.lastRunAt);
-      if (lateness !== null) deps.metrics.tickLateness.observe(lateness);
-      // Agenda computed the next slot before calling us: retries of a failing tick_url stay within this slot.
-      const outcome = await runTick({ em: orm.em.fork(), deps }, job.attrs.data, job.attrs.nextRunAt ?? null);
-      if (outcome.status !== 'sent') deps.logger.debug({ job: job.attrs._id, ...job.attrs.data, ...outcome }, 'tick not sent');
+      const startedAt = job.attrs.lastRunAt?.getTime() ?? Date.now();
+      const run = await runSlot({ em: orm.em.fork(), deps }, job.attrs.data.schedule, startedAt);
+      deps.logger.debug({ job: job.attrs._id, schedule: job.attrs.data.schedule, ...run, lateness: slotLateness(job.attrs.repeatInterval, job.attrs.repeatTimezone, job.attrs.lastRunAt) }, 'slot ticked');
     },
-    // A lock outlives the longest tick (at most 7 attempts of OUTBOUND_TIMEOUT_MS plus 60 s of pauses, and
-    // never past the next slot); a replica that dies mid-tick releases its jobs to the others after this long.
-    { concurrency: TICK_CONCURRENCY, lockLifetime: 300_000 },
+    // The run claims the slot's pairs and starts their ticks, then returns (answers and retries go on in
+    // deps.ticks): the lock is held for the claim only, so a replica that dies holds the schedule briefly.
+    // A run outliving its lock is harmless: a second run of the slot claims nothing.
+    { concurrency: TICK_CONCURRENCY, lockLifetime: 10_000 },
+  );
+  scheduler.agenda.define<ScheduleJobData>(
+    TICK_RECOVERY_JOB,
+    async (job) => {
+      const { resumed, again } = await recoverSlot({ em: orm.em.fork(), deps }, job.attrs.data.schedule);
+      // Agenda saves the job's next run after this returns: back while the slot's pairs are still being sent.
+      job.attrs.nextRunAt = again;
+      if (resumed) deps.logger.debug({ schedule: job.attrs.data.schedule, resumed }, 'ticks of a stopped replica resumed');
+    },
+    { concurrency: TICK_CONCURRENCY, lockLifetime: 60_000 },
   );
 }
 

@@ -202,7 +202,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
   });
 
   it('installs an integration from its json_url after showing what the spec declares', async () => {
-    await page.getByRole('link', { name: 'organisation', exact: true }).click();
+    await page.getByRole('link', { name: 'Acme', exact: true }).click();
     await page.getByLabel('Spec URL (json_url)').fill(`${specServer.url}/spec.json`);
     await page.getByRole('button', { name: 'Fetch and review' }).click();
     const review = page.locator('section.review');

@@ -19,6 +19,20 @@ const Channel = graphql(`
   }
 `);
 
+const OrganisationName = graphql(`
+  query ConsoleOrganisationName($id: ID!) {
+    organisation(id: $id) {
+      id
+      name
+    }
+  }
+`);
+
+function OrganisationCrumb({ id }: { id: string }) {
+  const q = useQuery(OrganisationName, { id }, id);
+  return <a href={link('o', id)}>{q.data?.organisation?.name ?? 'Organisation'}</a>;
+}
+
 const UpdateChannel = graphql(`
   mutation ConsoleUpdateChannel($input: UpdateChannelInput!) {
     updateChannel(input: $input) {
@@ -62,7 +76,7 @@ export function ChannelPage({ channelId, tab }: { channelId: string; tab: string
   return (
     <>
       <p class="crumbs">
-        <a href={link()}>Organisations</a> / <a href={link('o', c.organisationId)}>organisation</a> /
+        <a href={link()}>Organisations</a> / <OrganisationCrumb id={c.organisationId} /> /
       </p>
       <h1 tabIndex={-1}>#{c.name}</h1>
       {c.description && <p>{c.description}</p>}

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ok, request } from '../client';
 import type { ConsoleDeliveriesQuery } from '../gql/graphql';
 import { graphql } from '../graphql';
@@ -110,7 +110,10 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
   const [recoverFor, setRecoverFor] = useState('');
   const [since, setSince] = useState(() => localInput(new Date(Date.now() - 60 * 60_000)));
 
+  // Once older pages are shown, the view stops refreshing itself (a refresh reads the newest page only).
+  const older = useRef(false);
   const load = async (after: string | null) => {
+    older.current = !!after;
     setLoading(true);
     try {
       const data = await request(DeliveriesQuery, { channelId, organisationId, status: status || null, after });
@@ -131,7 +134,9 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
   // The newest page is read again every 5 s while the view is open (retries and replays change it).
   useEffect(() => {
     void load(null);
-    const timer = setInterval(() => void load(null), 5_000);
+    const timer = setInterval(() => {
+      if (!older.current) void load(null);
+    }, 5_000);
     return () => clearInterval(timer);
   }, [channelId, status]);
 

@@ -21,8 +21,8 @@ import type { Plugin } from 'graphql-yoga';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
-/** Writes one graphql-ws `next` frame whose payload is the given JSON text. */
-export type NextFrameSender = (payloadJson: string) => void;
+/** Writes one graphql-ws `next` frame whose payload is the given (shared, error-free) result. */
+export type NextFrameSender = (result: ExecutionResult) => void;
 
 /** Context key under which the graphql-ws door passes a subscription's `NextFrameSender`. */
 export interface DirectFrames {
@@ -33,14 +33,28 @@ export interface DirectFrames {
  * A `next` frame writer for subscription `id` on a graphql-ws socket. The bytes are those graphql-ws
  * itself sends (`JSON.stringify({ id, type: 'next', payload })`, in that key order). Like graphql-ws,
  * nothing is written once the socket is no longer open.
+ *
+ * The frame's bytes are made once per result and subscription id (clients mostly number their first
+ * subscription alike), and handed to `ws` as a Buffer sent as text: every other subscriber of the same
+ * id gets the same Buffer, with no string building or UTF-8 encoding of its own.
  */
 export function graphqlWsNextFrames(socket: WebSocket, id: string): NextFrameSender {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  return (payloadJson) => {
+  return (result) => {
     if (socket.readyState !== socket.OPEN) return;
     corkUntilTickEnds(socket);
-    socket.send(`${head}${payloadJson}}`);
+    socket.send(frameBytes(result, head), { binary: false });
   };
+}
+
+/** The bytes of a `next` frame per shared result and frame head, made once. */
+const frames = new WeakMap<ExecutionResult, Map<string, Buffer>>();
+function frameBytes(result: ExecutionResult, head: string): Buffer {
+  let byHead = frames.get(result);
+  if (!byHead) frames.set(result, (byHead = new Map()));
+  let bytes = byHead.get(head);
+  if (!bytes) byHead.set(head, (bytes = Buffer.from(`${head}${jsonOf(result)}}`)));
+  return bytes;
 }
 
 /**
@@ -100,7 +114,7 @@ function sharedStream(
         const ran = run(r.value);
         const result = ran instanceof Promise ? await ran : ran;
         if (!send || result.errors) return { value: result, done: false };
-        send(jsonOf(result));
+        send(result);
       }
     },
     async return() {

@@ -401,6 +401,27 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     }
   });
 
+  it('brings the sign-in back when the token in use is revoked', { timeout: 60_000 }, async () => {
+    const issued = (await t.gqlRaw(`mutation { createAccessToken(input: { name: "console" }) { ... on MutationCreateAccessTokenSuccess { data { token accessToken { id } } } } }`))
+      .data as { createAccessToken: { data: { token: string; accessToken: { id: string } } } };
+    const { token, accessToken } = issued.createAccessToken.data;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const other = await context.newPage();
+      await other.goto(`${proxy.url}/console/#/c/${channelId}/messages`);
+      await other.getByLabel('Access token').fill(token);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => other.locator('.live').getAttribute('data-state'), { timeout: 20_000 }).toBe('live');
+      const revoked = await t.gqlRaw(`mutation($id: ID!) { revokeAccessToken(input: { id: $id }) { __typename } }`, { id: accessToken.id }, token);
+      expect(revoked.errors).toBeUndefined();
+      await expect.poll(() => other.getByRole('heading', { level: 1 }).innerText(), { timeout: 20_000 }).toBe('Sign in to Switchboard');
+      expect(await other.getByRole('alert').innerText()).toMatch(/no longer accepted/);
+      expect(await other.evaluate(() => sessionStorage.getItem('switchboard.token'))).toBeNull();
+    } finally {
+      await context.close();
+    }
+  });
+
   it('fits a phone-width window and reached no other host', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const view of ['messages', 'integrations', 'deliveries']) {

@@ -90,9 +90,11 @@ function connection(): Client {
         socketOpen = true;
         socketStates.forEach((f) => f('connected'));
       },
-      closed: () => {
+      closed: (event) => {
         socketOpen = false;
         socketStates.forEach((f) => f('closed'));
+        // 4403: the gateway refused the token (revoked, expired, unknown): sign in again rather than retry.
+        if ((event as { code?: number } | undefined)?.code === 4403) for (const listener of listeners) listener();
       },
     },
   });

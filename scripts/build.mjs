@@ -52,17 +52,30 @@ const external = [
 ];
 
 /**
- * Drivers that knex and MikroORM require only for databases Switchboard does not use (mysql, oracledb,
- * tedious ...) are not installed: they stay run-time requires, which would fail exactly as unbundled.
+ * A `require()` esbuild cannot resolve keeps the meaning it has unbundled:
+ * - drivers that knex and MikroORM require only for databases Switchboard does not use (mysql, oracledb,
+ *   tedious ...) are not installed: they stay run-time requires, which fail exactly as unbundled;
+ * - a relative `package.json` that is not there (MikroORM looks for its version in `../../package.json`,
+ *   then `../package.json`, inside try blocks) becomes a module that throws "Cannot find module": esbuild
+ *   would leave it a run-time require looked up from dist/, where it can find an unrelated package.json
+ *   above the project instead of failing. (Only these paths are checked: a check of every relative
+ *   require makes the build several times slower.)
  */
-const missingPackagesStayExternal = {
-  name: 'missing-packages-stay-external',
+const unresolvedRequiresFailAsUnbundled = {
+  name: 'unresolved-requires-fail-as-unbundled',
   setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, async (args) => {
-      if (args.kind !== 'require-call' || args.pluginData === 'missing-check') return undefined;
-      const found = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'missing-check' });
-      return found.errors.length ? { path: args.path, external: true } : undefined;
-    });
+    const check = async (args) => {
+      if (args.kind !== 'require-call' || args.pluginData === 'resolving' || args.path.startsWith('node:')) return undefined;
+      const found = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'resolving' });
+      if (!found.errors.length) return undefined;
+      return args.path.startsWith('.') ? { path: args.path, namespace: 'not-found' } : { path: args.path, external: true };
+    };
+    b.onResolve({ filter: /^[^./]/ }, check);
+    b.onResolve({ filter: /^\.\.?\/.*package\.json$/ }, check);
+    b.onLoad({ filter: /.*/, namespace: 'not-found' }, (args) => ({
+      contents: `const error = new Error(${JSON.stringify(`Cannot find module '${args.path}'`)}); error.code = 'MODULE_NOT_FOUND'; throw error;`,
+      loader: 'js',
+    }));
   },
 };
 
@@ -85,7 +98,7 @@ export async function buildGateway() {
     target: 'node20',
     sourcemap: 'linked',
     external,
-    plugins: [missingPackagesStayExternal],
+    plugins: [unresolvedRequiresFailAsUnbundled],
     banner: { js: banner },
     metafile: true,
     logLevel: 'warning',

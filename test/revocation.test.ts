@@ -247,9 +247,10 @@ describe.skipIf(!postgresAvailable || !redisAvailable)('revocation across two ga
   beforeAll(async () => {
     database = await freshDatabase('postgres');
     const env = { DATABASE_URL: database.url, REDIS_URL, SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN, OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8' };
-    a = await spawnGateway(env);
-    b = await spawnGateway(env);
-  }, 120_000);
+    // One after the other (the first migrates the fresh database), with room for a busy machine.
+    a = await spawnGateway(env, 120_000);
+    b = await spawnGateway(env, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     streams.forEach((s) => s.close());

@@ -126,17 +126,18 @@ export async function setMember(scope: Scope, input: z.input<typeof MemberInput>
 
 export async function removeMember(scope: Scope, input: { organisationId: string; user: string }) {
   const organisation = await requireMembership(scope, input.organisationId, 'admin');
-  const user = await findUser(scope.em, input.user);
-  const membership = user ? await scope.em.findOne(Membership, { organisation, user }) : null;
+  // Looked up among the members only: a name that is nobody's and one that is not a member's answer alike.
+  const membership = await findMember(scope, organisation, input.user);
   if (!membership) throw new NotFoundError('member', input.user);
+  const { user } = membership;
   if (membership.role === 'owner') {
     await requireMembership(scope, organisation.id, 'owner');
     await assertAnotherOwner(scope, organisation.id, 'user');
   }
   await scope.em.remove(membership).flush();
   // Their subscriptions of this organisation end at once on every replica; integrations they created react.
-  scope.deps.liveAccess.revoke({ userId: user!.id, organisationId: organisation.id });
-  await scope.deps.hooks.emit('member.removed', { organisationId: organisation.id, userId: user!.id, removedBy: scope.viewer!.id });
+  scope.deps.liveAccess.revoke({ userId: user.id, organisationId: organisation.id });
+  await scope.deps.hooks.emit('member.removed', { organisationId: organisation.id, userId: user.id, removedBy: scope.viewer!.id });
   return membership;
 }
 

@@ -28,6 +28,9 @@ const EnvSchema = z.object({
   MESSAGE_FEED_GAP_MS: z.coerce.number().int().min(0).max(60_000).default(200),
   SIGNING_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(720).default(24),
   DELIVERY_RETRY_AFTER_MAX_SECONDS: z.coerce.number().int().min(0).max(2_592_000).default(86_400),
+  DELIVERY_CIRCUIT_FAILURES: z.coerce.number().int().min(0).max(1_000).default(5),
+  DELIVERY_CIRCUIT_COOLDOWN_SECONDS: z.coerce.number().min(0.1).max(86_400).default(60),
+  DELIVERY_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(8_760).default(120),
   WEBHOOK_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
   SLACK_CLIENT_ID: z.string().optional(),
   SLACK_CLIENT_SECRET: z.string().optional(),
@@ -82,6 +85,12 @@ export interface Config {
   deliveries: {
     /** The longest wait a Retry-After answer (429, 503) may set before the next attempt, ms. */
     retryAfterMaxMs: number;
+    /** Failures in a row that open a target's circuit (0: circuits never open). */
+    circuitFailures: number;
+    /** How long an open circuit sends nothing before one probe, ms. */
+    circuitCooldownMs: number;
+    /** How long a target may fail without a success before it is disabled, ms (0: never). */
+    disableAfterMs: number;
   };
   slack: { clientId?: string; clientSecret?: string; apiUrl: string };
   logLevel: string;
@@ -144,6 +153,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signingSecretOverlapHours: e.SIGNING_SECRET_OVERLAP_HOURS,
     deliveries: {
       retryAfterMaxMs: e.DELIVERY_RETRY_AFTER_MAX_SECONDS * 1_000,
+      circuitFailures: e.DELIVERY_CIRCUIT_FAILURES,
+      circuitCooldownMs: Math.round(e.DELIVERY_CIRCUIT_COOLDOWN_SECONDS * 1_000),
+      disableAfterMs: Math.round(e.DELIVERY_DISABLE_AFTER_HOURS * 3_600_000),
     },
     slack: { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, apiUrl: e.SLACK_API_URL.replace(/\/+$/, '') },
     logLevel: e.LOG_LEVEL,

@@ -12,6 +12,7 @@ import { AgendaJob } from '../infra/agenda-sql-backend/agenda-job.entity.js';
 import { TickPair } from '../modules/ticks/tick-pair.entity.js';
 import { ChannelSequence, Message } from '../modules/messages/message.entity.js';
 import { Delivery } from '../modules/deliveries/delivery.entity.js';
+import { DeliveryTarget } from '../modules/deliveries/delivery-target.entity.js';
 import { SlackInstallation } from '../modules/slack/slack-installation.entity.js';
 import { WebhookIntegration, WebhookIntegrationHistory } from '../modules/rocketchat/webhook-integration.entity.js';
 import { CustomChannelConnection } from '../modules/custom-channels/custom-channel.entity.js';
@@ -32,6 +33,7 @@ export const entities = [
   Message,
   ChannelSequence,
   Delivery,
+  DeliveryTarget,
   SlackInstallation,
   WebhookIntegration,
   WebhookIntegrationHistory,

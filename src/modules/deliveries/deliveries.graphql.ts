@@ -3,7 +3,8 @@ import { mutationResult } from '../../graphql/errors.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
 import { PageInfo } from '../../graphql/pagination.js';
 import type { Delivery } from './delivery.entity.js';
-import { listChannelDeliveries, RECOVER_MAX, recoverDeliveries, replayDelivery } from './deliveries.service.js';
+import { listChannelDeliveries, RECOVER_MAX, recoverDeliveries, reenableDeliveryTarget, replayDelivery, type TargetHealthView } from './deliveries.service.js';
+import { TARGET_STATES } from './delivery-target.entity.js';
 
 export const DeliveryRef = builder.objectRef<Delivery>('Delivery').implement({
   description: 'One outbound call attempt (modifier, output, tick, outgoing webhook ...): why an integration failed, and when it is tried again.',
@@ -117,5 +118,61 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_r, { input }, ctx) => recoverDeliveries(ctx, { channelId: String(input.channelId), integrationId: String(input.integrationId), since: input.since as Date }),
+  }),
+}));
+
+const TARGET_STATE_TEXT: Record<Uppercase<(typeof TARGET_STATES)[number]>, { description: string }> = {
+  CLOSED: { description: 'Calls go out (the target is healthy, or failing fewer times in a row than DELIVERY_CIRCUIT_FAILURES).' },
+  OPEN: { description: 'It failed DELIVERY_CIRCUIT_FAILURES times in a row: no call goes out until `openUntil` (DELIVERY_CIRCUIT_COOLDOWN_SECONDS); calls wait, they are not lost.' },
+  HALF_OPEN: { description: 'The cool-down is over and one probe call is on its way: success closes the circuit, failure opens it again.' },
+  DISABLED: { description: 'It failed without a success for DELIVERY_DISABLE_AFTER_HOURS: its calls fail at once, unsent, until an admin re-enables it (reenableDeliveryTarget).' },
+};
+export const DeliveryTargetStateEnum = builder.enumType('DeliveryTargetState', {
+  description: "A delivery target's circuit.",
+  values: TARGET_STATE_TEXT,
+});
+
+export const DeliveryHealthRef = builder.objectRef<TargetHealthView>('DeliveryHealth').implement({
+  description: "The health of one delivery target (an integration's queued calls on a channel): its circuit, why it is disabled, and how its calls fared over the last 24 hours.",
+  fields: (t) => ({
+    state: t.field({ type: DeliveryTargetStateEnum, description: 'The circuit: CLOSED, OPEN, HALF_OPEN or DISABLED.', resolve: (h) => h.state.toUpperCase() as never }),
+    consecutiveFailures: t.exposeInt('consecutiveFailures', { description: 'Failed attempts since the last success.' }),
+    failingSince: t.expose('failingSince', { type: 'DateTime', nullable: true, description: 'The first failure since the last success; null while healthy. The clock of DELIVERY_DISABLE_AFTER_HOURS.' }),
+    openUntil: t.expose('openUntil', { type: 'DateTime', nullable: true, description: 'While OPEN: when the probe call is made.' }),
+    failureRate: t.float({
+      nullable: true,
+      description: 'Failed attempts over all attempts of the last 24 hours (0 to 1); null when there were none.',
+      resolve: (h) => (h.attempts ? h.failures / h.attempts : null),
+    }),
+    attempts: t.exposeInt('attempts', { description: 'Attempts made in the last 24 hours.' }),
+    failures: t.exposeInt('failures', { description: 'Of those, the failed ones.' }),
+    lastError: t.exposeString('lastError', { nullable: true, description: 'Why the last failed attempt failed (status, timeout, unreachable ...).' }),
+    lastErrorAt: t.expose('lastErrorAt', { type: 'DateTime', nullable: true, description: 'When the last attempt failed.' }),
+    lastSuccessAt: t.expose('lastSuccessAt', { type: 'DateTime', nullable: true, description: 'The last success after a failure (successes of a healthy target are not written down).' }),
+    disabledReason: t.exposeString('disabledReason', { nullable: true, description: 'While DISABLED: why (since when it failed, and its last error).' }),
+    disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true, description: 'While DISABLED: since when.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  reenableDeliveryTarget: t.field({
+    type: DeliveryHealthRef,
+    description:
+      "Re-enable an integration's calls on a channel after it was disabled (or close its open circuit now): its failure count starts again from zero. Calls that failed meanwhile stay failed: send them again with recoverDeliveries. Admins of the channel's organisation only.",
+    errors: mutationResult('The health of the target, now CLOSED.'),
+    args: {
+      input: t.arg({
+        description: 'The integration and the channel.',
+        type: builder.inputType('ReenableDeliveryTargetInput', {
+          description: 'A delivery target to re-enable.',
+          fields: (f) => ({
+            channelId: f.id({ required: true, description: 'The UUID of the channel.' }),
+            integrationId: f.id({ required: true, description: 'The UUID of the integration.' }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: (_r, { input }, ctx) => reenableDeliveryTarget(ctx, { channelId: String(input.channelId), integrationId: String(input.integrationId) }),
   }),
 }));

@@ -28,6 +28,7 @@
  * sends (those registered with `registerKind`) can be replayed: a modifier's or a tick's answer had its moment.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { Counter } from 'prom-client';
 import type { Deps, Scope, WorkScope } from '../../context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { idPage } from '../../pagination.js';
@@ -38,7 +39,9 @@ import { requireMembership } from '../organisations/organisations.service.js';
 import { DELIVERY_STATUSES, Delivery, type DeliveryStatus } from './delivery.entity.js';
 import { DeliveryLedger, type DeliveryRow, type EnqueueInput, type RecordInput, type ReplaySource } from './ledger.js';
 import { sendOnce } from './sender.js';
-import { LEASE_MS, startDeliveryWorker, type DeliveryKindHandler, type RunningWorker, type WorkerOptions } from './worker.js';
+import { LEASE_MS, startDeliveryWorker, type DeliveryKindHandler, type HealthChange, type RunningWorker, type WorkerOptions } from './worker.js';
+import { DeliveryTarget } from './delivery-target.entity.js';
+import { reenable, targetKey } from './health.js';
 
 export { STANDARD_RETRY, type DeliveryRow, type EnqueueInput, type RecordInput } from './ledger.js';
 export type { AttemptOutcome, Signing } from './sender.js';
@@ -62,8 +65,31 @@ export class Deliveries {
   /** Workers by claim token until their stop has finished: rows staged before a stop still reach theirs. */
   private readonly byToken = new Map<string, RunningWorker>();
 
+  /** Changes of targets' health, in /metrics (switchboard_delivery_target_transitions_total). */
+  private readonly transitions: Counter<'kind' | 'transition'>;
+
   constructor(private readonly base: Pick<Deps, 'config' | 'http' | 'metrics'>) {
     this.ledger = new DeliveryLedger(base.config.secretKey, base.metrics);
+    this.transitions = new Counter({
+      name: 'switchboard_delivery_target_transitions_total',
+      help: 'Changes of a delivery target\'s health, by kind and transition (opened, closed, disabled, reenabled)',
+      labelNames: ['kind', 'transition'] as const,
+      registers: [base.metrics.registry],
+    });
+  }
+
+  /** A target's health changed (the worker's circuit, or an admin): counted, logged. */
+  healthChanged(change: HealthChange, deps: Pick<Deps, 'logger'>) {
+    this.transitions.inc({ kind: change.target.kind, transition: change.transition });
+    const t = change.target;
+    const line = { kind: t.kind, targetId: t.targetId, channelId: t.channelId, transition: change.transition, state: t.state, consecutiveFailures: t.consecutiveFailures };
+    if (change.transition === 'closed' || change.transition === 'reenabled') deps.logger.info(line, 'delivery target healthy again');
+    else deps.logger.warn({ ...line, lastError: t.lastError }, change.transition === 'disabled' ? 'delivery target disabled' : 'delivery target circuit opened');
+  }
+
+  /** The health key of a target (see health.ts), with the kind's rule for URLs. */
+  healthKey(ref: { kind: string; targetId: string | null; channel: string | null; url: string }): string {
+    return targetKey(ref, this.kinds.get(ref.kind)?.healthPerUrl === true);
   }
 
   /** React to the answers of one kind of delivery (one handler per kind; the last registration wins). */
@@ -191,7 +217,13 @@ export class Deliveries {
 
   /** Start a worker on `root`'s database; new rows go to it. */
   startWorker(root: { em: EntityManager }, deps: Deps, options: WorkerOptions = {}): RunningWorker {
-    const worker = startDeliveryWorker(root, deps, this.ledger, this.kinds, options);
+    const worker = startDeliveryWorker(root, deps, this.ledger, this.kinds, {
+      ...options,
+      onHealthChange: (change) => {
+        this.healthChanged(change, deps);
+        options.onHealthChange?.(change);
+      },
+    });
     this.current = worker;
     this.byToken.set(worker.token, worker);
     return {
@@ -310,4 +342,74 @@ export async function recoverDeliveries(scope: Scope, input: { channelId: string
   const channel = await requireChannel(scope, input.channelId, 'admin');
   if (!input.integrationId || input.integrationId.length > 64) throw new ValidationError('integrationId', 'integrationId must be the id of an integration (or custom channel connection) of the channel');
   return recoverTarget(scope, { organisationId: channel.organisation.id, channelId: channel.id, targetId: input.integrationId, since: input.since });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Endpoint health
+
+/** How far back `failureRate` looks. */
+export const HEALTH_WINDOW_MS = 24 * 3_600_000;
+
+export interface TargetHealthView {
+  id: string | null;
+  state: DeliveryTarget['state'];
+  consecutiveFailures: number;
+  failingSince: Date | null;
+  openUntil: Date | null;
+  lastError: string | null;
+  lastErrorAt: Date | null;
+  lastSuccessAt: Date | null;
+  disabledReason: string | null;
+  disabledAt: Date | null;
+  attempts: number;
+  failures: number;
+}
+
+/** The health of the target `key` (no viewer check: the caller has one), with its attempts of the last 24 hours. */
+export async function targetHealth(em: EntityManager, key: string, calls: { organisationId: string; channelId: string | null; targetId: string; kinds: string[]; url?: string }): Promise<TargetHealthView> {
+  const t = await em.findOne(DeliveryTarget, { key });
+  const since = new Date(Date.now() - HEALTH_WINDOW_MS);
+  const where = {
+    organisation: calls.organisationId,
+    targetId: calls.targetId,
+    kind: { $in: calls.kinds },
+    ...(calls.channelId ? { channel: calls.channelId } : {}),
+    ...(calls.url ? { url: calls.url } : {}),
+    createdAt: { $gte: since },
+  };
+  const attempts = await em.count(Delivery, { ...where, status: { $in: ['succeeded', 'failed', 'retried'] } });
+  // Two counts, not one snapshot: an attempt finishing between them must not make the rate exceed 1.
+  const failures = attempts ? Math.min(attempts, await em.count(Delivery, { ...where, status: { $in: ['failed', 'retried'] } })) : 0;
+  return {
+    id: t?.id ?? null,
+    state: t?.state ?? 'closed',
+    consecutiveFailures: t?.consecutiveFailures ?? 0,
+    failingSince: t?.failingSince ?? null,
+    openUntil: t?.state === 'open' ? (t.openUntil ?? null) : null,
+    lastError: t?.lastError ?? null,
+    lastErrorAt: t?.lastErrorAt ?? null,
+    lastSuccessAt: t?.lastSuccessAt ?? null,
+    disabledReason: t?.state === 'disabled' ? (t.disabledReason ?? null) : null,
+    disabledAt: t?.state === 'disabled' ? (t.disabledAt ?? null) : null,
+    attempts,
+    failures,
+  };
+}
+
+/** The health of an integration's queued calls on a channel (outputs, and interval integrations' target_url). */
+export function channelIntegrationHealth(scope: Pick<Scope, 'em' | 'deps'>, link: { organisationId: string; channelId: string; integrationId: string }) {
+  const key = scope.deps.deliveries.healthKey({ kind: 'output', targetId: link.integrationId, channel: link.channelId, url: '' });
+  return targetHealth(scope.em, key, { organisationId: link.organisationId, channelId: link.channelId, targetId: link.integrationId, kinds: ['output'] });
+}
+
+/**
+ * Re-enable an integration's calls on a channel (admins): a disabled target (or an open circuit) is closed, its
+ * failures forgotten; calls that failed meanwhile can then be sent again with recoverDeliveries.
+ */
+export async function reenableDeliveryTarget(scope: Scope, input: { channelId: string; integrationId: string }) {
+  const channel = await requireChannel(scope, input.channelId, 'admin');
+  const key = scope.deps.deliveries.healthKey({ kind: 'output', targetId: input.integrationId, channel: channel.id, url: '' });
+  const { transition, target } = await reenable(scope.em, key, new Date());
+  if (transition && target) scope.deps.deliveries.healthChanged({ transition, target }, scope.deps);
+  return channelIntegrationHealth(scope, { organisationId: channel.organisation.id, channelId: channel.id, integrationId: input.integrationId });
 }

@@ -11,7 +11,7 @@ export interface AttemptOutcome {
   latencyMs: number;
   error: string | null;
   /** Why the call failed, as a bounded label (null when it succeeded). */
-  failure: 'timeout' | 'blocked' | 'unreachable' | 'status' | 'unreadable' | null;
+  failure: 'timeout' | 'blocked' | 'unreachable' | 'status' | 'unreadable' | 'disabled' | null;
   /** The answer's body as text. */
   body: string;
   /** The answer parsed as JSON, when it is JSON. */

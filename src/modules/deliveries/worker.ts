@@ -11,6 +11,8 @@ import { withRequestId } from '../../infra/logger.js';
 import { Delivery, type DeliveryStatus } from './delivery.entity.js';
 import { RESPONSE_KEEP, type DeliveryLedger, type DeliveryRow } from './ledger.js';
 import { sendOnce, type AttemptOutcome } from './sender.js';
+import { gate, recordOutcome, targetKey, type HealthTransition, type TargetRef } from './health.js';
+import type { DeliveryTarget } from './delivery-target.entity.js';
 
 /** How long a claimed attempt stays ours before another worker may take it over. */
 export const LEASE_MS = 120_000;
@@ -46,6 +48,14 @@ export interface DeliveryKindHandler {
    * The kind writes what it keeps beside the delivery (Rocket.Chat's history run of the replay).
    */
   onReplay?(replay: ReplayedCall, ctx: WorkScope): void | Promise<void>;
+  /** Each URL of a target of this kind has its own health (Rocket.Chat's outgoing URLs); default: one per target and channel. */
+  healthPerUrl?: boolean;
+}
+
+/** A change of a target's health, as the worker reports it. */
+export interface HealthChange {
+  transition: HealthTransition;
+  target: DeliveryTarget;
 }
 
 /** A replay as its kind sees it. */
@@ -90,6 +100,8 @@ export interface WorkerOptions {
   pollMs?: number;
   batch?: number;
   concurrency?: number;
+  /** Told of every change of a target's health (circuit opened or closed, disabled). */
+  onHealthChange?: (change: HealthChange) => void;
 }
 
 /** A running worker, as its Deliveries sees it: its claim token, and a way to hand it rows to send. */
@@ -180,12 +192,37 @@ export function startDeliveryWorker(
         deps.logger.warn({ err: error, kind: row.kind, deliveryId: row.id }, 'could not read the signing key of a delivery');
       }
     }
+    // The target's health: an open circuit holds the attempt (not counted) until its probe; a disabled target
+    // fails it at once.
+    const ref: TargetRef = { kind: row.kind, organisation: row.organisation, targetId: row.targetId, channel: row.channel, url: row.url };
+    const key = targetKey(ref, handler?.healthPerUrl === true);
+    const settings = { ...deps.config.deliveries, probeMs: deps.config.outbound.timeoutMs + 5_000 };
+    let disabled: string | null = null;
+    if (!unreadable) {
+      const g = await gate(em, key, new Date(), settings);
+      if (!g.send && 'until' in g) {
+        await em.fork().nativeUpdate(Delivery, { id: row.id, lockedBy: row.lockedBy, status: 'pending' }, { nextAttemptAt: g.until, lockedBy: null, lockedUntil: null });
+        deps.logger.debug({ deliveryId: row.id, kind: row.kind, until: g.until }, 'delivery held: the target\'s circuit is open');
+        return;
+      }
+      if (!g.send) disabled = g.disabled;
+    }
     const outcome: AttemptOutcome = unreadable
       ? { statusCode: null, latencyMs: 0, error: 'the stored request or its signing key cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }
-      : await sendOnce(deps, { url: row.url, body, headers, method: row.method, signing: { id: row.webhookId ?? row.id, keys } });
+      : disabled
+        ? { statusCode: null, latencyMs: 0, error: `not sent: the target is disabled (${disabled}); an admin re-enables it`, failure: 'disabled', body: '', ok: false }
+        : await sendOnce(deps, { url: row.url, body, headers, method: row.method, signing: { id: row.webhookId ?? row.id, keys } });
     // Handed back on stop while in flight: whoever claims it next makes the attempt again.
     if (abandoned.has(row.id)) return;
-    let final = unreadable || outcome.ok || outcome.statusCode === 410 || row.attempt > row.retry.length;
+    if (!unreadable && !disabled) {
+      try {
+        const change = await recordOutcome(em, key, ref, outcome, new Date(), settings);
+        if (change) options.onHealthChange?.(change);
+      } catch (error) {
+        deps.logger.warn({ err: error, deliveryId: row.id }, 'could not record the health of a delivery target');
+      }
+    }
+    let final = unreadable || !!disabled || outcome.ok || outcome.statusCode === 410 || row.attempt > row.retry.length;
     const result: DeliveryResult = {
       ...outcome,
       delivery: {

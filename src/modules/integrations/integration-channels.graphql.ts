@@ -4,6 +4,17 @@ import { builder } from '../../graphql/builder.js';
 import { mutationResult } from '../../graphql/errors.js';
 import { ChannelIntegrationRef, IntegrationRef } from './integrations.graphql.js';
 import { botName, disableIntegrationOnAllChannels, enableIntegrationOnAllChannels, integrationLinks } from './integrations.service.js';
+import { DeliveryHealthRef } from '../deliveries/deliveries.graphql.js';
+import { channelIntegrationHealth } from '../deliveries/deliveries.service.js';
+
+builder.objectField(ChannelIntegrationRef, 'health', (t) =>
+  t.field({
+    type: DeliveryHealthRef,
+    description:
+      "The health of the integration's queued calls on this channel (outputs, and an interval integration's target_url): circuit state, failure rate of the last 24 hours, last error. A modifier's calls are not queued: its health stays CLOSED with no attempts.",
+    resolve: (l, _a, ctx) => channelIntegrationHealth(ctx, { organisationId: l.integration.organisation.id, channelId: l.channel.id, integrationId: l.integration.id }),
+  }),
+);
 
 builder.objectFields(IntegrationRef, (t) => ({
   allChannels: t.exposeBoolean('allChannels', {

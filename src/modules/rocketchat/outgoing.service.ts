@@ -351,7 +351,7 @@ export function startRocketChatTriggers(root: { em: EntityManager }, deps: Deps)
       deps.logger.error({ err: error, handler: name }, 'outgoing webhook trigger failed');
     }
   };
-  deps.deliveries.registerKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx), onReplay: (replay, ctx) => onReplay(replay, ctx) });
+  deps.deliveries.registerKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx), onReplay: (replay, ctx) => onReplay(replay, ctx), healthPerUrl: true });
   const forgetChannels = async () => forgetAllIncoming(deps);
   const offs = [
     deps.hooks.on('channel.created', forgetChannels),

@@ -16,6 +16,7 @@ import { Migration20261130154043_message_commit_sequence } from './Migration2026
 import { Migration20261130160307_access_token_expiry } from './Migration20261130160307_access_token_expiry.js';
 import { Migration20261130162058_invitations } from './Migration20261130162058_invitations.js';
 import { Migration20261130154126_tick_pairs } from './Migration20261130154126_tick_pairs.js';
+import { Migration20261130164500_delivery_targets } from './Migration20261130164500_delivery_targets.js';
 export const postgresqlMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
   { name: 'Migration20261125122820_agenda_jobs', class: Migration20261125122820_agenda_jobs },
@@ -33,4 +34,5 @@ export const postgresqlMigrations = [
   { name: 'Migration20261130160307_access_token_expiry', class: Migration20261130160307_access_token_expiry },
   { name: 'Migration20261130162058_invitations', class: Migration20261130162058_invitations },
   { name: 'Migration20261130154126_tick_pairs', class: Migration20261130154126_tick_pairs },
+  { name: 'Migration20261130164500_delivery_targets', class: Migration20261130164500_delivery_targets },
 ];

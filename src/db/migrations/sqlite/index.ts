@@ -16,6 +16,7 @@ import { Migration20261130154045_message_commit_sequence } from './Migration2026
 import { Migration20261130160313_access_token_expiry } from './Migration20261130160313_access_token_expiry.js';
 import { Migration20261130162102_invitations } from './Migration20261130162102_invitations.js';
 import { Migration20261130154128_tick_pairs } from './Migration20261130154128_tick_pairs.js';
+import { Migration20261130164500_delivery_targets } from './Migration20261130164500_delivery_targets.js';
 export const sqliteMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
   { name: 'Migration20261125122820_agenda_jobs', class: Migration20261125122820_agenda_jobs },
@@ -33,4 +34,5 @@ export const sqliteMigrations = [
   { name: 'Migration20261130160313_access_token_expiry', class: Migration20261130160313_access_token_expiry },
   { name: 'Migration20261130162102_invitations', class: Migration20261130162102_invitations },
   { name: 'Migration20261130154128_tick_pairs', class: Migration20261130154128_tick_pairs },
+  { name: 'Migration20261130164500_delivery_targets', class: Migration20261130164500_delivery_targets },
 ];

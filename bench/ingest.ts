@@ -8,6 +8,7 @@
  * npm run bench:ingest            (SQLite, and PostgreSQL when TEST_DATABASE_URL or the local default answers)
  * BENCH_SECONDS=5 BENCH_CONCURRENCY=64 BENCH_DB=sqlite|postgres npm run bench:ingest
  */
+import { cpus, loadavg } from 'node:os';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { runLoad, type LoadResult } from './load.js';
@@ -80,7 +81,9 @@ for (const kind of kinds) {
     console.log(`  gateway  (webhook, group commit) ${fmt(ours[i])}`);
   });
   const ratio = median(ours.map((r) => r.perSecond)) / median(base.map((r) => r.perSecond));
-  console.log(`  median ratio gateway/baseline: ${ratio.toFixed(2)}x   (target >= 1.0x)`);
+  const p99 = median(ours.map((r) => r.p99)) / median(base.map((r) => r.p99));
+  console.log(`  median ratio gateway/baseline: ${ratio.toFixed(2)}x req/s (target >= 2.0x), ${p99.toFixed(2)}x p99 (target <= 1.5x)`);
+  console.log(`  load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${cpus().length} CPUs, shared)`);
   console.log(`  accepted ${accepted}, received by the live subscriber ${received - receivedBefore}, lost ${lost}`);
 
   await client.dispose();

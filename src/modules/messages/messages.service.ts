@@ -165,16 +165,58 @@ interface Pending {
  */
 function groupCommitter(root: EntityManager, deliveries: Deliveries, sqlite: boolean) {
   return new Batcher<Pending, number>(
-    async (batch) =>
-      root.fork().transactional(async (tx) => {
-        const seqs = await takeSequence(tx, batch.map((p) => p.message.channel));
-        await insertMessages(tx, batch.map((p) => p.message), seqs, sqlite);
-        const rows = batch.flatMap((p) => p.deliveries);
+    async (batch) => {
+      const messages = batch.map((p) => p.message);
+      const rows = batch.flatMap((p) => p.deliveries);
+      // PostgreSQL numbers and inserts in one statement: alone (atomic by itself) it is one round trip.
+      if (!sqlite && !rows.length) return insertNumbered(root.fork(), messages);
+      return root.fork().transactional(async (tx) => {
+        let seqs: number[];
+        if (sqlite) {
+          seqs = await takeSequence(tx, messages.map((m) => m.channel));
+          await insertMessages(tx, messages, seqs, true);
+        } else seqs = await insertNumbered(tx, messages);
         if (rows.length) await deliveries.insert(tx, rows);
         return seqs;
-      }),
+      });
+    },
     { maxBatch: 500, lanes: 1, isolate: true },
   );
+}
+
+/** Column casts for PostgreSQL's VALUES list (parameters arrive as text), in MESSAGE_COLUMNS order, `seq` standing for the offset below the channel's new last number. */
+const PG_CASTS = ['text', 'bigint', 'uuid', 'uuid', 'text', 'text', 'text', 'text', 'jsonb', 'text', 'text', 'jsonb', 'text', 'text', 'text', 'jsonb', 'timestamptz'];
+const PG_ROW = `(${PG_CASTS.map((c) => `?::${c}`).join(', ')})`;
+
+/**
+ * PostgreSQL: the sequence upsert (see takeSequence) and the INSERT of the batch's messages in one
+ * statement. Each message carries how far below its channel's new last number it sits; the numbers
+ * come back with the inserted rows.
+ */
+async function insertNumbered(em: EntityManager, rows: ReturnType<typeof messageRow>[]): Promise<number[]> {
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.channel, (counts.get(r.channel) ?? 0) + 1);
+  const channels = [...counts.keys()].sort();
+  const taken = new Map<string, number>();
+  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+  const params: unknown[] = channels.flatMap((c) => [c, counts.get(c)]);
+  for (const r of rows) {
+    const k = (taken.get(r.channel) ?? 0) + 1;
+    taken.set(r.channel, k);
+    params.push(
+      r.id, counts.get(r.channel)! - k, r.channel, r.organisation, r.eventName, r.username, r.status, r.message, json(r.payload), r.source, r.userId,
+      JSON.stringify(r.modifiersApplied), r.alias, r.avatar, r.emoji, json(r.attachments), r.createdAt,
+    );
+  }
+  const [id, , ...rest] = MESSAGE_COLUMNS;
+  const sql =
+    `with s as (insert into channel_sequences (channel_id, last_seq) values ${channels.map(() => '(?::uuid, ?::bigint)').join(', ')} ` +
+    'on conflict (channel_id) do update set last_seq = channel_sequences.last_seq + excluded.last_seq returning channel_id, last_seq) ' +
+    `${MESSAGE_INSERT.replace(' values ', ' ')}select v.${id}, s.last_seq - v.seq, ${rest.map((c) => `v.${c}`).join(', ')} ` +
+    `from (values ${rows.map(() => PG_ROW).join(', ')}) as v (${MESSAGE_COLUMNS.join(', ')}) join s on s.channel_id = v.channel_id returning id, seq`;
+  const inserted = (await em.getConnection().execute(sql, params, 'all', em.getTransactionContext())) as { id: string; seq: string | number }[];
+  const seqs = new Map(inserted.map((r) => [r.id, Number(r.seq)]));
+  return rows.map((r) => seqs.get(r.id)!);
 }
 
 /** The columns of `messages` the group commit writes, in the order `insertMessages` gives their values. */

@@ -19,11 +19,24 @@ export function spawnGateway(env: Record<string, string>, timeoutMs = 60_000, no
   return spawnScript('bench/gateway.ts', env, timeoutMs, nodeArgs);
 }
 
+/**
+ * Benchmarks measure throughput, not the rate limits (README "Rate limits"): their floods from one address into one
+ * channel would be refused. A caller's env may set any of them back.
+ */
+const UNLIMITED = {
+  RATE_LIMIT_ADDRESS: 'off',
+  RATE_LIMIT_TOKEN: 'off',
+  RATE_LIMIT_CHANNEL: 'off',
+  RATE_LIMIT_CHANNEL_BYTES: 'off',
+  RATE_LIMIT_SOCKETS_PER_ADDRESS: '0',
+  RATE_LIMIT_SOCKETS_PER_TOKEN: '0',
+};
+
 /** Start a TypeScript script that prints one JSON line with its `url` once it listens. */
 export function spawnScript(script: string, env: Record<string, string>, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, script)], {
     cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...UNLIMITED, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -46,6 +46,10 @@ import { restModules } from './routes.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './modules/console/graphiql.js';
 import { serializersOnFirstUse } from './rest/serializers.js';
 import { registerOpenApi } from './rest/openapi.js';
+import { clientAddressReader, createRateLimits } from './infra/rate-limit.js';
+import { countHttpTimeouts, httpTimeoutOptions } from './infra/backpressure.js';
+import { limitHttp } from './rest/rate-limit.js';
+import { limitSocketConnections, withSocketLimits } from './graphql/socket-limits.js';
 
 export interface App {
   server: FastifyInstance;
@@ -83,6 +87,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     readiness.register('redis', redisUp);
   }
   const pubsub = await createAppPubSub(config.redisUrl);
+  // Request rates and connection caps of every door (README "Security"): on Redis with REDIS_URL, shared by the replicas.
+  const rateLimits = await createRateLimits(config.rateLimits, config.redisUrl, metrics, logger.child({ component: 'rate-limit' }));
+  const clientAddressOf = clientAddressReader(config.trustProxy);
   const scheduler = await createScheduler(schedulerOptions(config, { name: `${hostname()}:${process.pid}` }), orm, logger.child({ component: 'scheduler' }));
   readiness.register('job store', async () => {
     await scheduler.agenda.queryJobs({ name: 'readiness-probe', limit: 1 });
@@ -102,6 +109,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     customChannels: new CustomChannelSender(deliveries),
     rocketchat: new RocketChatRuntime(),
     liveAccess: new LiveAccess(base),
+    rateLimits,
   };
   // Background work wired to the app's domain events (each returns its unsubscribe, called on stop).
   defineTickJobs(scheduler, orm, deps);
@@ -117,10 +125,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // The caller of a GraphQL operation, as each transport carries it: over HTTP (and SSE) the Authorization
   // header; over WebSocket, which has no request header, the socket's connectionParams (checked at
   // connection_init: see authenticateSocket).
-  type GraphQLServerContext = { connectionParams?: Record<string, unknown>; reqId?: string; request?: Request; params?: { extensions?: Record<string, unknown> | null } };
-  const graphqlScope = ({ request, connectionParams, reqId }: GraphQLServerContext) => {
+  type GraphQLServerContext = { connectionParams?: Record<string, unknown>; reqId?: string; address?: string; request?: Request; params?: { extensions?: Record<string, unknown> | null } };
+  const graphqlScope = ({ request, connectionParams, reqId, address }: GraphQLServerContext) => {
     const token = request ? bearerToken(request.headers.get('authorization')) : connectionToken(connectionParams);
-    return openScope(orm, deps, { token, requestId: reqId ?? randomUUID() });
+    return openScope(orm, deps, { token, requestId: reqId ?? randomUUID(), address });
   };
   // Opened before validation when validation depends on the caller (production: no field suggestions
   // for anonymous callers), and then reused as the operation's context.
@@ -158,6 +166,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.webhookMaxBytes,
     schemaController: { compilersFactory: { buildSerializer: serializersOnFirstUse() } },
+    // The client address behind the balancer (TRUST_PROXY), and the time a client gets to send its request.
+    trustProxy: config.trustProxy,
+    ...httpTimeoutOptions(config.backpressure),
     // A caller's x-request-id is honoured (and echoed) so one id follows a message across services.
     genReqId: (req) => (acceptableRequestId(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID()),
   });
@@ -171,6 +182,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // NUL bytes, lone surrogates and over-deep JSON in any input: a 400 naming the field, before anything reads it.
   server.addHook('preValidation', refuseBadInput);
   instrumentHttp(server, metrics);
+  limitHttp(server, rateLimits, config.backpressure, metrics, logger);
+  countHttpTimeouts(server.server, metrics, logger);
 
   server.setErrorHandler((error, request, reply) => {
     const body = errorBody(error, request);
@@ -184,7 +197,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     url: yoga.graphqlEndpoint,
     method: ['GET', 'POST', 'OPTIONS'],
     handler: async (req, reply) => {
-      const response = await yoga.handleNodeRequestAndResponse(req, reply, { reqId: req.id });
+      const response = await yoga.handleNodeRequestAndResponse(req, reply, { reqId: req.id, address: req.ip });
       response.headers.forEach((value, key) => void reply.header(key, value));
       reply.status(response.status);
       reply.send(response.body);
@@ -201,11 +214,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // graphql-ws on the same port and path, through Yoga's envelope so HTTP and WebSocket share one context.
   const wss = new WebSocketServer({ server: server.server, path: yoga.graphqlEndpoint });
   const wsServer = useServer(
-    {
+    withSocketLimits({
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
       // No token in force in connection_init: closed with 4403. Accepted sockets close with 4403 when it is revoked or expires.
-      onConnect: (ctx) => authenticateSocket(ctx, (token) => openScope(orm, deps, { token, requestId: randomUUID() })),
+      onConnect: (ctx) =>
+        authenticateSocket(ctx, (token) => openScope(orm, deps, { token, requestId: randomUUID(), address: clientAddressOf(ctx.extra.request) })),
       onSubscribe: async (ctx, id, params) => {
         const initial = {
           ...ctx,
@@ -214,6 +228,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           // Shared subscription results are serialised once and written straight to the socket.
           sendNextFrame: graphqlWsNextFrames(ctx.extra.socket, id),
           params,
+          address: clientAddressOf(ctx.extra.request),
           reqId: acceptableRequestId(ctx.extra.request.headers['x-request-id']) ? ctx.extra.request.headers['x-request-id'] : randomUUID(),
         };
         const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);
@@ -242,9 +257,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           rootValue: { execute, subscribe },
         };
       },
-    },
+    }, rateLimits, clientAddressOf),
     wss,
   );
+  limitSocketConnections(wss, rateLimits, clientAddressOf, config.backpressure, metrics, logger);
   wss.on('connection', (socket) => {
     metrics.websocketConnections.inc();
     socket.once('close', () => metrics.websocketConnections.dec());
@@ -326,6 +342,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         deps.messages.feeds.close();
         deps.liveAccess.stop();
         await deps.pubsub.close();
+        await rateLimits.close();
         deps.http.close();
         await orm.close(true);
         phase('shutdown complete');

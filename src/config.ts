@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
+import proxyAddr from '@fastify/proxy-addr';
 import { parseAllowList } from './infra/address-guard.js';
 
 /** Environment variables, all optional: the defaults are the embedded shape (SQLite, in-process pubsub). */
@@ -41,6 +42,21 @@ const EnvSchema = z.object({
   GRAPHQL_MAX_COST: z.coerce.number().int().min(1).default(50_000),
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
   GRAPHQL_MAX_CHARS: z.coerce.number().int().min(1).default(15_000),
+  TRUST_PROXY: z.string().optional(),
+  RATE_LIMIT_ADDRESS: z.string().default('6000/1m'),
+  RATE_LIMIT_TOKEN: z.string().default('3000/1m'),
+  RATE_LIMIT_AUTH_FAILURES: z.string().default('50/5m'),
+  RATE_LIMIT_CHANNEL: z.string().default('600/1m'),
+  RATE_LIMIT_CHANNEL_BYTES: z.string().default('33554432/1m'),
+  RATE_LIMIT_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(0).default(200),
+  RATE_LIMIT_SOCKETS_PER_TOKEN: z.coerce.number().int().min(0).default(100),
+  RATE_LIMIT_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(0).default(100),
+  RATE_LIMIT_NAMESPACE: z.string().regex(/^[a-z0-9_]{1,40}$/, 'RATE_LIMIT_NAMESPACE must be 1-40 of a-z, 0-9 and _').optional(),
+  SUBSCRIBER_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4_194_304),
+  SUBSCRIBER_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(72_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),
 });
@@ -99,6 +115,52 @@ export interface Config {
   production: boolean;
   /** Limits every GraphQL document must fit before it is executed (README: "Security"). */
   graphqlLimits: GraphQLLimits;
+  /** Which peers' X-Forwarded-For is believed for the client address (Fastify's `trustProxy`): false, true, or a list of addresses/CIDRs. */
+  trustProxy: boolean | string[];
+  /** Request rates and connection counts per address, token and channel (README: "Security", src/infra/rate-limit.ts). */
+  rateLimits: RateLimitConfig;
+  /** Subscribers that stop reading, and HTTP connections that never finish their request (src/infra/backpressure.ts). */
+  backpressure: BackpressureConfig;
+}
+
+/** `points` per `durationMs` window; null: that limit is off. */
+export interface RateWindow {
+  points: number;
+  durationMs: number;
+}
+
+export interface RateLimitConfig {
+  /** Requests (HTTP and graphql-ws operations and connections) per client address. */
+  address: RateWindow | null;
+  /** Requests per presented token (Bearer, X-Auth-Token, a connection's connectionParams). */
+  token: RateWindow | null;
+  /** Failed authentications per client address: past it, requests that carry credentials are refused. */
+  authFailures: RateWindow | null;
+  /** Posts per inbound channel (webhook, return URL, incoming hook, custom channel). */
+  channel: RateWindow | null;
+  /** Body bytes per inbound channel. */
+  channelBytes: RateWindow | null;
+  /** Open subscription connections (graphql-ws sockets, SSE streams) per client address; 0: no limit. */
+  socketsPerAddress: number;
+  /** Open subscription connections per token; 0: no limit. */
+  socketsPerToken: number;
+  /** Operations at once on one graphql-ws socket; 0: no limit. */
+  subscriptionsPerSocket: number;
+  /** Key prefix suffix in Redis, so that several deployments can share one server. */
+  namespace?: string;
+}
+
+export interface BackpressureConfig {
+  /** Bytes waiting to be sent to one subscriber past which it is closed. */
+  subscriberMaxBufferedBytes: number;
+  /** How long an SSE subscriber may accept nothing while data waits before it is closed, ms. */
+  subscriberStallTimeoutMs: number;
+  /** Time to receive a request's headers, ms. */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request (headers and body), ms. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept, ms. */
+  keepAliveTimeoutMs: number;
 }
 
 export interface GraphQLLimits {
@@ -169,7 +231,57 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
       maxChars: e.GRAPHQL_MAX_CHARS,
     },
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    rateLimits: {
+      address: parseRateWindow('RATE_LIMIT_ADDRESS', e.RATE_LIMIT_ADDRESS),
+      token: parseRateWindow('RATE_LIMIT_TOKEN', e.RATE_LIMIT_TOKEN),
+      authFailures: parseRateWindow('RATE_LIMIT_AUTH_FAILURES', e.RATE_LIMIT_AUTH_FAILURES),
+      channel: parseRateWindow('RATE_LIMIT_CHANNEL', e.RATE_LIMIT_CHANNEL),
+      channelBytes: parseRateWindow('RATE_LIMIT_CHANNEL_BYTES', e.RATE_LIMIT_CHANNEL_BYTES),
+      socketsPerAddress: e.RATE_LIMIT_SOCKETS_PER_ADDRESS,
+      socketsPerToken: e.RATE_LIMIT_SOCKETS_PER_TOKEN,
+      subscriptionsPerSocket: e.RATE_LIMIT_SUBSCRIPTIONS_PER_SOCKET,
+      namespace: e.RATE_LIMIT_NAMESPACE,
+    },
+    backpressure: {
+      subscriberMaxBufferedBytes: e.SUBSCRIBER_MAX_BUFFERED_BYTES,
+      subscriberStallTimeoutMs: e.SUBSCRIBER_STALL_TIMEOUT_MS,
+      headersTimeoutMs: Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS),
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
   };
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A rate limit as `N/period` (`600/1m`, `30/10s`, `50/5m`, `1000/1h`; a bare `N` is per minute), or `0` / `off`
+ * to switch it off. Windows are whole seconds (Redis keys expire in seconds).
+ */
+export function parseRateWindow(name: string, value: string): RateWindow | null {
+  const text = value.trim().toLowerCase();
+  if (text === '0' || text === 'off') return null;
+  const match = /^(\d+)\s*(?:\/\s*(\d+)?\s*(ms|s|m|h))?$/.exec(text);
+  const points = match ? Number(match[1]) : NaN;
+  const durationMs = match?.[3] ? Number(match[2] ?? 1) * UNIT_MS[match[3]] : 60_000;
+  if (!match || !Number.isSafeInteger(points) || points < 1 || durationMs < 1_000 || durationMs % 1_000 !== 0) {
+    throw new ConfigError(`Invalid configuration:\n  ${name}: must be N/period in whole seconds (e.g. 600/1m, 30/10s), N (per minute), or off`);
+  }
+  return { points, durationMs };
+}
+
+/** Off, `true` (every peer: only behind a proxy that overwrites X-Forwarded-For), or the proxies' addresses/CIDRs (`loopback`, `uniquelocal` ... as proxy-addr names them). */
+function parseTrustProxy(value: string | undefined): boolean | string[] {
+  if (!value || /^(0|false|no)$/i.test(value)) return false;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+  try {
+    proxyAddr.compile(entries);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  TRUST_PROXY: ${(error as Error).message}`);
+  }
+  return entries;
 }
 
 function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseConfig {

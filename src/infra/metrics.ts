@@ -87,6 +87,28 @@ export function createMetrics() {
     help: 'Interval integration slots that passed while no replica ran them (each stretch is caught up by one tick), summed over (integration, channel) pairs',
     registers: [registry],
   });
+  const rateLimited = new Counter({
+    name: 'switchboard_rate_limited_total',
+    help: 'Requests, operations and connections refused by a rate limit or connection cap (429, graphql-ws 4429 or an operation error), by limit',
+    labelNames: ['limit'] as const,
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'switchboard_auth_failures_total',
+    help: 'Credentials that matched nothing (a token of no user, a wrong hook, return-URL or channel token)',
+    registers: [registry],
+  });
+  const slowSubscribersClosed = new Counter({
+    name: 'switchboard_slow_subscribers_closed_total',
+    help: 'Subscribers closed because they stopped reading, by transport (websocket, sse) and reason (buffered: too many bytes waiting; stalled: nothing accepted for too long)',
+    labelNames: ['transport', 'reason'] as const,
+    registers: [registry],
+  });
+  const httpTimeouts = new Counter({
+    name: 'switchboard_http_timeouts_total',
+    help: 'HTTP connections cut because their request headers or body did not arrive in time (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS)',
+    registers: [registry],
+  });
   const jobStoreErrors = new Counter({
     name: 'switchboard_job_store_errors_total',
     help: 'Errors raised by the job store (Agenda), by operation',
@@ -107,6 +129,10 @@ export function createMetrics() {
     tickLateness,
     tickMissedSlots,
     jobStoreErrors,
+    rateLimited,
+    authFailures,
+    slowSubscribersClosed,
+    httpTimeouts,
   };
 }
 

@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import type { Scope } from '../context.js';
 import { ConflictError, UnauthenticatedError, UpstreamError, ValidationError } from '../errors.js';
 import type { RestOptions } from './scope.js';
+import { rateLimitedRoute, tooManyRequestsResponse } from './rate-limit.js';
 
 export const DOCS_PREFIX = '/docs';
 
@@ -31,6 +32,8 @@ export async function registerOpenApi(app: FastifyInstance) {
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An access token: Authorization: Bearer <token>' } } },
       security: [{ bearerAuth: [] }],
     },
+    // Every limited route may answer 429 (src/rest/rate-limit.ts): documented once here for all of them.
+    transform: ({ schema, url }) => ({ schema: withTooManyRequests(schema, url), url }),
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, uiConfig: { docExpansion: 'list', deepLinking: true } });
 }
@@ -127,6 +130,12 @@ const ERROR_TEXT: Record<number, string> = {
   500: 'Internal server error.',
   502: 'A remote the request depends on (an integration spec URL, Slack) failed.',
 };
+
+function withTooManyRequests<S>(schema: S, url: string): S {
+  const s = schema as (FastifySchema & { hide?: boolean }) | undefined;
+  if (!s || s.hide || !rateLimitedRoute(url)) return schema;
+  return { ...s, response: { ...(s.response as object), 429: tooManyRequestsResponse(url, errorEnvelope) } } as S;
+}
 
 /** Responses for the given error statuses, each the shared error envelope; `text` overrides the generic descriptions. */
 export function errorResponses(codes: number[], text: Partial<Record<number, string>> = {}) {

@@ -12,7 +12,7 @@ import { bearerToken, openScope, type Caller } from '../modules/auth/auth.servic
  */
 export function restScope(orm: Pick<MikroORM, 'em'>, deps: Deps) {
   return (request: FastifyRequest, caller: Omit<Caller, 'requestId'> = { token: bearerToken(request.headers.authorization) }): Promise<Scope> =>
-    openScope(orm, deps, { ...caller, requestId: request.id });
+    openScope(orm, deps, { ...caller, requestId: request.id, address: request.ip });
 }
 
 /** What each REST module's plugin receives: the app's deps, and the one way to open a unit of work. */

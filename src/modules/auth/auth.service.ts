@@ -45,6 +45,8 @@ export interface Caller {
   token?: string | null;
   userId?: string | null;
   requestId: string;
+  /** The client's address: a credential that matches nothing counts against it (src/infra/rate-limit.ts). */
+  address?: string;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function openScope(orm: { em: EntityManager }, deps: Deps, caller: 
   let record = await findAccessToken(em, caller.token ?? null);
   if (record && caller.userId != null && !safeEqual(record.user.id, caller.userId)) record = null;
   const viewer = record?.user ?? null;
+  if (caller.token && !viewer) await deps.rateLimits?.authFailed(caller.address);
   const credential = record ? { tokenId: record.id, expiresAt: record.expiresAt ?? null, checkedAt } : null;
   return { em, viewer, deps, requestId: caller.requestId, credential };
 }

@@ -10,13 +10,13 @@ import { Migration20261130124025_integration_warnings } from './Migration2026113
 import { Migration20261130124154_rocketchat_message_model } from './Migration20261130124154_rocketchat_message_model.js';
 import { Migration20261130125823_integration_all_channels } from './Migration20261130125823_integration_all_channels.js';
 import { Migration20261130141339_signing_secrets } from './Migration20261130141339_signing_secrets.js';
-import { Migration20261130155500_delivery_replays } from './Migration20261130155500_delivery_replays.js';
 import { Migration20261130154043_message_commit_sequence } from './Migration20261130154043_message_commit_sequence.js';
-
+import { Migration20261130154126_tick_pairs } from './Migration20261130154126_tick_pairs.js';
+import { Migration20261130155500_delivery_replays } from './Migration20261130155500_delivery_replays.js';
 import { Migration20261130160307_access_token_expiry } from './Migration20261130160307_access_token_expiry.js';
 import { Migration20261130162058_invitations } from './Migration20261130162058_invitations.js';
-import { Migration20261130154126_tick_pairs } from './Migration20261130154126_tick_pairs.js';
 import { Migration20261130164500_delivery_targets } from './Migration20261130164500_delivery_targets.js';
+
 export const postgresqlMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
   { name: 'Migration20261125122820_agenda_jobs', class: Migration20261125122820_agenda_jobs },
@@ -29,10 +29,10 @@ export const postgresqlMigrations = [
   { name: 'Migration20261130124154_rocketchat_message_model', class: Migration20261130124154_rocketchat_message_model },
   { name: 'Migration20261130125823_integration_all_channels', class: Migration20261130125823_integration_all_channels },
   { name: 'Migration20261130141339_signing_secrets', class: Migration20261130141339_signing_secrets },
-  { name: 'Migration20261130155500_delivery_replays', class: Migration20261130155500_delivery_replays },
   { name: 'Migration20261130154043_message_commit_sequence', class: Migration20261130154043_message_commit_sequence },
+  { name: 'Migration20261130154126_tick_pairs', class: Migration20261130154126_tick_pairs },
+  { name: 'Migration20261130155500_delivery_replays', class: Migration20261130155500_delivery_replays },
   { name: 'Migration20261130160307_access_token_expiry', class: Migration20261130160307_access_token_expiry },
   { name: 'Migration20261130162058_invitations', class: Migration20261130162058_invitations },
-  { name: 'Migration20261130154126_tick_pairs', class: Migration20261130154126_tick_pairs },
   { name: 'Migration20261130164500_delivery_targets', class: Migration20261130164500_delivery_targets },
 ];

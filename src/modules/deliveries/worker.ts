@@ -193,19 +193,20 @@ export function startDeliveryWorker(
       }
     }
     // The target's health: an open circuit holds the attempt (not counted) until its probe; a disabled target
-    // fails it at once.
+    // fails it at once. A replay is an admin's own act, usually right after fixing the endpoint: it goes out
+    // through an open circuit (its outcome closes or keeps it), never to a disabled target.
     const ref: TargetRef = { kind: row.kind, organisation: row.organisation, targetId: row.targetId, channel: row.channel, url: row.url };
     const key = targetKey(ref, handler?.healthPerUrl === true);
     const settings = { ...deps.config.deliveries, probeMs: deps.config.outbound.timeoutMs + 5_000 };
     let disabled: string | null = null;
     if (!unreadable) {
       const g = await gate(em, key, new Date(), settings);
-      if (!g.send && 'until' in g) {
+      if (!g.send && 'until' in g && !row.replayOf) {
         await em.fork().nativeUpdate(Delivery, { id: row.id, lockedBy: row.lockedBy, status: 'pending' }, { nextAttemptAt: g.until, lockedBy: null, lockedUntil: null });
         deps.logger.debug({ deliveryId: row.id, kind: row.kind, until: g.until }, 'delivery held: the target\'s circuit is open');
         return;
       }
-      if (!g.send) disabled = g.disabled;
+      if (!g.send && 'disabled' in g) disabled = g.disabled;
     }
     const outcome: AttemptOutcome = unreadable
       ? { statusCode: null, latencyMs: 0, error: 'the stored request or its signing key cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }

@@ -49,6 +49,21 @@ interface TargetLike {
 
 const topicOf = (channelId: string) => `channel:message:${channelId}`;
 
+/**
+ * The client as the Redis event target uses it. The target sends PUBLISH, SUBSCRIBE and UNSUBSCRIBE without
+ * awaiting them: while Redis is away each would end in an unhandled rejection, which stops the process. A
+ * publish lost that way is made good from the database (live delivery follows the commit sequence), and
+ * ioredis subscribes again to its channels when it reconnects.
+ */
+function settled(client: Redis) {
+  return {
+    on: client.on.bind(client),
+    publish: (topic: string, message: string) => client.publish(topic, message).catch(() => 0),
+    subscribe: (topic: string) => client.subscribe(topic).catch(() => 0),
+    unsubscribe: (topic: string) => client.unsubscribe(topic).catch(() => 0),
+  };
+}
+
 export async function createAppPubSub(redisUrl?: string): Promise<PubSub> {
   let target: TargetLike;
   let clients: Redis[] = [];
@@ -59,7 +74,7 @@ export async function createAppPubSub(redisUrl?: string): Promise<PubSub> {
     await Promise.all([publishClient.connect(), subscribeClient.connect()]);
     clients = [publishClient, subscribeClient];
     subscriber = subscribeClient;
-    target = createRedisEventTarget({ publishClient, subscribeClient }) as unknown as TargetLike;
+    target = createRedisEventTarget({ publishClient: settled(publishClient), subscribeClient: settled(subscribeClient) } as never) as unknown as TargetLike;
   } else {
     target = new EventTarget();
   }

@@ -642,7 +642,13 @@ export class TickBatches {
     await Promise.allSettled([...this.inFlight]);
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
-    if (this.root) await sql(this.root.fork(), `update tick_pairs set lease_until = 0 where claimed_by = ? and state = 'claimed'`, [this.replica]);
+    // Releasing the rows lets another replica take them at once; when the database is already gone the
+    // leases still run out (TICK_LEASE_MS), so shutdown goes on.
+    if (this.root) {
+      await sql(this.root.fork(), `update tick_pairs set lease_until = 0 where claimed_by = ? and state = 'claimed'`, [this.replica]).catch((error: unknown) =>
+        this.logger?.warn({ err: error }, 'could not release claimed tick rows on stop; their leases will run out'),
+      );
+    }
   }
 }
 

@@ -104,6 +104,9 @@ for (const db of databases) {
         OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8,::1',
         LOG_LEVEL: 'info',
         SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+        // The failures below open the output's circuit: after the restart its probe goes out within a second
+        // (the default cool-down, a minute, would outlast the test's wait).
+        DELIVERY_CIRCUIT_COOLDOWN_SECONDS: '1',
       };
       const first: GatewayProcess = await spawnGateway(env, await freePort());
       cleanup.push(() => first.kill());

@@ -141,3 +141,30 @@ export function when(iso: string | null | undefined): string {
 export function link(...parts: string[]) {
   return `#/${parts.map(encodeURIComponent).join('/')}`;
 }
+
+/** A name's rename form: `save` stores the new name (and reloads what shows it). */
+export function RenameForm({ id, current, save }: { id: string; current: string; save: (name: string) => Promise<void> }) {
+  const [name, setName] = useState<string | null>(null);
+  const rename = useAction();
+  return (
+    <>
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void rename.run(async () => {
+            await save(name ?? current);
+            return 'Renamed.';
+          });
+        }}
+      >
+        <label for={id}>New name</label>
+        <input id={id} required maxLength={200} value={name ?? current} onInput={(e) => setName(e.currentTarget.value)} />
+        <button type="submit" disabled={rename.busy}>
+          Rename
+        </button>
+      </form>
+      <ActionNotes action={rename} />
+    </>
+  );
+}

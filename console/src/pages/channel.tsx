@@ -3,7 +3,7 @@ import { ok, request, subscribe } from '../client';
 import type { ConsoleChannelMessagesSubscription } from '../gql/graphql';
 import { graphql } from '../graphql';
 import { SettingsForm } from '../settings-form';
-import { ActionNotes, Badge, CopyButton, Loading, Notice, TypeBadge, link, useAction, useQuery, when } from '../ui';
+import { ActionNotes, Badge, CopyButton, Loading, Notice, TypeBadge, RenameForm, link, useAction, useQuery, when } from '../ui';
 import { EnableIntegration, switchIntegration } from './integration';
 import { Deliveries } from './deliveries';
 
@@ -67,8 +67,6 @@ export function curlExample(webhookUrl: string): string {
 
 export function ChannelPage({ channelId, tab }: { channelId: string; tab: string }) {
   const q = useQuery(Channel, { id: channelId }, channelId);
-  const [name, setName] = useState<string | null>(null);
-  const rename = useAction();
   if (!q.data) return <Loading what={q} />;
   const c = q.data.channel;
   if (!c) return <Notice kind="error">This channel does not exist, or you are not a member of its organisation.</Notice>;
@@ -100,24 +98,14 @@ export function ChannelPage({ channelId, tab }: { channelId: string; tab: string
         </details>
         <details>
           <summary>Rename channel</summary>
-          <form
-            class="row"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void rename.run(async () => {
-                ok((await request(UpdateChannel, { input: { id: c.id, name: name ?? c.name } })).updateChannel);
-                await q.reload();
-                return 'Renamed.';
-              });
+          <RenameForm
+            id="channel-rename"
+            current={c.name}
+            save={async (name) => {
+              ok((await request(UpdateChannel, { input: { id: c.id, name } })).updateChannel);
+              await q.reload();
             }}
-          >
-            <label for="channel-rename">New name</label>
-            <input id="channel-rename" required maxLength={200} value={name ?? c.name} onInput={(e) => setName(e.currentTarget.value)} />
-            <button type="submit" disabled={rename.busy}>
-              Rename
-            </button>
-          </form>
-          <ActionNotes action={rename} />
+          />
         </details>
       </section>
       <nav class="tabs" aria-label="Channel views">

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ok, request } from '../client';
 import { graphql } from '../graphql';
-import { ActionNotes, CopyButton, Loading, Notice, TypeBadge, Badge, link, useAction, useQuery } from '../ui';
+import { ActionNotes, CopyButton, Loading, Notice, TypeBadge, Badge, RenameForm, link, useAction, useQuery } from '../ui';
 
 const Organisation = graphql(`
   query ConsoleOrganisation($id: ID!) {
@@ -210,8 +210,6 @@ function Review({ added, onKeep, onDiscard, busy }: { added: Added; onKeep(): vo
 
 export function OrganisationPage({ organisationId }: { organisationId: string }) {
   const org = useQuery(Organisation, { id: organisationId }, organisationId);
-  const [newName, setNewName] = useState<string | null>(null);
-  const rename = useAction();
   const [channelName, setChannelName] = useState('');
   const [channelDescription, setChannelDescription] = useState('');
   const createChannel = useAction();
@@ -236,24 +234,14 @@ export function OrganisationPage({ organisationId }: { organisationId: string })
       {isOwner && (
         <details class="card">
           <summary>Rename organisation</summary>
-          <form
-            class="row"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void rename.run(async () => {
-                ok((await request(RenameOrganisation, { input: { id: o.id, name: newName ?? o.name } })).renameOrganisation);
-                await org.reload();
-                return 'Renamed.';
-              });
+          <RenameForm
+            id="org-rename"
+            current={o.name}
+            save={async (name) => {
+              ok((await request(RenameOrganisation, { input: { id: o.id, name } })).renameOrganisation);
+              await org.reload();
             }}
-          >
-            <label for="org-rename">New name</label>
-            <input id="org-rename" required maxLength={200} value={newName ?? o.name} onInput={(e) => setNewName(e.currentTarget.value)} />
-            <button type="submit" disabled={rename.busy}>
-              Rename
-            </button>
-          </form>
-          <ActionNotes action={rename} />
+          />
         </details>
       )}
 

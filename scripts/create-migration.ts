@@ -20,7 +20,7 @@ const pgBase = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres:postgres@
 
 /** Create the migration for one driver; returns the tables its statements touch. */
 async function create(db: DatabaseConfig, cleanup: () => Promise<void>, changedTables?: Set<string>): Promise<Set<string>> {
-  const orm = await MikroORM.init(ormOptions(db));
+  const orm = await MikroORM.init(await ormOptions(db));
   try {
     const migrator = orm.getMigrator();
     await migrator.up();
@@ -94,7 +94,7 @@ function writeIndex(driver: DatabaseConfig['driver']) {
 }
 
 const dbName = `sb_migrate_${randomBytes(4).toString('hex')}`;
-const admin = await MikroORM.init({ ...ormOptions({ driver: 'postgresql', url: pgBase }), entities: [], migrations: {} } as never);
+const admin = await MikroORM.init({ ...(await ormOptions({ driver: 'postgresql', url: pgBase })), entities: [], migrations: {} } as never);
 await admin.em.getConnection().execute(`create database ${dbName}`);
 const url = new URL(pgBase);
 url.pathname = `/${dbName}`;

@@ -1,6 +1,4 @@
 import { MikroORM, type Options } from '@mikro-orm/core';
-import { LibSqlDriver } from '@mikro-orm/libsql';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -16,8 +14,11 @@ export type { EntityManager } from '@mikro-orm/core';
 export const migrationsDir = (driver: DatabaseConfig['driver']) =>
   path.join(path.dirname(new URL(import.meta.url).pathname), 'migrations', driver);
 
-/** ORM options for a database: shared by the app, the migration script and the tests. */
-export function ormOptions(db: DatabaseConfig): Options {
+/**
+ * ORM options for a database: shared by the app, the migration script and the tests. Only the driver of the
+ * configured database is loaded (each pulls in its own client and dialect): start-up pays for one.
+ */
+export async function ormOptions(db: DatabaseConfig): Promise<Options> {
   const common: Options = {
     entities,
     extensions: [Migrator],
@@ -27,6 +28,7 @@ export function ormOptions(db: DatabaseConfig): Options {
     discovery: { warnWhenNoEntities: false },
   };
   if (db.driver === 'postgresql') {
+    const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
     return {
       ...common,
       driver: PostgreSqlDriver,
@@ -36,6 +38,7 @@ export function ormOptions(db: DatabaseConfig): Options {
     } as Options;
   }
   if (db.dbName !== ':memory:') mkdirSync(path.dirname(db.dbName), { recursive: true });
+  const { LibSqlDriver } = await import('@mikro-orm/libsql');
   return {
     ...common,
     driver: LibSqlDriver,
@@ -65,7 +68,7 @@ function configureSqliteConnection(connection: { exec(sql: string): unknown }, d
 
 /** Connect and bring the schema up to date. */
 export async function initOrm(db: DatabaseConfig): Promise<MikroORM> {
-  const orm = await MikroORM.init(ormOptions(db));
+  const orm = await MikroORM.init(await ormOptions(db));
   // WAL (a property of the database file) lets readers proceed while a write commits.
   if (db.driver === 'sqlite' && db.dbName !== ':memory:') await orm.em.getConnection().execute('pragma journal_mode = wal');
   await orm.getMigrator().up();

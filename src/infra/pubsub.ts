@@ -9,7 +9,7 @@
  */
 import { createPubSub } from 'graphql-yoga';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { Redis } from 'ioredis';
+import { newRedis, type Redis } from './redis.js';
 import type { StoredMessage } from './hooks.js';
 
 /** A message as it travels to subscribers (JSON-safe: dates as ISO strings). */
@@ -69,8 +69,7 @@ export async function createAppPubSub(redisUrl?: string): Promise<PubSub> {
   let clients: Redis[] = [];
   let subscriber: Redis | null = null;
   if (redisUrl) {
-    const publishClient = new Redis(redisUrl, { lazyConnect: true });
-    const subscribeClient = new Redis(redisUrl, { lazyConnect: true });
+    const [publishClient, subscribeClient] = await Promise.all([newRedis(redisUrl, { lazyConnect: true }), newRedis(redisUrl, { lazyConnect: true })]);
     await Promise.all([publishClient.connect(), subscribeClient.connect()]);
     clients = [publishClient, subscribeClient];
     subscriber = subscribeClient;

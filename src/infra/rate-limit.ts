@@ -17,12 +17,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimitConfig, RateWindow } from '../config.js';
 import { parseAddress } from './address-guard.js';
 import { hashToken } from './crypto.js';
+import { newRedis, type Redis } from './redis.js';
 import type { Metrics } from './metrics.js';
 
 /** The limits, as named in /metrics (`limit` label), in 429 bodies and in the README. */
@@ -341,7 +341,7 @@ export const isRefusal = (value: Lease | Refusal): value is Refusal => 'limit' i
  */
 export async function createRateLimits(config: RateLimitConfig, redisUrl: string | undefined, metrics: Metrics, logger: Logger): Promise<RateLimits> {
   if (!redisUrl) return new RateLimits(config, metrics, logger);
-  const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const redis = await newRedis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
   await redis.connect();
   return new RateLimits(config, metrics, logger, redis);

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { newRedis } from './redis.js';
 
 /**
  * Readiness: what this replica needs to serve traffic. Each dependency registers a named check (the
@@ -64,7 +64,7 @@ export class Readiness {
  */
 export function redisCheck(url: string, timeoutMs = 2_000): ReadinessCheck {
   return async () => {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: timeoutMs });
+    const client = await newRedis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: timeoutMs });
     // The socket error (ECONNREFUSED, ENOTFOUND ...) says more than the "Connection is closed." it causes.
     let cause: Error | undefined;
     client.on('error', (error: Error) => (cause ??= error));

@@ -3,7 +3,7 @@
  * integrations.service.ts (the same functions the GraphQL mutations call). The custom integrations'
  * settings routes are in settings.rest.ts, beside the service they call.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Scope } from '../../context.js';
 import { success } from '../../rest/envelope.js';
 import { envelope, iso, params, routeSchema, settingValue, telexDoor, withRestFields } from '../../rest/openapi.js';
@@ -101,11 +101,37 @@ const integrationParams = params({
   integrationId: { type: 'string', description: 'The UUID of the integration.' },
 });
 
+type IntegrationParams = { organisationId: string; integrationId: string };
+type UpdateBody = { name?: string; json_url?: string; auth_credential?: string | null; is_active?: boolean };
+
 const jsonUrl = { type: 'string', description: "URL of the integration's JSON spec (`{\"data\": {...}}`); fetched and validated now." };
 const authCredential = { type: 'string', description: 'A secret the integration needs; stored encrypted, shown back masked.' };
 
 export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opts) => {
   const scopeOf = telexDoor(app, opts);
+
+  // The organisation and custom-integration paths are two documented doors onto the same integrations: one
+  // handler each for update and delete.
+  const update = async (request: FastifyRequest<{ Params: IntegrationParams; Body: UpdateBody }>, reply: FastifyReply) => {
+    const scope = scopeOf(request);
+    const b = request.body;
+    const integration = await withRestFields(FIELDS, () =>
+      updateIntegration(scope, {
+        id: request.params.integrationId,
+        organisationId: request.params.organisationId,
+        jsonUrl: b.json_url,
+        name: b.name,
+        authCredential: b.auth_credential,
+        isActive: b.is_active,
+      }),
+    );
+    return success(reply, 200, 'Integrations updated successfully', integrationBody(scope, integration));
+  };
+  const remove = async (request: FastifyRequest<{ Params: IntegrationParams }>, reply: FastifyReply) => {
+    const scope = scopeOf(request);
+    const removed = await removeIntegration(scope, { id: request.params.integrationId, organisationId: request.params.organisationId });
+    return success(reply, 200, 'Integrations deleted successfully', integrationBody(scope, removed));
+  };
 
   // ---------- organisation integrations ----------
 
@@ -175,7 +201,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
     },
   );
 
-  app.patch<{ Params: { organisationId: string; integrationId: string }; Body: { name?: string; json_url?: string; auth_credential?: string | null; is_active?: boolean } }>(
+  app.patch<{ Params: IntegrationParams; Body: UpdateBody }>(
     '/organisations/:organisationId/integrations/:integrationId',
     {
       schema: routeSchema(
@@ -202,24 +228,10 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
         [400, 403, 404],
       ),
     },
-    async (request, reply) => {
-      const scope = scopeOf(request);
-      const b = request.body;
-      const integration = await withRestFields(FIELDS, () =>
-        updateIntegration(scope, {
-          id: request.params.integrationId,
-          organisationId: request.params.organisationId,
-          jsonUrl: b.json_url,
-          name: b.name,
-          authCredential: b.auth_credential,
-          isActive: b.is_active,
-        }),
-      );
-      return success(reply, 200, 'Integrations updated successfully', integrationBody(scope, integration));
-    },
+    update,
   );
 
-  app.delete<{ Params: { organisationId: string; integrationId: string } }>(
+  app.delete<{ Params: IntegrationParams }>(
     '/organisations/:organisationId/integrations/:integrationId',
     {
       schema: routeSchema(
@@ -234,11 +246,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
         [403, 404],
       ),
     },
-    async (request, reply) => {
-      const scope = scopeOf(request);
-      const removed = await removeIntegration(scope, { id: request.params.integrationId, organisationId: request.params.organisationId });
-      return success(reply, 200, 'Integrations deleted successfully', integrationBody(scope, removed));
-    },
+    remove,
   );
 
   // ---------- custom integrations ----------
@@ -293,7 +301,7 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
     },
   );
 
-  app.put<{ Params: { organisationId: string; integrationId: string }; Body: { json_url: string; name?: string; auth_credential?: string | null } }>(
+  app.put<{ Params: IntegrationParams; Body: UpdateBody }>(
     '/organisations/:organisationId/integrations/custom/:integrationId',
     {
       schema: routeSchema(
@@ -305,29 +313,16 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
             'Re-reads the spec from json_url (GraphQL: updateIntegration / refreshIntegration); the spec must keep the integration_type. ' +
             'Settings and channels are kept. The updated integration is included as `data`.',
           params: integrationParams,
-          body: { type: 'object', required: ['json_url'], properties: { json_url: jsonUrl, name: { type: 'string' }, auth_credential: { ...authCredential, nullable: true } } },
+          body: { type: 'object', required: ['json_url'], properties: { json_url: jsonUrl, name: { type: 'string' }, auth_credential: { ...authCredential, nullable: true }, is_active: { type: 'boolean', description: 'Switch the integration on or off, as the PATCH does.' } } },
           response: { 200: envelope('Integrations updated successfully', integrationSchema) },
         },
         [400, 403, 404],
       ),
     },
-    async (request, reply) => {
-      const scope = scopeOf(request);
-      const b = request.body;
-      const integration = await withRestFields(FIELDS, () =>
-        updateIntegration(scope, {
-          id: request.params.integrationId,
-          organisationId: request.params.organisationId,
-          jsonUrl: b.json_url,
-          name: b.name,
-          authCredential: b.auth_credential,
-        }),
-      );
-      return success(reply, 200, 'Integrations updated successfully', integrationBody(scope, integration));
-    },
+    update,
   );
 
-  app.delete<{ Params: { organisationId: string; integrationId: string } }>(
+  app.delete<{ Params: IntegrationParams }>(
     '/organisations/:organisationId/integrations/custom/:integrationId',
     {
       schema: routeSchema(
@@ -342,10 +337,6 @@ export const integrationsRest: FastifyPluginAsync<RestOptions> = async (app, opt
         [403, 404],
       ),
     },
-    async (request, reply) => {
-      const scope = scopeOf(request);
-      const removed = await removeIntegration(scope, { id: request.params.integrationId, organisationId: request.params.organisationId });
-      return success(reply, 200, 'Integrations deleted successfully', integrationBody(scope, removed));
-    },
+    remove,
   );
 };

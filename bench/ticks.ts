@@ -24,7 +24,9 @@ import { randomBytes } from 'node:crypto';
 import { buildApp, type App } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { initOrm } from '../src/db/orm.js';
+import { encryptSecret } from '../src/infra/crypto.js';
 import { createHttpClient } from '../src/infra/http.js';
+import { generateSigningSecret } from '../src/infra/webhook-signature.js';
 import { Channel } from '../src/modules/channels/channel.entity.js';
 import { ChannelIntegration } from '../src/modules/integrations/channel-integration.entity.js';
 import { Integration } from '../src/modules/integrations/integration.entity.js';
@@ -129,6 +131,8 @@ async function seed(app: App) {
         tickUrl,
         keyFeatures: [],
         settingsSchema: [{ label: 'interval', type: 'text', required: true, default: IDLE_CRON }],
+        // As every integration added through the API has one: its ticks are signed and carry their key (webhook-id).
+        signingSecret: encryptSecret(config.secretKey, generateSigningSecret()),
       } as never);
       em.create(ChannelIntegration, { channel: channels[i % CHANNELS], integration, position: 0 } as never);
     }

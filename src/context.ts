@@ -19,7 +19,7 @@ export interface Deps {
   metrics: Metrics;
   /** Named readiness checks behind GET /readyz; register one for each dependency you connect to. */
   readiness: Readiness;
-  /** Channel messages to subscribers on every replica (Redis with REDIS_URL, in-process otherwise). */
+  /** Channel messages and delivery events to subscribers on every replica, and signals between replicas (Redis with REDIS_URL, in-process otherwise). */
   pubsub: PubSub;
   /** Agenda on the configured job store (src/infra/scheduler.ts): tick jobs. */
   scheduler: Scheduler;

@@ -1,5 +1,6 @@
 /**
- * Publish/subscribe between the message path and subscriptions, on this replica and every other one.
+ * Publish/subscribe between the message path (and the delivery worker) and subscriptions, on this replica and
+ * every other one.
  * With REDIS_URL it is graphql-yoga's pubsub over `@graphql-yoga/redis-event-target` (two ioredis
  * clients, connected before the target is built: see STACK.md); otherwise an in-process EventTarget.
  *
@@ -20,8 +21,69 @@ export interface MessageEvent extends Omit<StoredMessage, 'createdAt'> {
   createdAt: string;
 }
 
+/**
+ * A delivery event as it travels to `deliveryEvents` subscribers (JSON-safe: dates as ISO strings). It carries what
+ * the history shows of an attempt, never its request body, headers or the receiver's answer.
+ */
+export interface DeliveryEvent {
+  kind: DeliveryEventKind;
+  /** When the attempt was recorded, or the target's health changed. */
+  at: string;
+  organisationId: string;
+  channelId: string | null;
+  /** ATTEMPT_* events: the attempt. */
+  delivery: DeliveryEventAttempt | null;
+  /** TARGET_* events: the target after the change. */
+  target: DeliveryEventTarget | null;
+  /** ATTEMPT_RETRIED: when the next attempt is due. */
+  retryAt: string | null;
+}
+
+export const DELIVERY_EVENT_KINDS = [
+  'ATTEMPT_SUCCEEDED',
+  'ATTEMPT_RETRIED',
+  'ATTEMPT_FAILED',
+  'ATTEMPT_GAVE_UP',
+  'TARGET_OPENED',
+  'TARGET_CLOSED',
+  'TARGET_DISABLED',
+  'TARGET_REENABLED',
+] as const;
+export type DeliveryEventKind = (typeof DELIVERY_EVENT_KINDS)[number];
+
+export interface DeliveryEventAttempt {
+  id: string;
+  kind: string;
+  targetId: string | null;
+  url: string;
+  attempt: number;
+  status: 'succeeded' | 'retried' | 'failed';
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  messageId: string | null;
+  webhookId: string;
+  replayOf: string | null;
+  requestId: string | null;
+  createdAt: string;
+}
+
+export interface DeliveryEventTarget {
+  kind: string;
+  /** The integration (or Rocket.Chat integration, custom channel connection) the target's calls are made for. */
+  targetId: string | null;
+  url: string;
+  state: 'closed' | 'open' | 'half_open' | 'disabled';
+  consecutiveFailures: number;
+  openUntil: string | null;
+  lastError: string | null;
+  disabledReason: string | null;
+}
+
 export type PubSubTopics = {
   'channel:message': [channelId: string, message: MessageEvent];
+  /** An organisation's delivery events (deliveryEvents). */
+  'organisation:delivery': [organisationId: string, event: DeliveryEvent];
   /** Control events between replicas (an access revocation ...), by name, with a JSON payload. */
   signal: [name: string, payload: unknown];
 };
@@ -34,6 +96,15 @@ export interface PubSub {
   publish(channelId: string, message: MessageEvent): void;
   /** Listen to a channel's messages; resolves once the listener is live; the returned function stops it. */
   listen(channelId: string, listener: Listener): Promise<() => void>;
+  /**
+   * Whether an organisation's delivery events could reach a subscriber: false only when this pubsub knows nobody
+   * listens (in-process, nobody here); on Redis always true (other replicas' subscribers are not known here).
+   */
+  wantsDeliveries(organisationId: string): boolean;
+  /** Send an organisation's delivery event to its `listenDeliveries` listeners on every replica. */
+  publishDelivery(organisationId: string, event: DeliveryEvent): void;
+  /** Listen to an organisation's delivery events; resolves once the listener is live; the returned function stops it. */
+  listenDeliveries(organisationId: string, listener: (event: DeliveryEvent) => void): Promise<() => void>;
   /** Send a control event named `name` to every replica (this one included). */
   signal(name: string, payload: unknown): void;
   /** Hear the control events named `name`; resolves once live; the returned function stops it. */
@@ -48,6 +119,7 @@ interface TargetLike {
 }
 
 const topicOf = (channelId: string) => `channel:message:${channelId}`;
+const deliveryTopicOf = (organisationId: string) => `organisation:delivery:${organisationId}`;
 
 /**
  * The client as the Redis event target uses it. The target sends PUBLISH, SUBSCRIBE and UNSUBSCRIBE without
@@ -78,29 +150,43 @@ export async function createAppPubSub(redisUrl?: string): Promise<PubSub> {
     target = new EventTarget();
   }
   const pubsub = createPubSub<PubSubTopics>({ eventTarget: target as never });
+  /** Listeners on this replica, by topic. */
+  const listening = new Map<string, number>();
+
+  /** Listen to `topic` (Redis: resolves once the SUBSCRIBE is in force); the returned function stops it. */
+  async function on<T>(topic: string, listener: (detail: T) => void): Promise<() => void> {
+    const handler = (event: Event) => listener((event as CustomEvent<T>).detail);
+    target.addEventListener(topic, handler);
+    listening.set(topic, (listening.get(topic) ?? 0) + 1);
+    // Redis answers commands on one connection in order: once this PING is answered, the SUBSCRIBE
+    // sent by addEventListener is in force.
+    if (subscriber) await subscriber.ping();
+    let live = true;
+    return () => {
+      if (!live) return;
+      live = false;
+      target.removeEventListener(topic, handler);
+      const left = (listening.get(topic) ?? 1) - 1;
+      if (left) listening.set(topic, left);
+      else listening.delete(topic);
+    };
+  }
 
   return {
     kind: redisUrl ? 'redis' : 'memory',
     publish(channelId, message) {
       pubsub.publish('channel:message', channelId, message);
     },
-    async listen(channelId, listener) {
-      const handler = (event: Event) => listener((event as CustomEvent<MessageEvent>).detail);
-      target.addEventListener(topicOf(channelId), handler);
-      // Redis answers commands on one connection in order: once this PING is answered, the SUBSCRIBE
-      // sent by addEventListener is in force.
-      if (subscriber) await subscriber.ping();
-      return () => target.removeEventListener(topicOf(channelId), handler);
+    listen: (channelId, listener) => on(topicOf(channelId), listener),
+    wantsDeliveries: (organisationId) => !!subscriber || listening.has(deliveryTopicOf(organisationId)),
+    publishDelivery(organisationId, event) {
+      pubsub.publish('organisation:delivery', organisationId, event);
     },
+    listenDeliveries: (organisationId, listener) => on(deliveryTopicOf(organisationId), listener),
     signal(name, payload) {
       pubsub.publish('signal', name, payload);
     },
-    async onSignal(name, listener) {
-      const handler = (event: Event) => listener((event as CustomEvent<unknown>).detail);
-      target.addEventListener(`signal:${name}`, handler);
-      if (subscriber) await subscriber.ping();
-      return () => target.removeEventListener(`signal:${name}`, handler);
-    },
+    onSignal: (name, listener) => on(`signal:${name}`, listener),
     async close() {
       await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
     },

@@ -4,9 +4,10 @@ import { ChannelRef } from '../channels/channels.graphql.js';
 import { PageInfo } from '../../graphql/pagination.js';
 import type { Delivery } from './delivery.entity.js';
 import { listChannelDeliveries, RECOVER_MAX, recoverDeliveries, reenableDeliveryTarget, replayDelivery, type TargetHealthView } from './deliveries.service.js';
+import { DELIVERY_EVENT_KINDS, deliveryEventStream, EVENT_BACKLOG, type DeliveryEventKind, type DeliveryEventTargetView, type DeliveryEventView, type DeliveryView } from './delivery-events.js';
 import { TARGET_STATES } from './delivery-target.entity.js';
 
-export const DeliveryRef = builder.objectRef<Delivery>('Delivery').implement({
+export const DeliveryRef = builder.objectRef<DeliveryView>('Delivery').implement({
   description: 'One outbound call attempt (modifier, output, tick, outgoing webhook ...): why an integration failed, and when it is tried again.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The delivery id: sortable by creation time; the cursor of `Channel.deliveries`.' }),
@@ -19,7 +20,7 @@ export const DeliveryRef = builder.objectRef<Delivery>('Delivery').implement({
     statusCode: t.exposeInt('statusCode', { nullable: true, description: 'The HTTP status of the answer; null when there was none (pending, timeout, refused connection, blocked address).' }),
     latencyMs: t.exposeInt('latencyMs', { nullable: true, description: 'How long the call took, in milliseconds; null while pending.' }),
     error: t.exposeString('error', { nullable: true, description: 'Why the attempt failed (timeout, unreachable, blocked private address, non-2xx status ...); null on success or while pending.' }),
-    response: t.exposeString('response', { nullable: true, description: 'The start of the answer (at most 2 KB).' }),
+    response: t.exposeString('response', { nullable: true, description: 'The start of the answer (at most 2 KB). Always null in `deliveryEvents`: read it in `Channel.deliveries`.' }),
     nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true, description: 'When a pending attempt is due; null once it was made.' }),
     messageId: t.exposeID('messageId', { nullable: true, description: 'The message the call carried or produced, when there is one.' }),
     webhookId: t.string({
@@ -176,3 +177,85 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx) => reenableDeliveryTarget(ctx, { channelId: String(input.channelId), integrationId: String(input.integrationId) }),
   }),
 }));
+
+// ---------------------------------------------------------------------------------------------------
+// Live events
+
+const EVENT_KIND_TEXT: Record<DeliveryEventKind, { description: string }> = {
+  ATTEMPT_SUCCEEDED: { description: 'An attempt succeeded (2xx). `delivery` is the attempt.' },
+  ATTEMPT_RETRIED: { description: 'An attempt failed and the next attempt of the call is queued, due at `retryAt`. `delivery` is the failed attempt.' },
+  ATTEMPT_FAILED: {
+    description:
+      'An attempt failed and no further attempt will be made on its own: a call made once (a replay, a single-attempt kind), 410 Gone, a disabled target, a call its kind stopped, or a request that cannot be opened. `delivery` is the attempt.',
+  },
+  ATTEMPT_GAVE_UP: { description: 'The last attempt of the whole retry schedule failed: the call is given up (replayDelivery or recoverDeliveries can send it again). `delivery` is the attempt.' },
+  TARGET_OPENED: { description: "A target's circuit opened (DELIVERY_CIRCUIT_FAILURES failures in a row, or its probe failed): its calls wait until `target.openUntil`. `target` is the target." },
+  TARGET_CLOSED: { description: "A target's circuit closed (a probe or a replay succeeded, or an admin closed it): its calls go out again. `target` is the target." },
+  TARGET_DISABLED: { description: 'A target was disabled (failing without a success for DELIVERY_DISABLE_AFTER_HOURS): its calls fail unsent until an admin re-enables it. `target` is the target.' },
+  TARGET_REENABLED: { description: 'An admin re-enabled a disabled target (reenableDeliveryTarget). `target` is the target.' },
+};
+
+const DeliveryEventKindEnum = builder.enumType('DeliveryEventKind', {
+  description: 'What a delivery event reports: an attempt (ATTEMPT_*, with `delivery`) or a change of a target\'s health (TARGET_*, with `target`).',
+  values: EVENT_KIND_TEXT,
+});
+// Every kind the service publishes is described above.
+DELIVERY_EVENT_KINDS satisfies readonly (keyof typeof EVENT_KIND_TEXT)[];
+
+const DeliveryEventTargetRef = builder.objectRef<DeliveryEventTargetView>('DeliveryEventTarget').implement({
+  description: "A delivery target (an integration's queued calls on a channel, a Rocket.Chat integration's URL, a custom channel connection) as it is after a change of its health.",
+  fields: (t) => ({
+    kind: t.exposeString('kind', { description: 'The kind of its calls: output, outgoing_webhook, custom_channel ...' }),
+    channelId: t.exposeID('channelId', { nullable: true, description: 'The channel its calls are made for (the same as `DeliveryEvent.channelId`).' }),
+    integrationId: t.exposeID('targetId', {
+      nullable: true,
+      description: 'The integration (or Rocket.Chat integration, custom channel connection) its calls are made for: `Delivery.targetId`, and `integrationId` of reenableDeliveryTarget and recoverDeliveries.',
+    }),
+    url: t.exposeString('url', { description: 'The URL its calls go to (of the call that first failed, for targets that are one integration on one channel).' }),
+    state: t.field({ type: DeliveryTargetStateEnum, description: 'The circuit after the change: CLOSED, OPEN, HALF_OPEN or DISABLED.', resolve: (x) => x.state.toUpperCase() as never }),
+    consecutiveFailures: t.exposeInt('consecutiveFailures', { description: 'Failed attempts since the last success (0 once closed or re-enabled).' }),
+    openUntil: t.expose('openUntil', { type: 'DateTime', nullable: true, description: 'While OPEN: when the probe call is made.' }),
+    lastError: t.exposeString('lastError', { nullable: true, description: 'Why its last failed attempt failed.' }),
+    disabledReason: t.exposeString('disabledReason', { nullable: true, description: 'While DISABLED: why (since when it failed, and its last error).' }),
+  }),
+});
+
+const DeliveryEventRef = builder.objectRef<DeliveryEventView>('DeliveryEvent').implement({
+  description:
+    "Something that happened to an organisation's outbound calls, live: an attempt recorded (ATTEMPT_*, with `delivery`) or a target's circuit changing (TARGET_*, with `target`). Each attempt is already in `Channel.deliveries` when its event arrives.",
+  fields: (t) => ({
+    kind: t.field({ type: DeliveryEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
+    at: t.expose('at', { type: 'DateTime', description: 'When the attempt was recorded, or the target changed.' }),
+    organisationId: t.exposeID('organisationId', { description: 'The organisation the call or target belongs to.' }),
+    channelId: t.exposeID('channelId', { nullable: true, description: 'The channel of the call or target; null for calls outside a channel.' }),
+    delivery: t.field({
+      type: DeliveryRef,
+      nullable: true,
+      description: 'ATTEMPT_* events: the attempt as recorded (its status, statusCode, latencyMs, error; `replayOf` for a replay), without its answer (`response` is null). Null for TARGET_* events.',
+      resolve: (e) => e.delivery,
+    }),
+    target: t.field({ type: DeliveryEventTargetRef, nullable: true, description: 'TARGET_* events: the target after the change. Null for ATTEMPT_* events.', resolve: (e) => e.target }),
+    retryAt: t.expose('retryAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'ATTEMPT_RETRIED: when the next attempt is due (later while the circuit is open). Null for other events.',
+    }),
+  }),
+});
+
+builder.subscriptionField('deliveryEvents', (t) =>
+  t.field({
+    type: DeliveryEventRef,
+    description: `An organisation's delivery events from now on: every attempt of its queued calls (outputs, Rocket.Chat outgoing calls, custom channels), replays included, as it is recorded, and every change of a target's circuit (opened, closed, disabled, re-enabled), whichever replica made it. Members of the organisation may subscribe, as they may read \`Channel.deliveries\`; another organisation is NotFound. Removing the member or revoking the token ends it (ACCESS_REVOKED). Live only: events from before the subscription, or while disconnected, are not replayed; the history is \`Channel.deliveries\`. Synchronous calls (modifiers, ticks, slash commands) are in the history only. A subscriber more than ${EVENT_BACKLOG} events behind receives a CONFLICT error and the stream ends.`,
+    authScopes: { authenticated: true },
+    args: {
+      organisationId: t.arg.id({ required: true, description: 'The organisation (you must be a member).' }),
+      channelId: t.arg.id({ description: "Only this channel's events (a channel of the organisation). Default: every channel's, and calls outside a channel." }),
+    },
+    subscribe: (_r, args, ctx) => deliveryEventStream(ctx, String(args.organisationId), args.channelId == null ? null : String(args.channelId)),
+    resolve: (e) => {
+      if (e instanceof Error) throw e;
+      return e;
+    },
+  }),
+);

@@ -39,9 +39,11 @@ import { requireMembership } from '../organisations/organisations.service.js';
 import { DELIVERY_STATUSES, Delivery, type DeliveryStatus } from './delivery.entity.js';
 import { DeliveryLedger, type DeliveryRow, type EnqueueInput, type RecordInput, type ReplaySource } from './ledger.js';
 import { sendOnce } from './sender.js';
-import { LEASE_MS, startDeliveryWorker, type DeliveryKindHandler, type HealthChange, type RunningWorker, type WorkerOptions } from './worker.js';
+import { LEASE_MS, startDeliveryWorker, type DeliveryKindHandler, type HealthChange, type RecordedAttempt, type RunningWorker, type WorkerOptions } from './worker.js';
 import { DeliveryTarget } from './delivery-target.entity.js';
 import { reenable, targetKey } from './health.js';
+import { attemptEvent, healthEvent } from './delivery-events.js';
+import type { DeliveryEvent } from '../../infra/pubsub.js';
 
 export { STANDARD_RETRY, type DeliveryRow, type EnqueueInput, type RecordInput } from './ledger.js';
 export type { AttemptOutcome, Signing } from './sender.js';
@@ -68,7 +70,7 @@ export class Deliveries {
   /** Changes of targets' health, in /metrics (switchboard_delivery_target_transitions_total). */
   private readonly transitions: Counter<'kind' | 'transition'>;
 
-  constructor(private readonly base: Pick<Deps, 'config' | 'http' | 'metrics'>) {
+  constructor(private readonly base: Pick<Deps, 'config' | 'http' | 'metrics' | 'pubsub' | 'logger'>) {
     this.ledger = new DeliveryLedger(base.config.secretKey, base.metrics);
     this.transitions = new Counter({
       name: 'switchboard_delivery_target_transitions_total',
@@ -78,13 +80,29 @@ export class Deliveries {
     });
   }
 
-  /** A target's health changed (the worker's circuit, or an admin): counted, logged. */
+  /** A target's health changed (the worker's circuit, or an admin): counted, logged, told to `deliveryEvents`. */
   healthChanged(change: HealthChange, deps: Pick<Deps, 'logger'>) {
     this.transitions.inc({ kind: change.target.kind, transition: change.transition });
     const t = change.target;
     const line = { kind: t.kind, targetId: t.targetId, channelId: t.channelId, transition: change.transition, state: t.state, consecutiveFailures: t.consecutiveFailures };
     if (change.transition === 'closed' || change.transition === 'reenabled') deps.logger.info(line, 'delivery target healthy again');
     else deps.logger.warn({ ...line, lastError: t.lastError }, change.transition === 'disabled' ? 'delivery target disabled' : 'delivery target circuit opened');
+    this.publish(t.organisation.id, () => healthEvent(change));
+  }
+
+  /** An attempt the worker recorded (committed): told to `deliveryEvents` (counted and logged by the worker). */
+  private attempted(attempt: RecordedAttempt) {
+    this.publish(attempt.result.delivery.organisationId, () => attemptEvent(attempt));
+  }
+
+  /** Tell the organisation's `deliveryEvents` subscribers on every replica; the event is built only if one may listen. */
+  private publish(organisationId: string, event: () => DeliveryEvent) {
+    const { pubsub, logger } = this.base;
+    try {
+      if (pubsub.wantsDeliveries(organisationId)) pubsub.publishDelivery(organisationId, event());
+    } catch (error) {
+      logger.warn({ err: error, organisationId }, 'could not publish a delivery event');
+    }
   }
 
   /** The health key of a target (see health.ts), with the kind's rule for URLs. */
@@ -222,6 +240,10 @@ export class Deliveries {
       onHealthChange: (change) => {
         this.healthChanged(change, deps);
         options.onHealthChange?.(change);
+      },
+      onAttempt: (attempt) => {
+        this.attempted(attempt);
+        options.onAttempt?.(attempt);
       },
     });
     this.current = worker;

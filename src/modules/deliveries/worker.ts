@@ -100,8 +100,26 @@ export interface WorkerOptions {
   pollMs?: number;
   batch?: number;
   concurrency?: number;
-  /** Told of every change of a target's health (circuit opened or closed, disabled). */
+  /** Told of every change of a target's health (circuit opened or closed, disabled), after the attempt that caused it. */
   onHealthChange?: (change: HealthChange) => void;
+  /**
+   * Told of every attempt once its row is committed (not of one held by an open circuit, handed back on stop, or
+   * whose row could not be written). Called synchronously on the attempt's path: keep it cheap, never throw.
+   */
+  onAttempt?: (attempt: RecordedAttempt) => void;
+}
+
+/** An attempt as recorded: its call and answer, the status its row got, and when. */
+export interface RecordedAttempt {
+  result: DeliveryResult;
+  /** The row as it was claimed (its request id, when it was queued). */
+  row: DeliveryRow;
+  status: DeliveryStatus;
+  outcome: AttemptOutcomeLabel;
+  /** When its row was written (`updatedAt`). */
+  at: Date;
+  /** A retried attempt: when the next one is due. */
+  retryAt: Date | null;
 }
 
 /** A running worker, as its Deliveries sees it: its claim token, and a way to hand it rows to send. */
@@ -215,10 +233,10 @@ export function startDeliveryWorker(
         : await sendOnce(deps, { url: row.url, body, headers, method: row.method, signing: { id: row.webhookId ?? row.id, keys } });
     // Handed back on stop while in flight: whoever claims it next makes the attempt again.
     if (abandoned.has(row.id)) return;
+    let change: HealthChange | null = null;
     if (!unreadable && !disabled) {
       try {
-        const change = await recordOutcome(em, key, ref, outcome, new Date(), settings);
-        if (change) options.onHealthChange?.(change);
+        change = await recordOutcome(em, key, ref, outcome, new Date(), settings);
       } catch (error) {
         deps.logger.warn({ err: error, deliveryId: row.id }, 'could not record the health of a delivery target');
       }
@@ -259,8 +277,9 @@ export function startDeliveryWorker(
     if (status === 'succeeded') deps.logger.debug(logged, 'delivery attempt succeeded');
     else if (status === 'retried') deps.logger.info({ ...logged, error: outcome.error, retryInMs, retryAfter: outcome.retryAfterMs != null }, 'delivery attempt failed; retry scheduled');
     else deps.logger.warn({ ...logged, error: outcome.error }, 'delivery failed; no further attempt');
+    let recorded = false;
     try {
-      await em.transactional(async (tx) => {
+      recorded = await em.transactional(async (tx) => {
         const updated = await tx.nativeUpdate(
           Delivery,
           { id: row.id, lockedBy: row.lockedBy, status: 'pending' },
@@ -277,14 +296,18 @@ export function startDeliveryWorker(
           },
         );
         // Not ours any more (the lease expired and another worker took it, or the row is gone).
-        if (!updated || status !== 'retried') return;
-        await ledger.insert(tx, [ledger.retryOf(row, now, retryInMs)]);
+        if (!updated) return false;
+        if (status === 'retried') await ledger.insert(tx, [ledger.retryOf(row, now, retryInMs)]);
+        return true;
       });
     } catch (error) {
       // The channel or organisation was deleted meanwhile (foreign key), or the database is down: the
       // lease expires and the attempt is made again, which is the at-least-once contract.
       deps.logger.warn({ err: error, deliveryId: row.id }, 'could not record a delivery attempt');
     }
+    // Once committed, so whoever hears of it and reads the history finds the row; the attempt, then the change it caused.
+    if (recorded) options.onAttempt?.({ result, row, status, outcome: outcomeLabel, at: now, retryAt: status === 'retried' ? new Date(now.getTime() + retryInMs) : null });
+    if (change) options.onHealthChange?.(change);
   }
 
   async function pollOnce(): Promise<number> {

@@ -32,6 +32,7 @@ const EnvSchema = z.object({
   DELIVERY_CIRCUIT_FAILURES: z.coerce.number().int().min(0).max(1_000).default(5),
   DELIVERY_CIRCUIT_COOLDOWN_SECONDS: z.coerce.number().min(0.1).max(86_400).default(60),
   DELIVERY_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(8_760).default(120),
+  DELIVERY_EVENTS_BACKLOG: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   WEBHOOK_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
   SLACK_CLIENT_ID: z.string().optional(),
   SLACK_CLIENT_SECRET: z.string().optional(),
@@ -107,6 +108,8 @@ export interface Config {
     circuitCooldownMs: number;
     /** How long a target may fail without a success before it is disabled, ms (0: never). */
     disableAfterMs: number;
+    /** Delivery events that may wait for one `deliveryEvents` subscriber before its stream ends. */
+    eventsBacklog: number;
   };
   slack: { clientId?: string; clientSecret?: string; apiUrl: string };
   logLevel: string;
@@ -218,6 +221,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       circuitFailures: e.DELIVERY_CIRCUIT_FAILURES,
       circuitCooldownMs: Math.round(e.DELIVERY_CIRCUIT_COOLDOWN_SECONDS * 1_000),
       disableAfterMs: Math.round(e.DELIVERY_DISABLE_AFTER_HOURS * 3_600_000),
+      eventsBacklog: e.DELIVERY_EVENTS_BACKLOG,
     },
     slack: { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, apiUrl: e.SLACK_API_URL.replace(/\/+$/, '') },
     logLevel: e.LOG_LEVEL,

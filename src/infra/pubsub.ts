@@ -39,17 +39,15 @@ export interface DeliveryEvent {
   retryAt: string | null;
 }
 
-export const DELIVERY_EVENT_KINDS = [
-  'ATTEMPT_SUCCEEDED',
-  'ATTEMPT_RETRIED',
-  'ATTEMPT_FAILED',
-  'ATTEMPT_GAVE_UP',
-  'TARGET_OPENED',
-  'TARGET_CLOSED',
-  'TARGET_DISABLED',
-  'TARGET_REENABLED',
-] as const;
-export type DeliveryEventKind = (typeof DELIVERY_EVENT_KINDS)[number];
+export type DeliveryEventKind =
+  | 'ATTEMPT_SUCCEEDED'
+  | 'ATTEMPT_RETRIED'
+  | 'ATTEMPT_FAILED'
+  | 'ATTEMPT_GAVE_UP'
+  | 'TARGET_OPENED'
+  | 'TARGET_CLOSED'
+  | 'TARGET_DISABLED'
+  | 'TARGET_REENABLED';
 
 export interface DeliveryEventAttempt {
   id: string;
@@ -73,6 +71,7 @@ export interface DeliveryEventTarget {
   /** The integration (or Rocket.Chat integration, custom channel connection) the target's calls are made for. */
   targetId: string | null;
   url: string;
+  /** closed, open, half_open or disabled (DeliveryTarget's states). */
   state: 'closed' | 'open' | 'half_open' | 'disabled';
   consecutiveFailures: number;
   openUntil: string | null;

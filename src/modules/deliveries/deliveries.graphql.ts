@@ -4,7 +4,7 @@ import { ChannelRef } from '../channels/channels.graphql.js';
 import { PageInfo } from '../../graphql/pagination.js';
 import type { Delivery } from './delivery.entity.js';
 import { listChannelDeliveries, RECOVER_MAX, recoverDeliveries, reenableDeliveryTarget, replayDelivery, type TargetHealthView } from './deliveries.service.js';
-import { DELIVERY_EVENT_KINDS, deliveryEventStream, EVENT_BACKLOG, type DeliveryEventKind, type DeliveryEventTargetView, type DeliveryEventView, type DeliveryView } from './delivery-events.js';
+import { deliveryEventStream, type DeliveryEventKind, type DeliveryEventTargetView, type DeliveryEventView, type DeliveryView } from './delivery-events.js';
 import { TARGET_STATES } from './delivery-target.entity.js';
 
 export const DeliveryRef = builder.objectRef<DeliveryView>('Delivery').implement({
@@ -199,8 +199,6 @@ const DeliveryEventKindEnum = builder.enumType('DeliveryEventKind', {
   description: 'What a delivery event reports: an attempt (ATTEMPT_*, with `delivery`) or a change of a target\'s health (TARGET_*, with `target`).',
   values: EVENT_KIND_TEXT,
 });
-// Every kind the service publishes is described above.
-DELIVERY_EVENT_KINDS satisfies readonly (keyof typeof EVENT_KIND_TEXT)[];
 
 const DeliveryEventTargetRef = builder.objectRef<DeliveryEventTargetView>('DeliveryEventTarget').implement({
   description: "A delivery target (an integration's queued calls on a channel, a Rocket.Chat integration's URL, a custom channel connection) as it is after a change of its health.",
@@ -246,7 +244,7 @@ const DeliveryEventRef = builder.objectRef<DeliveryEventView>('DeliveryEvent').i
 builder.subscriptionField('deliveryEvents', (t) =>
   t.field({
     type: DeliveryEventRef,
-    description: `An organisation's delivery events from now on: every attempt of its queued calls (outputs, Rocket.Chat outgoing calls, custom channels), replays included, as it is recorded, and every change of a target's circuit (opened, closed, disabled, re-enabled), whichever replica made it. Members of the organisation may subscribe, as they may read \`Channel.deliveries\`; another organisation is NotFound. Removing the member or revoking the token ends it (ACCESS_REVOKED). Live only: events from before the subscription, or while disconnected, are not replayed; the history is \`Channel.deliveries\`. Synchronous calls (modifiers, ticks, slash commands) are in the history only. A subscriber more than ${EVENT_BACKLOG} events behind receives a CONFLICT error and the stream ends.`,
+    description: `An organisation's delivery events from now on: every attempt of its queued calls (outputs, Rocket.Chat outgoing calls, custom channels), replays included, as it is recorded, and every change of a target's circuit (opened, closed, disabled, re-enabled), whichever replica made it. Members of the organisation may subscribe, as they may read \`Channel.deliveries\`; another organisation is NotFound. Removing the member or revoking the token ends it (ACCESS_REVOKED). Live only: events from before the subscription, or while disconnected, are not replayed; the history is \`Channel.deliveries\`. Synchronous calls (modifiers, ticks, slash commands) are in the history only. A subscriber that lets more than DELIVERY_EVENTS_BACKLOG events (default 1000) wait unread receives them, then a CONFLICT error, and the stream ends.`,
     authScopes: { authenticated: true },
     args: {
       organisationId: t.arg.id({ required: true, description: 'The organisation (you must be a member).' }),

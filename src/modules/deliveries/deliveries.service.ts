@@ -22,6 +22,9 @@
  * Each row keeps the request id it came from: the worker makes every attempt, retries hours later too,
  * under it, so their log lines name the original request.
  *
+ * Every attempt the worker records (once committed) and every change of a target's health is published here, and
+ * only here, to the organisation's `deliveryEvents` subscribers on every replica (delivery-events.ts).
+ *
  * Replays (`replayDelivery`, `recoverDeliveries`, Rocket.Chat's integrations.replay/recover) send a recorded call
  * again: a new row, the next attempt of the same call (same `webhook-id`, so receivers deduplicate it), made once,
  * with the original's sealed body and headers, `replayOf` naming the attempt it repeats. Only kinds the queue

@@ -12,16 +12,13 @@
 import type { Scope } from '../../context.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import type { DeliveryEvent, DeliveryEventKind } from '../../infra/pubsub.js';
-import { requireChannel } from '../channels/channels.service.js';
+import { findChannelById } from '../channels/channels.service.js';
 import { requireMembership } from '../organisations/organisations.service.js';
 import type { Delivery } from './delivery.entity.js';
 import type { HealthTransition } from './health.js';
 import type { AttemptOutcomeLabel, HealthChange, RecordedAttempt } from './worker.js';
 
-export { DELIVERY_EVENT_KINDS, type DeliveryEventKind } from '../../infra/pubsub.js';
-
-/** Events waiting for one subscriber beyond which its stream ends (it is not reading them). */
-export const EVENT_BACKLOG = 1_000;
+export type { DeliveryEventKind } from '../../infra/pubsub.js';
 
 /** What the `Delivery` type shows: a stored row, or an attempt as `deliveryEvents` carries it (without its answer). */
 export type DeliveryView = Pick<
@@ -86,7 +83,7 @@ export function attemptEvent({ result, row, status, outcome, at, retryAt }: Reco
       targetId: d.targetId,
       url: d.url,
       attempt: d.attempt,
-      status: status as 'succeeded' | 'retried' | 'failed',
+      status: status as Exclude<typeof status, 'pending'>,
       statusCode: result.statusCode,
       latencyMs: Math.round(result.latencyMs),
       error: result.error,
@@ -150,22 +147,24 @@ function toView(e: DeliveryEvent): DeliveryEventView {
  * may watch, as they may read `Channel.deliveries` (the same URLs and errors); another organisation's (or channel's)
  * answers NotFound. The membership checked here is what the subscription lives by: removing the member ends it.
  *
- * A subscriber more than EVENT_BACKLOG events behind gets the ones it had waiting, then a ConflictError, and its
- * stream ends (the stream yields that error as its last item).
+ * A subscriber that lets more than DELIVERY_EVENTS_BACKLOG events wait (it is not reading them) gets those, then a
+ * ConflictError as the stream's last item, and the stream ends: it would otherwise hold them without bound, and
+ * dropping some silently would make the stream lie.
  */
 export async function deliveryEventStream(scope: Scope, organisationId: string, channelId: string | null): Promise<AsyncIterableIterator<DeliveryEventView | ConflictError>> {
   const organisation = await requireMembership(scope, organisationId);
   if (channelId != null) {
-    const channel = await requireChannel(scope, channelId);
-    if (channel.organisation.id !== organisation.id) throw new NotFoundError('channel', channelId);
+    const channel = await findChannelById(scope, channelId);
+    if (channel?.organisation.id !== organisation.id) throw new NotFoundError('channel', channelId);
   }
+  const backlog = scope.deps.config.deliveries.eventsBacklog;
   const waiting: DeliveryEvent[] = [];
   let behind = false;
   let done = false;
   let wake: (() => void) | null = null;
   const stop = await scope.deps.pubsub.listenDeliveries(organisation.id, (event) => {
     if (done || (channelId != null && event.channelId !== channelId)) return;
-    if (waiting.length >= EVENT_BACKLOG) behind = true;
+    if (waiting.length >= backlog) behind = true;
     else if (!behind) waiting.push(event);
     const w = wake;
     wake = null;
@@ -188,7 +187,7 @@ export async function deliveryEventStream(scope: Scope, organisationId: string, 
         if (behind) {
           finish();
           return {
-            value: new ConflictError(`this subscriber fell more than ${EVENT_BACKLOG} delivery events behind and later events were not kept: read Channel.deliveries and subscribe again`),
+            value: new ConflictError(`this subscriber fell more than ${backlog} delivery events behind (DELIVERY_EVENTS_BACKLOG) and later events were not kept: read Channel.deliveries and subscribe again`),
             done: false,
           };
         }

@@ -277,6 +277,7 @@ export function startDeliveryWorker(
     if (status === 'succeeded') deps.logger.debug(logged, 'delivery attempt succeeded');
     else if (status === 'retried') deps.logger.info({ ...logged, error: outcome.error, retryInMs, retryAfter: outcome.retryAfterMs != null }, 'delivery attempt failed; retry scheduled');
     else deps.logger.warn({ ...logged, error: outcome.error }, 'delivery failed; no further attempt');
+    const next = status === 'retried' ? ledger.retryOf(row, now, retryInMs) : null;
     let recorded = false;
     try {
       recorded = await em.transactional(async (tx) => {
@@ -297,7 +298,7 @@ export function startDeliveryWorker(
         );
         // Not ours any more (the lease expired and another worker took it, or the row is gone).
         if (!updated) return false;
-        if (status === 'retried') await ledger.insert(tx, [ledger.retryOf(row, now, retryInMs)]);
+        if (next) await ledger.insert(tx, [next]);
         return true;
       });
     } catch (error) {
@@ -306,7 +307,7 @@ export function startDeliveryWorker(
       deps.logger.warn({ err: error, deliveryId: row.id }, 'could not record a delivery attempt');
     }
     // Once committed, so whoever hears of it and reads the history finds the row; the attempt, then the change it caused.
-    if (recorded) options.onAttempt?.({ result, row, status, outcome: outcomeLabel, at: now, retryAt: status === 'retried' ? new Date(now.getTime() + retryInMs) : null });
+    if (recorded) options.onAttempt?.({ result, row, status, outcome: outcomeLabel, at: now, retryAt: next?.nextAttemptAt ?? null });
     if (change) options.onHealthChange?.(change);
   }
 

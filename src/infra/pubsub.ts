@@ -123,8 +123,9 @@ const deliveryTopicOf = (organisationId: string) => `organisation:delivery:${org
 /**
  * The client as the Redis event target uses it. The target sends PUBLISH, SUBSCRIBE and UNSUBSCRIBE without
  * awaiting them: while Redis is away each would end in an unhandled rejection, which stops the process. A
- * publish lost that way is made good from the database (live delivery follows the commit sequence), and
- * ioredis subscribes again to its channels when it reconnects.
+ * message publish lost that way is made good from the database (live delivery follows the commit sequence), a
+ * delivery event is not (deliveryEvents is live only), and ioredis subscribes again to its channels when it
+ * reconnects.
  */
 function settled(client: Redis) {
   return {

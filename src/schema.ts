@@ -15,6 +15,7 @@ import './modules/messages/slash-commands.graphql.js';
 import './modules/deliveries/deliveries.graphql.js';
 import './modules/ticks/ticks.graphql.js';
 import './modules/custom-channels/custom-channels.graphql.js';
+import './modules/rocketchat/rocketchat.graphql.js';
 
 // Declared here rather than in builder.ts: an empty Subscription type is invalid, so it exists once a module adds fields.
 builder.subscriptionType({

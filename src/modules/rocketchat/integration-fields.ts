@@ -11,8 +11,19 @@ const MAX_RETRY_COUNT = 20;
 
 /** The channel names could not be resolved to channels of the caller's organisation. */
 export class InvalidChannelError extends ValidationError {
-  constructor(message: string) {
-    super('channel', message);
+  constructor(message: string, field = 'channel') {
+    super(field, message);
+  }
+}
+
+/** A script that cannot work (syntax error, no `class Script`, fails at load), with where the compiler says, when it says. */
+export class InvalidScriptError extends ValidationError {
+  readonly line: number | null;
+  readonly column: number | null;
+  constructor(error: ScriptError) {
+    super('script', error.message);
+    this.line = error.position?.line ?? null;
+    this.column = error.position?.column ?? null;
   }
 }
 
@@ -161,7 +172,7 @@ export async function parseFields(body: unknown, partial: WebhookIntegration | n
     try {
       await checkScript(script);
     } catch (error) {
-      if (error instanceof ScriptError) throw new ValidationError('script', error.message);
+      if (error instanceof ScriptError) throw new InvalidScriptError(error);
       throw error;
     }
   }

@@ -30,7 +30,8 @@ import { checkType, InvalidChannelError, parseFields, str, type Body, type Field
 import { DELIVERY_KIND, forgetOutgoing } from './outgoing.service.js';
 import { recordHistory } from './posting.service.js';
 import { Membership } from '../organisations/membership.entity.js';
-import { recoverTarget, replayDelivery } from '../deliveries/deliveries.service.js';
+import { recoverTarget, replayDelivery, targetHealth } from '../deliveries/deliveries.service.js';
+import { idPage, pageOptions, type PageArgs } from '../../pagination.js';
 import { requireMembership } from '../organisations/organisations.service.js';
 import { forgetStore, liftSuspension } from './scripts.service.js';
 import { WEBHOOK_TYPES, WebhookIntegration, WebhookIntegrationHistory, type WebhookType } from './webhook-integration.entity.js';
@@ -189,7 +190,11 @@ export async function updateWebhookIntegration(scope: Scope, body: unknown): Pro
   const b = (typeof body === 'object' && body !== null ? body : {}) as Body;
   const type = str(b, 'type', true);
   const id = str(b, 'integrationId', true);
-  const integration = await requireManageable(scope, id, type);
+  return applyUpdate(scope, await requireManageable(scope, id, type), body);
+}
+
+/** Change an integration the viewer may manage: the body's fields (Rocket.Chat's), absent ones kept. */
+async function applyUpdate(scope: Scope, integration: WebhookIntegration, body: unknown): Promise<ManagedIntegration> {
   const fields = await parseFields(body, integration);
   await checkChannelsExist(scope, integration.organisation.id, fields.channels);
   // An integration whose creator has left the organisation is handed to the admin who changes it (it runs, as in
@@ -214,7 +219,10 @@ export async function removeWebhookIntegration(scope: Scope, body: unknown): Pro
   const type = str(b, 'type', true);
   checkType(type);
   const id = str(b, 'integrationId', true);
-  const integration = await requireManageable(scope, id, type);
+  return removeManaged(scope, await requireManageable(scope, id, type));
+}
+
+async function removeManaged(scope: Scope, integration: WebhookIntegration): Promise<ManagedIntegration> {
   const removed = await one(scope, integration);
   await scope.em.remove(integration).flush();
   forgetOutgoing(scope.deps);
@@ -336,10 +344,142 @@ export async function recoverWebhookIntegration(scope: Scope, body: unknown) {
   if (typeof fields.integrationId !== 'string' || !fields.integrationId) throw new ValidationError('integrationId', 'The parameter "integrationId" is required.');
   const since = typeof fields.since === 'string' ? new Date(fields.since) : null;
   if (!since || Number.isNaN(since.getTime())) throw new ValidationError('since', 'The parameter "since" must be an ISO-8601 date and time.');
-  const integration = await requireReplayable(scope, fields.integrationId);
-  const { deliveries, remaining } = await recoverTarget(scope, { organisationId: integration.organisation.id, channelId: null, targetId: integration.id, since });
+  return recoverWebhookIntegrationSince(scope, { integrationId: fields.integrationId, since });
+}
+
+/** The same, typed: the new runs (one per call sent again, oldest first) and how many failed calls are left. */
+export async function recoverWebhookIntegrationSince(scope: Scope, input: { integrationId: string; since: Date }) {
+  const integration = await requireReplayable(scope, input.integrationId);
+  const { deliveries, remaining } = await recoverTarget(scope, { organisationId: integration.organisation.id, channelId: null, targetId: integration.id, since: input.since });
   const history = deliveries.length
     ? await scope.em.fork().find(WebhookIntegrationHistory, { integration, deliveryId: { $in: deliveries.map((d) => d.id) } }, { orderBy: { id: 'asc' } })
     : [];
   return { history, remaining };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Typed entry points (the GraphQL door): the same rules, with typed fields instead of Rocket.Chat's body
+
+/**
+ * An integration's fields as a typed caller gives them: Rocket.Chat's body fields, with `channels` for its `channel`.
+ * On update an absent field keeps its value; null clears alias, avatar, emoji, script, token and triggerWords, and keeps
+ * the fields that cannot be empty.
+ */
+export interface WebhookIntegrationInput {
+  name?: string | null;
+  enabled?: boolean | null;
+  username?: string | null;
+  channels?: string[] | null;
+  alias?: string | null;
+  avatar?: string | null;
+  emoji?: string | null;
+  scriptEnabled?: boolean | null;
+  script?: string | null;
+  event?: string | null;
+  urls?: string[] | null;
+  triggerWords?: string[] | null;
+  triggerWordAnywhere?: boolean | null;
+  token?: string | null;
+  retryFailedCalls?: boolean | null;
+  retryCount?: number | null;
+  retryDelay?: string | null;
+}
+
+/** The fields whose null clears them (parseFields reads null as "none" for these only). */
+const CLEARABLE = new Set(['alias', 'avatar', 'emoji', 'script', 'token', 'triggerWords']);
+
+/** Rocket.Chat's body for typed fields: `channels` as `channel`; absent fields, and nulls that cannot clear, left out. */
+function toBody(input: WebhookIntegrationInput, extra: Body = {}): Body {
+  const body: Body = { ...extra };
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined || (value === null && !CLEARABLE.has(key))) continue;
+    body[key === 'channels' ? 'channel' : key] = value;
+  }
+  return body;
+}
+
+/** Errors named by the typed input's fields: Rocket.Chat's `channel` is `channels` there (the others keep their names). */
+async function typed<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ValidationError && error.field === 'channel') {
+      throw error instanceof InvalidChannelError ? new InvalidChannelError(error.message, 'channels') : new ValidationError('channels', error.message);
+    }
+    throw error;
+  }
+}
+
+/** Create an integration in an organisation the viewer belongs to (any member may; it is theirs). */
+export function createWebhookIntegrationIn(scope: Scope, organisationId: string, type: WebhookType, input: WebhookIntegrationInput): Promise<ManagedIntegration> {
+  return typed(() => createWebhookIntegration(scope, toBody(input, { type, scriptEnabled: input.scriptEnabled ?? false, enabled: input.enabled ?? true }), organisationId));
+}
+
+/** Change an integration the viewer may manage (admins and owners: any of the organisation's; members: their own). */
+export function updateWebhookIntegrationById(scope: Scope, id: string, input: WebhookIntegrationInput): Promise<ManagedIntegration> {
+  return typed(async () => applyUpdate(scope, await requireManageable(scope, id), toBody(input)));
+}
+
+/** Remove an integration the viewer may manage; answers it as it was. */
+export async function removeWebhookIntegrationById(scope: Scope, id: string): Promise<ManagedIntegration> {
+  return removeManaged(scope, await requireManageable(scope, id));
+}
+
+/**
+ * One integration the viewer may manage; null when it does not exist or is of an organisation they are not a member
+ * of. A member asking for another's integration is refused (ForbiddenError), as integrations.get refuses it.
+ */
+export async function findWebhookIntegration(scope: Scope, id: string): Promise<ManagedIntegration | null> {
+  try {
+    return one(scope, await requireManageable(scope, id));
+  } catch (error) {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  }
+}
+
+/**
+ * A Relay page of an organisation's integrations the viewer may manage (admins and owners: all; members: their own),
+ * newest first, optionally of one type. The page and its users cost the same queries whatever its size.
+ */
+export async function listOrganisationWebhookIntegrations(scope: Scope, organisationId: string, args: PageArgs & { type?: WebhookType | null }) {
+  const viewer = requireViewer(scope);
+  const role = await viewerRole(scope, organisationId);
+  if (!role) throw new NotFoundError('organisation', organisationId);
+  const where = { organisation: organisationId, ...(role === 'member' ? { createdBy: viewer } : {}), ...(args.type ? { type: args.type } : {}) };
+  const cursor = await scope.em.findByCursor(WebhookIntegration, where, { ...pageOptions(args), orderBy: { createdAt: 'desc', id: 'desc' }, includeCount: true, populate: WITH_USERS });
+  return { cursor, integrations: await managed(scope, cursor.items) };
+}
+
+/** An integration's runs (integrations.history), newest first, as a Relay page whose cursors are the runs' ids. */
+export async function integrationRuns(scope: Pick<Scope, 'em'>, managed: ManagedIntegration, args: PageArgs) {
+  return idPage(args, 'desc', (range, order, limit) =>
+    scope.em.find(WebhookIntegrationHistory, { integration: managed.integration.id, ...(Object.keys(range).length ? { id: range } : {}) }, { orderBy: { id: order }, limit }),
+  { cursorName: 'a run id' });
+}
+
+/**
+ * An outgoing integration's endpoint health, one entry per url in `urls` order (each url has its own circuit);
+ * null for an incoming integration, which calls nothing.
+ */
+export async function outgoingUrlHealth(scope: Pick<Scope, 'em' | 'deps'>, managed: ManagedIntegration) {
+  const i = managed.integration;
+  if (i.type !== 'webhook-outgoing') return null;
+  return Promise.all(
+    i.urls.map(async (url) => ({
+      url,
+      health: await targetHealth(scope.em, scope.deps.deliveries.healthKey({ kind: DELIVERY_KIND, targetId: i.id, channel: null, url }), {
+        organisationId: i.organisation.id,
+        channelId: null,
+        targetId: i.id,
+        kinds: [DELIVERY_KIND],
+        url,
+      }),
+    })),
+  );
+}
+
+/** The URL an incoming integration is posted to, with its token: only right after it was created (null otherwise). */
+export function incomingHookUrl(deps: Pick<Deps, 'config'>, managed: ManagedIntegration): string | null {
+  return managed.token ? `${deps.config.publicUrl}/hooks/${managed.integration.id}/${managed.token}` : null;
 }

@@ -59,15 +59,31 @@ export interface SandboxLimits {
 
 export type ScriptErrorKind = 'syntax' | 'no_script_class' | 'timeout' | 'memory' | 'exception' | 'bad_result' | 'busy' | 'unavailable';
 
+/** Where in the script an error is: 1-based line and column, as the compiler (or the stack) names them. */
+export interface ScriptPosition {
+  line: number;
+  column: number;
+}
+
 export class ScriptError extends Error {
   constructor(
     readonly kind: ScriptErrorKind,
     message: string,
     readonly logs: string[] = [],
+    /** For a syntax error, or an exception thrown by the script's own code: where; null otherwise. */
+    readonly position: ScriptPosition | null = null,
   ) {
     super(message);
     this.name = 'ScriptError';
   }
+}
+
+const SCRIPT_FILENAME = 'integration-script.js';
+
+/** The first `integration-script.js:LINE:COLUMN` of a compiler message (`[file:1:43]`) or a stack. */
+function scriptPosition(text: string | undefined): ScriptPosition | null {
+  const m = text && /integration-script[.]js:(\d+):(\d+)/.exec(text);
+  return m ? { line: Number(m[1]), column: Number(m[2]) } : null;
 }
 
 export interface ScriptRun {
@@ -228,9 +244,9 @@ function classify(error: unknown, isolate: ivm.Isolate, timedOut: boolean, limit
     return new ScriptError('memory', `script exceeded the ${limits.memoryMb} MB memory limit`, logs);
   }
   if (timedOut || /timed out/i.test(message)) return new ScriptError('timeout', `script exceeded the ${limits.timeoutMs} ms time limit`, logs);
-  if (error instanceof SyntaxError || (error instanceof Error && error.name === 'SyntaxError')) return new ScriptError('syntax', `SyntaxError: ${message}`, logs);
+  if (error instanceof SyntaxError || (error instanceof Error && error.name === 'SyntaxError')) return new ScriptError('syntax', `SyntaxError: ${message}`, logs, scriptPosition(message));
   const name = error instanceof Error && error.name && error.name !== 'Error' ? `${error.name}: ` : '';
-  return new ScriptError('exception', `${name}${message}`.slice(0, 2_000), logs);
+  return new ScriptError('exception', `${name}${message}`.slice(0, 2_000), logs, scriptPosition(error instanceof Error ? error.stack : undefined));
 }
 
 /**
@@ -240,7 +256,7 @@ function classify(error: unknown, isolate: ivm.Isolate, timedOut: boolean, limit
 export async function checkScript(source: string, limits: SandboxLimits = {}): Promise<void> {
   const logs: string[] = [];
   await withIsolate(limits, logs, async (context, isolate) => {
-    const script = await isolate.compileScript(source, { filename: 'integration-script.js' });
+    const script = await isolate.compileScript(source, { filename: SCRIPT_FILENAME });
     await script.run(context, { timeout: limits.timeoutMs ?? SCRIPT_TIMEOUT_MS });
     const kind = await context.eval(`typeof Script === 'function' && typeof Script.prototype === 'object' ? 'ok' : typeof Script`, { timeout: 100 }).catch(() => 'undefined');
     if (kind !== 'ok') throw new ScriptError('no_script_class', 'script must declare `class Script` with the methods it implements', logs);
@@ -262,7 +278,7 @@ export async function runScript(
   const started = performance.now();
   const timeoutMs = limits.timeoutMs ?? SCRIPT_TIMEOUT_MS;
   const out = await withIsolate(limits, logs, async (context, isolate) => {
-    const script = await isolate.compileScript(source, { filename: 'integration-script.js' });
+    const script = await isolate.compileScript(source, { filename: SCRIPT_FILENAME });
     await script.run(context, { timeout: timeoutMs });
     await context.global.set('__input', JSON.stringify(input ?? null));
     const call = `

@@ -1,11 +1,14 @@
 import type { Cursor } from '@mikro-orm/core';
 import { builder } from './builder.js';
 
-/** A MikroORM cursor page as a Relay connection object (with totalCount when it was counted). */
-export function toConnection<T extends object>(page: Cursor<T, never, '*', never, boolean>) {
+/**
+ * A MikroORM cursor page as a Relay connection object (with totalCount when it was counted). `nodes`, when given, are
+ * what the edges show in place of the page's entities (the same order: what a service made of each).
+ */
+export function toConnection<T extends object, N = T>(page: Cursor<T, never, '*', never, boolean>, nodes: N[] = page.items as unknown as N[]) {
   return {
     totalCount: page.totalCount,
-    edges: page.items.map((node) => ({ node, cursor: page.from(node) })),
+    edges: page.items.map((item, i) => ({ node: nodes[i], cursor: page.from(item) })),
     pageInfo: {
       hasNextPage: page.hasNextPage,
       hasPreviousPage: page.hasPrevPage,

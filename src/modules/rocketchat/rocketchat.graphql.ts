@@ -4,6 +4,7 @@
  */
 import { builder } from '../../graphql/builder.js';
 import { ErrorInterface, mutationErrors, mutationResult } from '../../graphql/errors.js';
+import { toConnection } from '../../graphql/pagination.js';
 import { UserRef } from '../auth/auth.graphql.js';
 import { DeliveryHealthRef } from '../deliveries/deliveries.graphql.js';
 import { OrganisationRef } from '../organisations/organisations.graphql.js';
@@ -207,11 +208,7 @@ builder.objectField(OrganisationRef, 'webhookIntegrations', (t) =>
       args: { type: t.arg({ type: WebhookIntegrationTypeEnum, description: 'Only integrations of this type.' }) },
       resolve: async (org, args, ctx) => {
         const { cursor, integrations } = await listOrganisationWebhookIntegrations(ctx, org.id, args);
-        return {
-          totalCount: cursor.totalCount,
-          edges: integrations.map((node, i) => ({ node, cursor: cursor.from(cursor.items[i]) })),
-          pageInfo: { hasNextPage: cursor.hasNextPage, hasPreviousPage: cursor.hasPrevPage, startCursor: cursor.startCursor, endCursor: cursor.endCursor },
-        } as never;
+        return toConnection(cursor, integrations) as never;
       },
     },
     {

@@ -11,7 +11,8 @@
  *
  * Memberships, roles and channels come from the organisations and channels services. What these functions return
  * is the integration with what Rocket.Chat's JSON shows of it (its users' names, the masked outgoing token); the
- * JSON itself is the door's (rocketchat.shapes.ts).
+ * JSON itself is the door's (rocketchat.shapes.ts). The GraphQL door (rocketchat.graphql.ts) reaches the same rules
+ * through the typed entry points at the end of this file, which hand Rocket.Chat's body to the same parser.
  */
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
@@ -31,7 +32,7 @@ import { DELIVERY_KIND, forgetOutgoing } from './outgoing.service.js';
 import { recordHistory } from './posting.service.js';
 import { Membership } from '../organisations/membership.entity.js';
 import { recoverTarget, replayDelivery, targetHealth } from '../deliveries/deliveries.service.js';
-import { idPage, pageOptions, type PageArgs } from '../../pagination.js';
+import { idPage, PAGE_MAX, pageOptions, type PageArgs } from '../../pagination.js';
 import { requireMembership } from '../organisations/organisations.service.js';
 import { forgetStore, liftSuspension } from './scripts.service.js';
 import { WEBHOOK_TYPES, WebhookIntegration, WebhookIntegrationHistory, type WebhookType } from './webhook-integration.entity.js';
@@ -399,7 +400,7 @@ function toBody(input: WebhookIntegrationInput, extra: Body = {}): Body {
 }
 
 /** Errors named by the typed input's fields: Rocket.Chat's `channel` is `channels` there (the others keep their names). */
-async function typed<T>(work: () => Promise<T>): Promise<T> {
+async function namedForInput<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -412,12 +413,12 @@ async function typed<T>(work: () => Promise<T>): Promise<T> {
 
 /** Create an integration in an organisation the viewer belongs to (any member may; it is theirs). */
 export function createWebhookIntegrationIn(scope: Scope, organisationId: string, type: WebhookType, input: WebhookIntegrationInput): Promise<ManagedIntegration> {
-  return typed(() => createWebhookIntegration(scope, toBody(input, { type, scriptEnabled: input.scriptEnabled ?? false, enabled: input.enabled ?? true }), organisationId));
+  return namedForInput(() => createWebhookIntegration(scope, toBody(input, { type, scriptEnabled: input.scriptEnabled ?? false, enabled: input.enabled ?? true }), organisationId));
 }
 
 /** Change an integration the viewer may manage (admins and owners: any of the organisation's; members: their own). */
 export function updateWebhookIntegrationById(scope: Scope, id: string, input: WebhookIntegrationInput): Promise<ManagedIntegration> {
-  return typed(async () => applyUpdate(scope, await requireManageable(scope, id), toBody(input)));
+  return namedForInput(async () => applyUpdate(scope, await requireManageable(scope, id), toBody(input)));
 }
 
 /** Remove an integration the viewer may manage; answers it as it was. */
@@ -453,9 +454,13 @@ export async function listOrganisationWebhookIntegrations(scope: Scope, organisa
 
 /** An integration's runs (integrations.history), newest first, as a Relay page whose cursors are the runs' ids. */
 export async function integrationRuns(scope: Pick<Scope, 'em'>, managed: ManagedIntegration, args: PageArgs) {
-  return idPage(args, 'desc', (range, order, limit) =>
-    scope.em.find(WebhookIntegrationHistory, { integration: managed.integration.id, ...(Object.keys(range).length ? { id: range } : {}) }, { orderBy: { id: order }, limit }),
-  { cursorName: 'a run id' });
+  const where = { integration: managed.integration.id };
+  return idPage(
+    args,
+    'desc',
+    (range, order, limit) => scope.em.find(WebhookIntegrationHistory, { ...where, ...(Object.keys(range).length ? { id: range } : {}) }, { orderBy: { id: order }, limit }),
+    { fallback: PAGE_MAX, cursorName: 'a run id' },
+  );
 }
 
 /**
@@ -465,18 +470,12 @@ export async function integrationRuns(scope: Pick<Scope, 'em'>, managed: Managed
 export async function outgoingUrlHealth(scope: Pick<Scope, 'em' | 'deps'>, managed: ManagedIntegration) {
   const i = managed.integration;
   if (i.type !== 'webhook-outgoing') return null;
-  return Promise.all(
-    i.urls.map(async (url) => ({
-      url,
-      health: await targetHealth(scope.em, scope.deps.deliveries.healthKey({ kind: DELIVERY_KIND, targetId: i.id, channel: null, url }), {
-        organisationId: i.organisation.id,
-        channelId: null,
-        targetId: i.id,
-        kinds: [DELIVERY_KIND],
-        url,
-      }),
-    })),
-  );
+  const health = [];
+  for (const url of i.urls) {
+    const key = scope.deps.deliveries.healthKey({ kind: DELIVERY_KIND, targetId: i.id, channel: null, url });
+    health.push({ url, health: await targetHealth(scope.em, key, { organisationId: i.organisation.id, channelId: null, targetId: i.id, kinds: [DELIVERY_KIND], url }) });
+  }
+  return health;
 }
 
 /** The URL an incoming integration is posted to, with its token: only right after it was created (null otherwise). */

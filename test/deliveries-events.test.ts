@@ -1,7 +1,8 @@
 /**
  * deliveryEvents over real graphql-ws sockets, with outputs calling real local HTTP servers: a member watches an
- * output's failing attempts open its circuit, then the replay that succeeds once the endpoint is fixed close it (each
- * attempt already in Channel.deliveries when its event arrives); `channelId` keeps one channel's events; another
+ * output's failing attempts open its circuit, a replay fail, then the replay that succeeds once the endpoint is fixed
+ * close it (each attempt already in Channel.deliveries when its event arrives), and an admin close a circuit by hand;
+ * `channelId` keeps one channel's events; another
  * organisation (or its channel) is not found; a removed member's stream ends. On SQLite and PostgreSQL, and across two
  * gateway processes on one Redis and one PostgreSQL: an attempt made by one reaches a subscriber of the other.
  */
@@ -23,6 +24,8 @@ const REPLAY = `mutation DeliveryEventsReplay($id: ID!) { replayDelivery(input: 
   __typename ... on MutationReplayDeliverySuccess { data { id replayOf } } ... on Error { message } } }`;
 
 const HISTORY = `query DeliveryEventsHistory($id: ID!) { channel(id: $id) { deliveries(first: 20) { edges { node { id messageId status statusCode } } } } }`;
+
+const REENABLE = `mutation DeliveryEventsReenable($c: ID!, $i: ID!) { reenableDeliveryTarget(input: { channelId: $c, integrationId: $i }) { __typename } }`;
 
 const REMOVE = `mutation DeliveryEventsRemove($o: ID!, $u: String!) { removeMember(input: { organisationId: $o, user: $u }) { __typename } }`;
 
@@ -105,7 +108,7 @@ for (const db of databases) {
       return s;
     };
 
-    it("shows a member an output's failing attempts, the circuit opening, then the replay that succeeds and the circuit closing", async () => {
+    it("shows a member an output's failing attempts, the circuit opening, a replay failing, then the replay that succeeds and the circuit closing", async () => {
       const orgId = await createOrg(t, 'Events');
       const member = await createUser(t, `events-member-${db}`);
       await addMember(t, orgId, member.id, 'MEMBER');
@@ -162,17 +165,47 @@ for (const db of databases) {
       // No request body, headers or secrets travel with an event.
       expect(JSON.stringify(since())).not.toMatch(/first failure|second failure|sealed|webhook-signature/);
 
-      // The endpoint is fixed; an admin replays the last failed attempt: it goes out through the open circuit.
-      status = 202;
-      const replay = (await t.gqlRaw(REPLAY, { id: failed[1] })).data as { replayDelivery: { __typename: string; data: { id: string } } };
-      expect(replay.replayDelivery.__typename).toBe('MutationReplayDeliverySuccess');
-      await until(() => since().some((e) => e.kind === 'TARGET_CLOSED'), 20_000, 'the circuit to close');
-      const [succeeded, closed] = since().slice(3);
-      expect(since().slice(3).map((e) => e.kind)).toEqual(['ATTEMPT_SUCCEEDED', 'TARGET_CLOSED']);
+      // A replay before the endpoint is fixed goes out through the open circuit, once: it fails for good.
+      const replay = async () => {
+        const r = (await t.gqlRaw(REPLAY, { id: failed[1] })).data as { replayDelivery: { __typename: string; data: { id: string } } };
+        expect(r.replayDelivery.__typename).toBe('MutationReplayDeliverySuccess');
+        return r.replayDelivery.data.id;
+      };
+      const early = await replay();
+      const failedReplay = await until(() => since().find((e) => e.delivery?.id === early), 20_000, 'the early replay');
       // Attempt 3: the retry queued when attempt 1 failed (held by the open circuit) is attempt 2.
-      expect(succeeded.delivery).toMatchObject({ id: replay.replayDelivery.data.id, replayOf: failed[1], webhookId: failed[1], attempt: 3, status: 'succeeded', statusCode: 202, error: null });
+      expect(failedReplay).toMatchObject({ kind: 'ATTEMPT_FAILED', retryAt: null, delivery: { replayOf: failed[1], webhookId: failed[1], attempt: 3, status: 'failed', statusCode: 500 } });
+
+      // The endpoint is fixed; the replay succeeds and closes the circuit.
+      status = 202;
+      const fixed = await replay();
+      await until(() => since().some((e) => e.kind === 'TARGET_CLOSED'), 20_000, 'the circuit to close');
+      expect(since().slice(3).map((e) => e.kind)).toEqual(['ATTEMPT_FAILED', 'ATTEMPT_SUCCEEDED', 'TARGET_CLOSED']);
+      const [succeeded, closed] = since().slice(4);
+      expect(succeeded.delivery).toMatchObject({ id: fixed, replayOf: failed[1], webhookId: failed[1], attempt: 4, status: 'succeeded', statusCode: 202, error: null });
       expect(closed.target).toMatchObject({ integrationId: target.integrationId, state: 'CLOSED', consecutiveFailures: 0, openUntil: null });
       expect(ws.closed).toBeNull();
+    });
+
+    it("tells of an admin closing a target's circuit by hand (reenableDeliveryTarget)", async () => {
+      const orgId = await createOrg(t, 'By hand');
+      const member = await createUser(t, `events-watcher-${db}`);
+      await addMember(t, orgId, member.id, 'MEMBER');
+      let status = 202;
+      const target = await output(t, servers, orgId, 'by-hand', () => status);
+      const ws = await socket(member.token);
+      ws.subscribe('1', EVENTS, { o: orgId, c: target.channelId });
+      const probes = await untilHearing(t, t.url, target.channelId, [[ws, '1']]);
+      const since = () => eventsOf(ws, '1').filter((e) => !probes.has(e.delivery?.messageId));
+      status = 500;
+      await post(t.url, target.channelId, 'one');
+      await post(t.url, target.channelId, 'two');
+      await until(() => since().some((e) => e.kind === 'TARGET_OPENED'), 20_000, 'the circuit to open');
+
+      const r = await t.gqlRaw(REENABLE, { c: target.channelId, i: target.integrationId });
+      expect(r.data).toEqual({ reenableDeliveryTarget: { __typename: 'MutationReenableDeliveryTargetSuccess' } });
+      const closed = await until(() => since().find((e) => e.kind === 'TARGET_CLOSED'), 20_000, 'the circuit closed by hand');
+      expect(closed).toMatchObject({ organisationId: orgId, channelId: target.channelId, delivery: null, target: { integrationId: target.integrationId, state: 'CLOSED', consecutiveFailures: 0 } });
     });
 
     it("keeps one channel's events with channelId, and refuses a channel of another organisation", async () => {

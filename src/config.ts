@@ -28,6 +28,7 @@ const EnvSchema = z.object({
   MESSAGE_FEED_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   MESSAGE_FEED_GAP_MS: z.coerce.number().int().min(0).max(60_000).default(200),
   SIGNING_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(720).default(24),
+  DELIVERY_RETRY_SCHEDULE: z.string().default('5,300,1800,7200,18000,36000,36000'),
   DELIVERY_RETRY_AFTER_MAX_SECONDS: z.coerce.number().int().min(0).max(2_592_000).default(86_400),
   DELIVERY_CIRCUIT_FAILURES: z.coerce.number().int().min(0).max(1_000).default(5),
   DELIVERY_CIRCUIT_COOLDOWN_SECONDS: z.coerce.number().min(0.1).max(86_400).default(60),
@@ -100,6 +101,8 @@ export interface Config {
   signingSecretOverlapHours: number;
   /** Deliveries (src/modules/deliveries): how receivers' answers steer the queue (README: "Delivery guarantees"). */
   deliveries: {
+    /** The default retry schedule of queued calls (outputs), ms after each failed attempt: Standard Webhooks' unless DELIVERY_RETRY_SCHEDULE says otherwise. */
+    retryMs: number[];
     /** The longest wait a Retry-After answer (429, 503) may set before the next attempt, ms. */
     retryAfterMaxMs: number;
     /** Failures in a row that open a target's circuit (0: circuits never open). */
@@ -217,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
     signingSecretOverlapHours: e.SIGNING_SECRET_OVERLAP_HOURS,
     deliveries: {
+      retryMs: parseRetrySchedule(e.DELIVERY_RETRY_SCHEDULE),
       retryAfterMaxMs: e.DELIVERY_RETRY_AFTER_MAX_SECONDS * 1_000,
       circuitFailures: e.DELIVERY_CIRCUIT_FAILURES,
       circuitCooldownMs: Math.round(e.DELIVERY_CIRCUIT_COOLDOWN_SECONDS * 1_000),
@@ -273,6 +277,20 @@ export function parseRateWindow(name: string, value: string): RateWindow | null 
     throw new ConfigError(`Invalid configuration:\n  ${name}: must be N/period in whole seconds (e.g. 600/1m, 30/10s), N (per minute), or off`);
   }
   return { points, durationMs };
+}
+
+/**
+ * A retry schedule: seconds to wait after each failed attempt, comma-separated (`5,300,1800`; decimals allowed),
+ * at most 20 waits of at most 7 days each; `none`: a single attempt.
+ */
+export function parseRetrySchedule(value: string): number[] {
+  const text = value.trim().toLowerCase();
+  if (text === 'none') return [];
+  const waits = text.split(',').map((s) => Number(s.trim()));
+  if (waits.length > 20 || waits.some((w) => !Number.isFinite(w) || w < 0 || w > 604_800) || text.split(',').some((s) => !s.trim())) {
+    throw new ConfigError('Invalid configuration:\n  DELIVERY_RETRY_SCHEDULE: must be up to 20 comma-separated waits in seconds (0 to 604800 each, e.g. 5,300,1800), or none');
+  }
+  return waits.map((w) => Math.round(w * 1_000));
 }
 
 /** Off, `true` (every peer: only behind a proxy that overwrites X-Forwarded-For), or the proxies' addresses/CIDRs (`loopback`, `uniquelocal` ... as proxy-addr names them). */

@@ -31,6 +31,8 @@ export interface HookEvents {
   'integration.disabled': { organisationId: string; integrationId: string; channelId: string };
   'integration.removed': { organisationId: string; integrationId: string; channelIds: string[] };
   'integration.settingsChanged': { organisationId: string; integrationId: string; channelId?: string };
+  /** How an integration's queued calls on a channel are sent changed (setDeliveryOptions: ordered, maxPerSecond). */
+  'delivery.optionsChanged': { organisationId: string; integrationId: string; channelId: string };
   'user.created': { userId: string };
   /** A user left an organisation (removeMember): what they set up there reacts (Rocket.Chat integrations are disabled). */
   'member.removed': { organisationId: string; userId: string; removedBy: string };

@@ -13,6 +13,12 @@
  * connection lives, so a replica that dies frees its connections within SLOT_TTL_MS; in memory, a set.
  *
  * Every refusal is counted in /metrics as `switchboard_rate_limited_total{limit}`.
+ *
+ * Outbound throttles (a delivery target's maxPerSecond) are turns, not windows: each call reserves the target's next
+ * free moment, 1/rate after the previous call's, so calls leave evenly spaced and never more than `rate` in any
+ * second, whichever replica sends them. In Redis one key per target holds that moment (read and moved in one Lua
+ * script on Redis's own clock, so replicas' clocks do not matter); in memory, a map. If Redis stops answering, each
+ * replica keeps its own turns meanwhile (the combined rate is then up to `rate` per replica).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -191,10 +197,68 @@ class RedisSlots implements SlotStore {
   }
 }
 
+/** A throttled call's turn: go after `waitMs` (the moment is reserved), or ask again in `retryInMs` (nothing reserved). */
+export type Turn = { waitMs: number } | { retryInMs: number };
+
+/** Each key's next free moment (ms): calls `intervalMs` apart, none reserved more than `horizonMs` ahead. */
+interface TurnStore {
+  take(key: string, intervalMs: number, horizonMs: number): Promise<Turn>;
+}
+
+class MemoryTurns implements TurnStore {
+  private readonly next = new Map<string, number>();
+  async take(key: string, intervalMs: number, horizonMs: number): Promise<Turn> {
+    const now = Date.now();
+    if (this.next.size > 10_000) for (const [k, at] of this.next) if (at < now) this.next.delete(k);
+    const free = Math.max(this.next.get(key) ?? 0, now);
+    if (free - now > horizonMs) return { retryInMs: free - now - horizonMs };
+    this.next.set(key, free + intervalMs);
+    return { waitMs: free - now };
+  }
+}
+
+// KEYS[1] the key's next free moment (ms on Redis's clock); ARGV: interval (ms, may be fractional), horizon (ms).
+// Answers {1, wait} with the moment reserved, or {0, wait} when it is further away than the horizon.
+const TAKE_TURN = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local interval = tonumber(ARGV[1])
+local free = tonumber(redis.call('GET', KEYS[1]) or '0')
+if free < now then free = now end
+local wait = free - now
+if wait > tonumber(ARGV[2]) then return {0, tostring(wait)} end
+redis.call('SET', KEYS[1], string.format('%.3f', free + interval), 'PX', math.ceil(wait + interval) + 1000)
+return {1, tostring(wait)}
+`;
+
+type TurnRedis = Redis & { sbTakeTurn(key: string, intervalMs: number, horizonMs: number): Promise<[number, string]> };
+
+class RedisTurns implements TurnStore {
+  private readonly fallback = new MemoryTurns();
+  constructor(
+    private readonly redis: TurnRedis,
+    private readonly logger: Logger,
+  ) {
+    redis.defineCommand('sbTakeTurn', { numberOfKeys: 1, lua: TAKE_TURN });
+  }
+
+  async take(key: string, intervalMs: number, horizonMs: number): Promise<Turn> {
+    try {
+      const [reserved, wait] = await this.redis.sbTakeTurn(key, intervalMs, horizonMs);
+      const ms = Math.max(0, Number(wait));
+      return reserved === 1 ? { waitMs: ms } : { retryInMs: ms - horizonMs };
+    } catch (error) {
+      this.logger.warn({ err: error }, 'rate limit store unavailable: a delivery throttle counts on this replica only');
+      return this.fallback.take(key, intervalMs, horizonMs);
+    }
+  }
+}
+
 export class RateLimits {
   readonly kind: 'redis' | 'memory';
   private readonly windows: Partial<Record<LimitName, RateLimiterAbstract>> = {};
   private readonly slots: SlotStore;
+  private readonly turns: TurnStore;
   private readonly prefix: string;
 
   constructor(
@@ -214,6 +278,7 @@ export class RateLimits {
     ];
     for (const [name, window] of windows) if (window) this.windows[name] = this.windowLimiter(name, window);
     this.slots = redis ? new RedisSlots(redis as SlotRedis, logger) : new MemorySlots();
+    this.turns = redis ? new RedisTurns(redis as TurnRedis, logger) : new MemoryTurns();
   }
 
   private windowLimiter(name: LimitName, window: RateWindow): RateLimiterAbstract {
@@ -319,6 +384,15 @@ export class RateLimits {
 
   private lease(key: string, member: string): Lease {
     return { release: () => this.slots.release(key, member) };
+  }
+
+  /**
+   * The next turn of a call to a throttled target (`key` names it) of at most `perSecond` calls per second, shared by
+   * every replica: how long to wait before sending, with the moment reserved; or, when the next free moment is more
+   * than `horizonMs` away, how long to wait before asking again (nothing reserved, so the call can be held elsewhere).
+   */
+  async throttle(key: string, perSecond: number, horizonMs: number): Promise<Turn> {
+    return this.turns.take(`${this.prefix}throttle:${key}`, 1_000 / perSecond, horizonMs);
   }
 
   /** Operations running at once on one graphql-ws socket (`running` includes the one being started). */

@@ -3,7 +3,7 @@ import { mutationResult } from '../../graphql/errors.js';
 import { ChannelRef } from '../channels/channels.graphql.js';
 import { PageInfo } from '../../graphql/pagination.js';
 import type { Delivery } from './delivery.entity.js';
-import { listChannelDeliveries, RECOVER_MAX, recoverDeliveries, reenableDeliveryTarget, replayDelivery, type TargetHealthView } from './deliveries.service.js';
+import { listChannelDeliveries, RECOVER_MAX, recoverDeliveries, reenableDeliveryTarget, replayDelivery, type TargetHealthView, type TargetOptions } from './deliveries.service.js';
 import { deliveryEventStream, type DeliveryEventKind, type DeliveryEventTargetView, type DeliveryEventView, type DeliveryView } from './delivery-events.js';
 import { TARGET_STATES } from './delivery-target.entity.js';
 
@@ -152,6 +152,22 @@ export const DeliveryHealthRef = builder.objectRef<TargetHealthView>('DeliveryHe
     lastSuccessAt: t.expose('lastSuccessAt', { type: 'DateTime', nullable: true, description: 'The last success after a failure (successes of a healthy target are not written down).' }),
     disabledReason: t.exposeString('disabledReason', { nullable: true, description: 'While DISABLED: why (since when it failed, and its last error).' }),
     disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true, description: 'While DISABLED: since when.' }),
+  }),
+});
+
+export const DeliveryOptionsRef = builder.objectRef<TargetOptions>('DeliveryOptions').implement({
+  description:
+    "How the queue sends one target's calls (an integration's queued calls on a channel); set with setDeliveryOptions. The default: unordered, unthrottled.",
+  fields: (t) => ({
+    ordered: t.exposeBoolean('ordered', {
+      description:
+        "true: the calls leave one at a time in the channel's commit order (`Message.seq`), each only after the one before it succeeded or was given up (its retry schedule ran out), whichever replica sends them. Per target, at least once: a retry of a call can still reach the receiver after it saw that call once. false (the default): calls go out in parallel as soon as they are due.",
+    }),
+    maxPerSecond: t.exposeInt('maxPerSecond', {
+      nullable: true,
+      description:
+        'At most this many calls per second reach the target, counted across all replicas (in Redis; without REDIS_URL, by the one process), evenly spaced: one every 1/maxPerSecond s. A call over the rate waits for its turn; it is not counted as an attempt. Null: no throttle.',
+    }),
   }),
 });
 

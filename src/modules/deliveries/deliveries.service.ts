@@ -10,7 +10,9 @@
  *   Webhooks schedule; [] is a single attempt). A 2xx succeeds; 410 Gone is final; anything else is
  *   retried. Each attempt is its own row (attempt 1, 2, ...); one that will be retried becomes `retried`.
  * - `stage(inputs)` + `insert(tx, rows)` + `dispatch(rows)`: the same in three steps, for callers that
- *   write their own rows in the same transaction (a message and its output deliveries).
+ *   write their own rows in the same transaction (a message and its output deliveries). A call to an ordered
+ *   target (`orderKey`, see `setTargetOptions`) must be written this way, with its `seq` set in that transaction:
+ *   it is not claimed at staging; `dispatch` asks the worker for the target's next call instead.
  * - `finished(input)` / `record(em, input)`: a call the caller made itself (`send`) as a finished row
  *   (`count` the finished rows you insert yourself once they are committed).
  * - `registerKind(kind, handler)`: react to every answer of a kind (an output's 410 switches it off; a
@@ -44,13 +46,14 @@ import { DeliveryLedger, type DeliveryRow, type EnqueueInput, type RecordInput, 
 import { sendOnce } from './sender.js';
 import { LEASE_MS, startDeliveryWorker, type DeliveryKindHandler, type HealthChange, type RecordedAttempt, type RunningWorker, type WorkerOptions } from './worker.js';
 import { DeliveryTarget } from './delivery-target.entity.js';
-import { reenable, targetKey } from './health.js';
+import { reenable, setTargetOptions, targetKey, targetOptions, DEFAULT_TARGET_OPTIONS, type TargetOptions, type TargetRef } from './health.js';
 import { attemptEvent, healthEvent } from './delivery-events.js';
 import type { DeliveryEvent } from '../../infra/pubsub.js';
 
 export { STANDARD_RETRY, type DeliveryRow, type EnqueueInput, type RecordInput } from './ledger.js';
 export type { AttemptOutcome, Signing } from './sender.js';
 export type { DeliveryKindHandler, DeliveryResult, DeliveryWorker, ReplayedCall } from './worker.js';
+export type { TargetOptions } from './health.js';
 
 /** The most calls one recovery sends again (the oldest first); run it again for the rest. */
 export const RECOVER_MAX = 1_000;
@@ -74,7 +77,7 @@ export class Deliveries {
   private readonly transitions: Counter<'kind' | 'transition'>;
 
   constructor(private readonly base: Pick<Deps, 'config' | 'http' | 'metrics' | 'pubsub' | 'logger'>) {
-    this.ledger = new DeliveryLedger(base.config.secretKey, base.metrics);
+    this.ledger = new DeliveryLedger(base.config.secretKey, base.metrics, base.config.deliveries.retryMs);
     this.transitions = new Counter({
       name: 'switchboard_delivery_target_transitions_total',
       help: 'Changes of a delivery target\'s health, by kind and transition (opened, closed, disabled, reenabled)',
@@ -118,12 +121,15 @@ export class Deliveries {
     this.kinds.set(kind, handler);
   }
 
-  /** Pending rows, claimed for this replica's worker (unless delayed), to insert and then `dispatch`. */
+  /**
+   * Pending rows, claimed for this replica's worker (unless delayed, or of an ordered target: those are claimed in
+   * their turn), to insert and then `dispatch`.
+   */
   stage(inputs: EnqueueInput[]): DeliveryRow[] {
     const now = new Date();
     const worker = this.current;
     return inputs.map((input) =>
-      this.ledger.pending(input, now, worker && !input.delayMs ? { by: worker.token, until: new Date(now.getTime() + LEASE_MS) } : null),
+      this.ledger.pending(input, now, worker && !input.delayMs && !input.orderKey ? { by: worker.token, until: new Date(now.getTime() + LEASE_MS) } : null),
     );
   }
 
@@ -142,13 +148,34 @@ export class Deliveries {
     this.ledger.count(rows);
   }
 
-  /** Hand committed rows from `stage` to the worker that claimed them. */
+  /** Hand committed rows from `stage` to the worker that claimed them; for ordered targets, ask for their next call. */
   dispatch(rows: DeliveryRow[]) {
+    const ordered = new Set<string>();
     for (const row of rows) {
+      if (row.orderKey) {
+        if (!row.lockedBy) ordered.add(row.orderKey);
+        continue;
+      }
       // By token: a worker that is stopping hands back rows it claimed before it stopped.
       const worker = row.lockedBy ? this.byToken.get(row.lockedBy) : undefined;
       worker?.send(row);
     }
+    for (const key of ordered) this.current?.next(key);
+  }
+
+  /** The options of these targets (by health key; the defaults where none were set), in order. */
+  async options(em: EntityManager, keys: string[]): Promise<TargetOptions[]> {
+    const set = await targetOptions(em, keys);
+    return keys.map((k) => set.get(k) ?? DEFAULT_TARGET_OPTIONS);
+  }
+
+  /**
+   * Set how a target's calls are sent (absent options keep their value): `ordered`, one at a time in commit order;
+   * `maxPerSecond`, at most this many calls per second across replicas (null: no throttle). No authorisation: the
+   * caller's service checked it. Answers the options now in force.
+   */
+  setOptions(em: EntityManager, ref: TargetRef, options: Partial<TargetOptions>): Promise<TargetOptions> {
+    return setTargetOptions(em, this.healthKey(ref), ref, options);
   }
 
   async enqueue(em: EntityManager, input: EnqueueInput): Promise<{ id: string }> {
@@ -421,9 +448,14 @@ export async function targetHealth(em: EntityManager, key: string, calls: { orga
   };
 }
 
+/** The target of an integration's queued calls on a channel (outputs, and interval integrations' target_url). */
+export function channelIntegrationTarget(link: { organisationId: string; channelId: string; integrationId: string }): TargetRef {
+  return { kind: 'output', organisation: link.organisationId, targetId: link.integrationId, channel: link.channelId, url: '' };
+}
+
 /** The health of an integration's queued calls on a channel (outputs, and interval integrations' target_url). */
 export function channelIntegrationHealth(scope: Pick<Scope, 'em' | 'deps'>, link: { organisationId: string; channelId: string; integrationId: string }) {
-  const key = scope.deps.deliveries.healthKey({ kind: 'output', targetId: link.integrationId, channel: link.channelId, url: '' });
+  const key = scope.deps.deliveries.healthKey(channelIntegrationTarget(link));
   return targetHealth(scope.em, key, { organisationId: link.organisationId, channelId: link.channelId, targetId: link.integrationId, kinds: ['output'] });
 }
 
@@ -433,8 +465,13 @@ export function channelIntegrationHealth(scope: Pick<Scope, 'em' | 'deps'>, link
  */
 export async function reenableDeliveryTarget(scope: Scope, input: { channelId: string; integrationId: string }) {
   const channel = await requireChannel(scope, input.channelId, 'admin');
-  const key = scope.deps.deliveries.healthKey({ kind: 'output', targetId: input.integrationId, channel: channel.id, url: '' });
+  const key = scope.deps.deliveries.healthKey(channelIntegrationTarget({ organisationId: channel.organisation.id, channelId: channel.id, integrationId: input.integrationId }));
   const { transition, target } = await reenable(scope.em, key, new Date());
   if (transition && target) scope.deps.deliveries.healthChanged({ transition, target }, scope.deps);
   return channelIntegrationHealth(scope, { organisationId: channel.organisation.id, channelId: channel.id, integrationId: input.integrationId });
+}
+
+/** The delivery options of integrations' queued calls on channels, in order (batched: one query for them all). */
+export function channelIntegrationOptions(scope: Pick<Scope, 'em' | 'deps'>, links: readonly { organisationId: string; channelId: string; integrationId: string }[]) {
+  return scope.deps.deliveries.options(scope.em, links.map((l) => scope.deps.deliveries.healthKey(channelIntegrationTarget(l))));
 }

@@ -14,6 +14,9 @@ export type TargetState = (typeof TARGET_STATES)[number];
  * then one probe (half_open, until `probeUntil`) decides: success closes it, failure opens it again. disabled: it has
  * failed without a success for DELIVERY_DISABLE_AFTER_HOURS; its calls fail at once until an admin re-enables it.
  * Shared by replicas through the database: state changes are conditional updates on `updatedAt`.
+ *
+ * It also holds the options an admin set for the target (setDeliveryOptions): `ordered` and `maxPerSecond`; a row
+ * exists once they were set, too. Setting them leaves the health columns (and `updatedAt`) alone.
  */
 export const DeliveryTarget = defineEntity({
   name: 'DeliveryTarget',
@@ -38,6 +41,10 @@ export const DeliveryTarget = defineEntity({
     lastSuccessAt: p.datetime().nullable(),
     disabledReason: p.text().nullable(),
     disabledAt: p.datetime().nullable(),
+    /** Calls leave one at a time in commit order (see Delivery `orderKey`): applies to calls committed after it was set. */
+    ordered: p.boolean().default(false),
+    /** At most this many calls per second to the target, counted across replicas (deps.rateLimits); null: no throttle. */
+    maxPerSecond: p.integer().nullable(),
     ...timestamps(),
   },
 });

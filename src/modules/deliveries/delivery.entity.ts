@@ -23,6 +23,12 @@ export const Delivery = defineEntity({
     { properties: ['messageId'] },
     // The attempts of one call (replays number theirs after the last one).
     { properties: ['webhookId'] },
+    // The head of each ordered target's queue (its first pending call by seq): only ordered pending rows, so the
+    // default, unordered path pays nothing for it.
+    {
+      name: 'deliveries_order_key_seq_index',
+      expression: 'create index "deliveries_order_key_seq_index" on "deliveries" ("order_key", "seq", "id") where "order_key" is not null and "status" = \'pending\'',
+    },
   ],
   properties: {
     id: ulidId(),
@@ -53,6 +59,17 @@ export const Delivery = defineEntity({
     lockedBy: p.string().nullable(),
     lockedUntil: p.datetime().nullable(),
     messageId: p.string().nullable(),
+    /**
+     * The channel commit sequence number (`Message.seq`) of the message the call carries, for calls written in the
+     * message's own transaction (outputs, modifier attempts); null for others. Retries keep it.
+     */
+    seq: p.bigint('number').nullable(),
+    /**
+     * The target's key (see health.ts `targetKey`) when the target was ordered as the call was committed: the call is
+     * claimed only once it is the first pending call of that key by (`seq`, `id`), so it leaves after every earlier
+     * call of the target succeeded or was given up. Null: unordered (the default), sent as soon as it is due.
+     */
+    orderKey: p.string().length(512).nullable(),
     /**
      * The `webhook-id` the call is signed with (Standard Webhooks' idempotency key): the id of its first attempt's
      * row, carried by every retry. Null on rows written before calls were signed (their own id is used).

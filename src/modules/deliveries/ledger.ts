@@ -36,6 +36,11 @@ export interface EnqueueInput extends CallFields {
   headers?: Record<string, string> | null;
   retry?: number[];
   delayMs?: number;
+  /**
+   * The key of an ordered target (see health.ts `targetKey`): the call leaves only after every earlier call of the
+   * target (by `seq`, which the caller sets in the transaction that commits the call) succeeded or was given up.
+   */
+  orderKey?: string | null;
 }
 
 /** A call the caller made itself, with its outcome. */
@@ -85,6 +90,8 @@ function row(input: EnqueueInput & { id?: string; webhookId?: string | null }, n
     lockedBy: lock?.by ?? null,
     lockedUntil: lock?.until ?? null,
     messageId: input.messageId ?? null,
+    seq: null as number | null,
+    orderKey: input.orderKey ?? null,
     requestId: (input.requestId ?? currentRequestId() ?? null)?.slice(0, 128) ?? null,
     replayOf: null as string | null,
     createdAt: now,
@@ -102,11 +109,13 @@ export class DeliveryLedger {
   constructor(
     private readonly key: Buffer,
     private readonly metrics: Deps['metrics'],
+    /** The schedule of calls enqueued without one (DELIVERY_RETRY_SCHEDULE; default STANDARD_RETRY). */
+    private readonly retry: number[] = STANDARD_RETRY,
   ) {}
 
   /** A pending row (sealed), claimed by `lock` when a worker of this replica will send it right away. */
   pending(input: EnqueueInput, now: Date, lock: Lock | null): DeliveryRow {
-    return row(input, now, lock, this.seal(input.headers), this.sealBody(input.body));
+    return row({ ...input, retry: input.retry ?? this.retry }, now, lock, this.seal(input.headers), this.sealBody(input.body));
   }
 
   /** A finished synchronous call (a modifier, a tick) as a row: succeeded on a 2xx without error, else failed. */
@@ -173,6 +182,9 @@ export class DeliveryLedger {
 
   /** Write rows with `em` (inside the caller's transaction when `em` is in one). */
   async insert(em: EntityManager, rows: DeliveryRow[]) {
+    // Without its place an ordered call could never be placed among its target's others.
+    const unplaced = rows.find((r) => r.orderKey && r.seq == null);
+    if (unplaced) throw new Error(`delivery ${unplaced.id} of an ordered target has no seq`);
     if (rows.length) await em.insertMany(Delivery, rows as never[]);
   }
 

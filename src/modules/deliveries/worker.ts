@@ -2,10 +2,15 @@
  * The delivery worker: sends pending rows and records each attempt. Durability lives in the database:
  * pending rows and retries survive restarts, and a claim is a lease another replica takes over when it
  * expires.
+ *
+ * Ordered targets (rows with an `orderKey`) are guarded in the claim itself: such a row is claimed only while it is
+ * the first pending row of its key, so across replicas and restarts one call of the target is in flight at a time,
+ * in `seq` order. When it ends (success, or given up) this worker claims the next one at once (`next`).
+ * Throttled targets (`maxPerSecond`) take a turn from deps.rateLimits, shared by replicas, before each call.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { EntityManager } from '@mikro-orm/core';
+import { raw, type EntityManager } from '@mikro-orm/core';
 import type { Deps, WorkScope } from '../../context.js';
 import { withRequestId } from '../../infra/logger.js';
 import { Delivery, type DeliveryStatus } from './delivery.entity.js';
@@ -16,6 +21,24 @@ import type { DeliveryTarget } from './delivery-target.entity.js';
 
 /** How long a claimed attempt stays ours before another worker may take it over. */
 export const LEASE_MS = 120_000;
+/**
+ * How far ahead a throttled call may reserve its turn and wait for it in memory; a call whose turn is further away is
+ * held in the database (like an open circuit holds it) and claimed again when its turn nears. Longer than the poll
+ * interval, so a throttled backlog keeps its pace.
+ */
+export const THROTTLE_HORIZON_MS = 1_500;
+
+/**
+ * The claim's guard for ordered targets: a row with an order key passes only as the first pending row of its key by
+ * (seq, id), so nothing of an ordered target leaves while an earlier call of it is pending or in flight (in flight
+ * is pending and locked, on whichever replica). A row without one (the default) passes at once. A new fragment per
+ * query (raw fragments are single-use keys).
+ */
+const headOfItsTarget = () =>
+  raw(
+    (alias) =>
+      `(${alias}.order_key is null or ${alias}.id = (select h.id from deliveries h where h.order_key = ${alias}.order_key and h.status = 'pending' order by h.seq, h.id limit 1))`,
+  );
 
 export interface DeliveryResult extends AttemptOutcome {
   delivery: {
@@ -126,6 +149,8 @@ export interface RecordedAttempt {
 export interface RunningWorker extends DeliveryWorker {
   token: string;
   send(row: DeliveryRow): void;
+  /** Claim and send the next call of an ordered target now, if it is due and nothing of the target is in flight. */
+  next(orderKey: string): void;
 }
 
 /**
@@ -155,12 +180,17 @@ export function startDeliveryWorker(
   const late: DeliveryRow[] = [];
   let stopped = false;
   let polling: Promise<number> | null = null;
+  /** Ordered targets with a call claimed by this worker (waiting or in flight): their next is claimed when it ends. */
+  const busy = new Set<string>();
+  /** Claims of ordered targets' next calls under way (`again`: asked for again meanwhile). */
+  const nexts = new Map<string, { again: boolean; done: Promise<void> }>();
 
   function send(row: DeliveryRow) {
     if (stopped) {
       late.push(row);
       return;
     }
+    if (row.orderKey) busy.add(row.orderKey);
     if (inFlight.size >= concurrency) {
       waiting.push(row);
       return;
@@ -171,8 +201,13 @@ export function startDeliveryWorker(
     const p = withRequestId(row.requestId ?? `delivery:${row.id}`, () => attempt(row)).finally(() => {
       sending.delete(row.id);
       inFlight.delete(p);
-      const next = waiting.shift();
-      if (next) send(next);
+      // Its outcome is committed: the target's next call may leave now, not at the next poll.
+      if (row.orderKey) {
+        busy.delete(row.orderKey);
+        next(row.orderKey);
+      }
+      const queued = waiting.shift();
+      if (queued) send(queued);
     });
     inFlight.add(p);
   }
@@ -216,15 +251,24 @@ export function startDeliveryWorker(
     const ref: TargetRef = { kind: row.kind, organisation: row.organisation, targetId: row.targetId, channel: row.channel, url: row.url };
     const key = targetKey(ref, handler?.healthPerUrl === true);
     const settings = { ...deps.config.deliveries, probeMs: deps.config.outbound.timeoutMs + 5_000 };
+    /** Give the claim back, due at `until`: the attempt is not made, nor counted. */
+    const hold = async (until: Date, why: string) => {
+      await em.fork().nativeUpdate(Delivery, { id: row.id, lockedBy: row.lockedBy, status: 'pending' }, { nextAttemptAt: until, lockedBy: null, lockedUntil: null });
+      deps.logger.debug({ deliveryId: row.id, kind: row.kind, until }, `delivery held: ${why}`);
+    };
     let disabled: string | null = null;
     if (!unreadable) {
       const g = await gate(em, key, new Date(), settings);
-      if (!g.send && 'until' in g && !row.replayOf) {
-        await em.fork().nativeUpdate(Delivery, { id: row.id, lockedBy: row.lockedBy, status: 'pending' }, { nextAttemptAt: g.until, lockedBy: null, lockedUntil: null });
-        deps.logger.debug({ deliveryId: row.id, kind: row.kind, until: g.until }, 'delivery held: the target\'s circuit is open');
-        return;
-      }
+      if (!g.send && 'until' in g && !row.replayOf) return hold(g.until, "the target's circuit is open");
       if (!g.send && 'disabled' in g) disabled = g.disabled;
+      // The target's throttle, replays included: its turn, reserved across replicas, or held until it nears.
+      else if (g.maxPerSecond) {
+        const turn = await deps.rateLimits.throttle(key, g.maxPerSecond, THROTTLE_HORIZON_MS);
+        if ('retryInMs' in turn) return hold(new Date(Date.now() + turn.retryInMs), 'the target is throttled');
+        if (turn.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, turn.waitMs));
+        // Stopped while waiting for its turn: handed back unsent (stop() may have done so already).
+        if (stopped) return release([row], 'throttled');
+      }
     }
     const outcome: AttemptOutcome = unreadable
       ? { statusCode: null, latencyMs: 0, error: 'the stored request or its signing key cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }
@@ -311,25 +355,21 @@ export function startDeliveryWorker(
     if (change) options.onHealthChange?.(change);
   }
 
-  async function pollOnce(): Promise<number> {
-    if (stopped) return 0;
-    const free = concurrency - inFlight.size;
-    if (free <= 0) return 0;
-    const em = root.em.fork();
-    const now = new Date();
-    const due = await em.find(
-      Delivery,
-      { status: 'pending', nextAttemptAt: { $lte: now }, $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] },
-      { orderBy: { nextAttemptAt: 'asc' }, limit: Math.min(batch, free), fields: ['id'] },
-    );
-    if (!due.length) return 0;
-    const claim = `${token}:${randomBytes(3).toString('hex')}`;
+  /**
+   * Claim these rows, those still pending, due and unlocked (or with an expired lease), and send them. The UPDATE is
+   * guarded by status and lease, so of two replicas that found the same row only one claims it. A row found as its
+   * ordered target's first pending call stays first until it leaves `pending` (no earlier call of a target can be
+   * written later: its calls are numbered in their own commit), so the guard needs no second look here.
+   */
+  async function claim(em: EntityManager, ids: string[], now: Date): Promise<number> {
+    if (!ids.length) return 0;
+    const lockedBy = `${token}:${randomBytes(3).toString('hex')}`;
     await em.nativeUpdate(
       Delivery,
-      { id: { $in: due.map((d) => d.id) }, status: 'pending', $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] },
-      { lockedBy: claim, lockedUntil: new Date(now.getTime() + LEASE_MS) },
+      { id: { $in: ids }, status: 'pending', nextAttemptAt: { $lte: now }, $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] },
+      { lockedBy, lockedUntil: new Date(now.getTime() + LEASE_MS) },
     );
-    const claimed = await em.fork().find(Delivery, { lockedBy: claim, status: 'pending' });
+    const claimed = await em.fork().find(Delivery, { lockedBy, status: 'pending' });
     for (const d of claimed) {
       send({
         ...(d as unknown as DeliveryRow),
@@ -338,6 +378,50 @@ export function startDeliveryWorker(
       });
     }
     return claimed.length;
+  }
+
+  async function pollOnce(): Promise<number> {
+    if (stopped) return 0;
+    const free = concurrency - inFlight.size;
+    if (free <= 0) return 0;
+    const em = root.em.fork();
+    const now = new Date();
+    const due = await em.find(
+      Delivery,
+      { status: 'pending', nextAttemptAt: { $lte: now }, $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }], [headOfItsTarget()]: [] },
+      { orderBy: { nextAttemptAt: 'asc' }, limit: Math.min(batch, free), fields: ['id'] },
+    );
+    return claim(em, due.map((d) => d.id), now);
+  }
+
+  /** Claim an ordered target's first pending call, if it is due and nobody holds it. */
+  async function claimNext(orderKey: string) {
+    const em = root.em.fork();
+    const now = new Date();
+    const first = await em.findOne(Delivery, { orderKey, status: 'pending' }, { orderBy: { seq: 'asc', id: 'asc' }, fields: ['id'] });
+    if (first) await claim(em, [first.id], now);
+  }
+
+  /** The next call of an ordered target, claimed now (on any replica's commit it may be ours to send). */
+  function next(orderKey: string) {
+    if (stopped || busy.has(orderKey)) return;
+    const running = nexts.get(orderKey);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: false, done: Promise.resolve() };
+    nexts.set(orderKey, state);
+    state.done = (async () => {
+      do {
+        state.again = false;
+        try {
+          await claimNext(orderKey);
+        } catch (error) {
+          if (!stopped) deps.logger.warn({ err: error }, 'could not claim the next call of an ordered target');
+        }
+      } while (state.again && !stopped && !busy.has(orderKey));
+    })().finally(() => nexts.delete(orderKey));
   }
 
   function poll() {
@@ -361,14 +445,16 @@ export function startDeliveryWorker(
   return {
     token,
     send,
+    next,
     poll,
     async stop(options = {}) {
       const began = Date.now();
       stopped = true;
       clearInterval(timer);
-      // Claimed but not started: hand them back at once rather than after the lease. A poll that was
-      // running hands its claims to send(), which now keeps them aside (late) for this release.
-      await polling;
+      // Claimed but not started: hand them back at once rather than after the lease. A poll (or a claim of an
+      // ordered target's next call) that was running hands its claims to send(), which now keeps them aside (late)
+      // for this release.
+      await Promise.all([polling, ...[...nexts.values()].map((n) => n.done)]);
       const unsent = [...waiting.splice(0), ...late.splice(0)];
       if (unsent.length) await release(unsent, 'unsent');
       // Calls in flight get what is left of the shutdown budget (a short grace without one), never more

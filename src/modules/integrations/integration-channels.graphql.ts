@@ -3,9 +3,9 @@
 import { builder } from '../../graphql/builder.js';
 import { mutationResult } from '../../graphql/errors.js';
 import { ChannelIntegrationRef, IntegrationRef } from './integrations.graphql.js';
-import { botName, disableIntegrationOnAllChannels, enableIntegrationOnAllChannels, integrationLinks } from './integrations.service.js';
-import { DeliveryHealthRef } from '../deliveries/deliveries.graphql.js';
-import { channelIntegrationHealth } from '../deliveries/deliveries.service.js';
+import { botName, disableIntegrationOnAllChannels, enableIntegrationOnAllChannels, integrationLinks, MAX_PER_SECOND, setDeliveryOptions } from './integrations.service.js';
+import { DeliveryHealthRef, DeliveryOptionsRef } from '../deliveries/deliveries.graphql.js';
+import { channelIntegrationHealth, channelIntegrationOptions } from '../deliveries/deliveries.service.js';
 
 builder.objectField(ChannelIntegrationRef, 'health', (t) =>
   t.field({
@@ -13,6 +13,23 @@ builder.objectField(ChannelIntegrationRef, 'health', (t) =>
     description:
       "The health of the integration's queued calls on this channel (outputs, and an interval integration's target_url): circuit state, failure rate of the last 24 hours, last error. A modifier's calls are not queued: its health stays CLOSED with no attempts.",
     resolve: (l, _a, ctx) => channelIntegrationHealth(ctx, { organisationId: l.integration.organisation.id, channelId: l.channel.id, integrationId: l.integration.id }),
+  }),
+);
+
+builder.objectField(ChannelIntegrationRef, 'deliveryOptions', (t) =>
+  t.loadable({
+    type: DeliveryOptionsRef,
+    description: "How the integration's queued calls on this channel are sent: in order or in parallel, and throttled or not (setDeliveryOptions).",
+    // Keyed `organisationId|channelId|integrationId`: the options of every link of a page in one query.
+    load: (keys: string[], ctx) =>
+      channelIntegrationOptions(
+        ctx,
+        keys.map((k) => {
+          const [organisationId, channelId, integrationId] = k.split('|');
+          return { organisationId, channelId, integrationId };
+        }),
+      ),
+    resolve: (l) => `${l.integration.organisation.id}|${l.channel.id}|${l.integration.id}`,
   }),
 );
 
@@ -40,6 +57,29 @@ const IntegrationIdInput = (name: string, description: string) =>
   });
 
 builder.mutationFields((t) => ({
+  setDeliveryOptions: t.field({
+    type: ChannelIntegrationRef,
+    description:
+      "Choose how an integration's queued calls on a channel (an output's, an interval integration's target_url) are sent: `ordered` (one at a time in commit order) and `maxPerSecond` (a throttle across replicas). Fields left out keep their value. Ordering applies to calls committed from now on, the throttle to every attempt from now on. Admins only; the integration must be switched on for the channel (ConflictError otherwise), and not be a modifier (its calls are not queued: ValidationError).",
+    errors: mutationResult('The link, with its `deliveryOptions` now in force.'),
+    args: {
+      input: t.arg({
+        description: 'The link, and how its calls are to be sent.',
+        type: builder.inputType('SetDeliveryOptionsInput', {
+          description: "How an integration's queued calls on a channel are sent; absent fields keep their value.",
+          fields: (f) => ({
+            channelId: f.id({ required: true, description: 'The UUID of the channel.' }),
+            integrationId: f.id({ required: true, description: 'The UUID of the integration (switched on for the channel).' }),
+            ordered: f.boolean({ description: "true: one call at a time, in the channel's commit order (`Message.seq`); false: in parallel (the default)." }),
+            maxPerSecond: f.int({ description: `At most this many calls per second to the target across all replicas (1 to ${MAX_PER_SECOND}); null removes the throttle.` }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: (_r, { input }, ctx) =>
+      setDeliveryOptions(ctx, { channelId: String(input.channelId), integrationId: String(input.integrationId), ordered: input.ordered, maxPerSecond: input.maxPerSecond }),
+  }),
   enableIntegrationOnAllChannels: t.field({
     type: IntegrationRef,
     description:

@@ -9,6 +9,7 @@ import { parseInput } from '../../validation.js';
 import { groupBy } from '../../util.js';
 import { isUuid } from '../auth/auth.service.js';
 import { requireChannel } from '../channels/channels.service.js';
+import { channelIntegrationTarget } from '../deliveries/deliveries.service.js';
 import type { Role } from '../organisations/membership.entity.js';
 import { requireMembership } from '../organisations/organisations.service.js';
 import { ChannelIntegration } from './channel-integration.entity.js';
@@ -388,6 +389,45 @@ export async function disableIntegration(scope: Scope, input: { integrationId: s
   integration.allChannels = false;
   await scope.em.remove(link).flush();
   await scope.deps.hooks.emit('integration.disabled', { organisationId: channel.organisation.id, integrationId: integration.id, channelId: channel.id });
+  return link;
+}
+
+/** The highest throttle a target can be given, in calls per second. */
+export const MAX_PER_SECOND = 1_000;
+
+const DeliveryOptionsInput = z.object({
+  integrationId: z.string(),
+  channelId: z.string(),
+  ordered: z.boolean({ error: 'ordered must be true or false' }).optional().nullable(),
+  maxPerSecond: z
+    .number({ error: 'maxPerSecond must be a number' })
+    .int('maxPerSecond must be a whole number of calls per second')
+    .min(1, 'maxPerSecond must be at least 1 (null removes the throttle)')
+    .max(MAX_PER_SECOND, `maxPerSecond is at most ${MAX_PER_SECOND}`)
+    .optional()
+    .nullable(),
+});
+
+/**
+ * How an integration's queued calls on a channel (an output's, an interval integration's target_url) are sent, for
+ * admins: `ordered` (one at a time, in the channel's commit order) and `maxPerSecond` (a throttle shared by the
+ * replicas; null removes it). Absent (or null `ordered`) keeps the value in force. Ordering applies to calls committed
+ * from now on (within a second on other replicas, whose channel routes are cached that long); the throttle to every
+ * attempt from now on. The integration must be switched on for the channel (else ConflictError, as disableIntegration);
+ * a modifier's calls are not queued (ValidationError).
+ */
+export async function setDeliveryOptions(scope: Scope, input: z.input<typeof DeliveryOptionsInput>) {
+  const data = parseInput(DeliveryOptionsInput, input);
+  const channel = await requireChannel(scope, data.channelId, 'admin');
+  const integration = await requireIntegration(scope, data.integrationId, 'admin', channel.organisation.id);
+  const link = await scope.em.findOne(ChannelIntegration, { channel, integration });
+  if (!link) throw new ConflictError('the integration is not enabled for this channel', 'integrationId');
+  if (integration.integrationType === 'modifier') {
+    throw new ValidationError('integrationId', "a modifier's calls are made while the message is posted, not queued: ordering and throttling apply to outputs and interval integrations' target_url");
+  }
+  const ids = { organisationId: channel.organisation.id, channelId: channel.id, integrationId: integration.id };
+  await scope.deps.deliveries.setOptions(scope.em, channelIntegrationTarget(ids), { ordered: data.ordered ?? undefined, maxPerSecond: data.maxPerSecond });
+  await scope.deps.hooks.emit('delivery.optionsChanged', ids);
   return link;
 }
 

@@ -24,7 +24,7 @@ import { ChannelFeeds, READ_PAGE, readCommitted, toView, type MessageView } from
 import type { StoredMessage } from '../../infra/hooks.js';
 import { parseInput } from '../../validation.js';
 import { requireChannel, findChannelById } from '../channels/channels.service.js';
-import type { Deliveries, DeliveryRow } from '../deliveries/deliveries.service.js';
+import { channelIntegrationTarget, type Deliveries, type DeliveryRow } from '../deliveries/deliveries.service.js';
 import { TtlCache } from '../../infra/ttl-cache.js';
 import { Batcher } from '../../infra/batcher.js';
 import type { Integration } from '../integrations/integration.entity.js';
@@ -68,6 +68,8 @@ interface RouteTarget {
   settings: ReturnType<typeof payloadSettings>;
   /** The HMAC keys its calls are signed with (the route is dropped when a secret is rotated). */
   signingKeys: Buffer[];
+  /** Outputs of an ordered target: its key, which their calls carry (setDeliveryOptions drops the route). */
+  orderKey: string | null;
 }
 interface ChannelRoute {
   channelId: string;
@@ -104,6 +106,7 @@ export class MessagePipeline {
     deps.hooks.on('integration.disabled', ({ channelId }) => void this.routes.delete(channelId));
     deps.hooks.on('integration.removed', () => this.routes.clear());
     deps.hooks.on('integration.settingsChanged', () => this.routes.clear());
+    deps.hooks.on('delivery.optionsChanged', ({ channelId }) => void this.routes.delete(channelId));
     // Outputs: a 410 Gone switches the integration off for the channel.
     deps.deliveries.registerKind('output', {
       async onResult(result, { em, deps }) {
@@ -137,6 +140,7 @@ async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Prom
     integration: { id: l.integration.id, targetUrl: l.integration.targetUrl, appName: l.integration.appName },
     settings: payloadSettings(l.integration, inForce[i]),
     signingKeys: integrationSigningKeys(deps, l.integration),
+    orderKey: null as string | null,
   }));
   const route: ChannelRoute = {
     channelId,
@@ -144,6 +148,10 @@ async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Prom
     modifiers: targets.filter((t) => t.type === 'modifier' && t.integration.targetUrl),
     outputs: targets.filter((t) => t.type !== 'modifier' && t.integration.targetUrl),
   };
+  // The calls of an output whose target is ordered carry its key.
+  const keys = route.outputs.map((o) => deps.deliveries.healthKey(channelIntegrationTarget({ organisationId: route.organisationId, channelId, integrationId: o.integration.id })));
+  const options = await deps.deliveries.options(em, keys);
+  route.outputs.forEach((o, i) => (o.orderKey = options[i].ordered ? keys[i] : null));
   cache.set(channelId, route);
   return route;
 }
@@ -176,6 +184,10 @@ function groupCommitter(root: EntityManager, deliveries: Deliveries, sqlite: boo
           seqs = await takeSequence(tx, messages.map((m) => m.channel));
           await insertMessages(tx, messages, seqs, true);
         } else seqs = await insertNumbered(tx, messages);
+        // Each call carries its message's place in the commit order: an ordered target's calls leave in it.
+        batch.forEach((p, i) => {
+          for (const d of p.deliveries) d.seq = seqs[i];
+        });
         if (rows.length) await deliveries.insert(tx, rows);
         return seqs;
       });
@@ -413,6 +425,7 @@ export async function postMessage(ctx: WorkScope, input: PostMessageInput): Prom
       url: o.integration.targetUrl!,
       body: { message: plainText(text, view.attachments), channel_id: route.channelId, org_id: route.organisationId, thread_id: threadId, settings: o.settings },
       messageId: id,
+      orderKey: o.orderKey,
     })),
   );
 

@@ -16,6 +16,7 @@ import { Migration20261130155500_delivery_replays } from './Migration20261130155
 import { Migration20261130160313_access_token_expiry } from './Migration20261130160313_access_token_expiry.js';
 import { Migration20261130162102_invitations } from './Migration20261130162102_invitations.js';
 import { Migration20261130164500_delivery_targets } from './Migration20261130164500_delivery_targets.js';
+import { Migration20261130184746_delivery_order } from './Migration20261130184746_delivery_order.js';
 
 export const sqliteMigrations = [
   { name: 'Migration20261125121821_initial', class: Migration20261125121821_initial },
@@ -35,4 +36,5 @@ export const sqliteMigrations = [
   { name: 'Migration20261130160313_access_token_expiry', class: Migration20261130160313_access_token_expiry },
   { name: 'Migration20261130162102_invitations', class: Migration20261130162102_invitations },
   { name: 'Migration20261130164500_delivery_targets', class: Migration20261130164500_delivery_targets },
+  { name: 'Migration20261130184746_delivery_order', class: Migration20261130184746_delivery_order },
 ];

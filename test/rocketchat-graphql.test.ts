@@ -47,6 +47,9 @@ const REPLAY = `mutation RcgReplay($id: ID!) { replayDelivery(input: { deliveryI
 const RECOVER = `mutation RcgRecover($id: ID!, $since: DateTime!) { recoverWebhookIntegration(input: { integrationId: $id, since: $since }) {
   __typename ... on Error { message } ... on MutationRecoverWebhookIntegrationSuccess { data { count remaining runs { id replayOf url deliveryId } } } } }`;
 
+const REENABLE = `mutation RcgReenable($id: ID!, $url: String!) { reenableWebhookIntegrationUrl(input: { integrationId: $id, url: $url }) {
+  __typename ... on Error { message } ... on MutationReenableWebhookIntegrationUrlSuccess { data { url health { state consecutiveFailures openUntil } } } } }`;
+
 const VIEWER = `query RcgViewer { viewer { id name } }`;
 
 /** Circuit settings of this suite: two failures in a row open a URL's circuit, for a minute. */
@@ -229,6 +232,15 @@ for (const db of databases) {
       expect(recovered).toMatchObject({ __typename: 'MutationRecoverWebhookIntegrationSuccess', data: { count: FAILURES, remaining: 0 } });
       expect(recovered.data.runs.map((r: { replayOf: string }) => r.replayOf).sort()).toEqual(failed.map((r: { id: string }) => r.id).sort());
       await until(() => bad.requests.length === FAILURES * 2, 10_000, 'the recovered calls');
+      await until(async () => {
+        const runs = (await one(made.id)).history.edges.map((e: { node: { replayOf: string | null; finished: boolean } }) => e.node).filter((r: { replayOf: string | null }) => r.replayOf);
+        return runs.length === FAILURES && runs.every((r: { finished: boolean }) => r.finished);
+      }, 10_000, 'the recovered runs finished');
+
+      // An admin re-enables the url: its circuit closes and its failures are forgotten.
+      const reenabled = (await gql(REENABLE, { id: made.id, url: `${bad.url}/down` })).reenableWebhookIntegrationUrl;
+      expect(reenabled).toMatchObject({ __typename: 'MutationReenableWebhookIntegrationUrlSuccess', data: { url: `${bad.url}/down`, health: { state: 'CLOSED', consecutiveFailures: 0, openUntil: null } } });
+      expect((await one(made.id)).health[1].health).toMatchObject({ state: 'CLOSED', consecutiveFailures: 0 });
     });
 
     it('answers a script that does not compile, bad channels, and a missing url or event as errors on their fields', async () => {

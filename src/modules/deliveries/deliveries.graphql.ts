@@ -126,7 +126,7 @@ const TARGET_STATE_TEXT: Record<Uppercase<(typeof TARGET_STATES)[number]>, { des
   CLOSED: { description: 'Calls go out (the target is healthy, or failing fewer times in a row than DELIVERY_CIRCUIT_FAILURES).' },
   OPEN: { description: 'It failed DELIVERY_CIRCUIT_FAILURES times in a row: no call goes out until `openUntil` (DELIVERY_CIRCUIT_COOLDOWN_SECONDS); calls wait, they are not lost.' },
   HALF_OPEN: { description: 'The cool-down is over and one probe call is on its way: success closes the circuit, failure opens it again.' },
-  DISABLED: { description: 'It failed without a success for DELIVERY_DISABLE_AFTER_HOURS: its calls fail at once, unsent, until an admin re-enables it (reenableDeliveryTarget).' },
+  DISABLED: { description: 'It failed without a success for DELIVERY_DISABLE_AFTER_HOURS: its calls fail at once, unsent, until an admin re-enables it (reenableDeliveryTarget; a Rocket.Chat outgoing url: reenableWebhookIntegrationUrl).' },
 };
 export const DeliveryTargetStateEnum = builder.enumType('DeliveryTargetState', {
   description: "A delivery target's circuit.",

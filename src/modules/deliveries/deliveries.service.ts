@@ -465,10 +465,17 @@ export function channelIntegrationHealth(scope: Pick<Scope, 'em' | 'deps'>, link
  */
 export async function reenableDeliveryTarget(scope: Scope, input: { channelId: string; integrationId: string }) {
   const channel = await requireChannel(scope, input.channelId, 'admin');
-  const key = scope.deps.deliveries.healthKey(channelIntegrationTarget({ organisationId: channel.organisation.id, channelId: channel.id, integrationId: input.integrationId }));
+  await reenableTarget(scope, scope.deps.deliveries.healthKey(channelIntegrationTarget({ organisationId: channel.organisation.id, channelId: channel.id, integrationId: input.integrationId })));
+  return channelIntegrationHealth(scope, { organisationId: channel.organisation.id, channelId: channel.id, integrationId: input.integrationId });
+}
+
+/**
+ * Close the target `key` and forget its failures, telling its change (no viewer check: the caller's service checked
+ * the viewer may, as for targetHealth). A target that never failed has nothing to re-enable.
+ */
+export async function reenableTarget(scope: Pick<Scope, 'em' | 'deps'>, key: string) {
   const { transition, target } = await reenable(scope.em, key, new Date());
   if (transition && target) scope.deps.deliveries.healthChanged({ transition, target }, scope.deps);
-  return channelIntegrationHealth(scope, { organisationId: channel.organisation.id, channelId: channel.id, integrationId: input.integrationId });
 }
 
 /** The delivery options of integrations' queued calls on channels, in order (batched: one query for them all). */

@@ -31,7 +31,7 @@ import { checkType, InvalidChannelError, parseFields, str, type Body, type Field
 import { DELIVERY_KIND, forgetOutgoing } from './outgoing.service.js';
 import { recordHistory } from './posting.service.js';
 import { Membership } from '../organisations/membership.entity.js';
-import { recoverTarget, replayDelivery, targetHealth } from '../deliveries/deliveries.service.js';
+import { recoverTarget, reenableTarget, replayDelivery, targetHealth } from '../deliveries/deliveries.service.js';
 import { idPage, PAGE_MAX, pageOptions, type PageArgs } from '../../pagination.js';
 import { requireMembership } from '../organisations/organisations.service.js';
 import { forgetStore, liftSuspension } from './scripts.service.js';
@@ -463,19 +463,43 @@ export async function integrationRuns(scope: Pick<Scope, 'em'>, managed: Managed
   );
 }
 
+/** The delivery target of an outgoing integration's calls to one url: each url has its own circuit. */
+const urlTargetKey = (deps: Deps, integration: WebhookIntegration, url: string) => deps.deliveries.healthKey({ kind: DELIVERY_KIND, targetId: integration.id, channel: null, url });
+
+/** The health of the calls of an outgoing integration to one url. */
+async function urlHealth(scope: Pick<Scope, 'em' | 'deps'>, integration: WebhookIntegration, url: string) {
+  const health = await targetHealth(scope.em, urlTargetKey(scope.deps, integration, url), {
+    organisationId: integration.organisation.id,
+    channelId: null,
+    targetId: integration.id,
+    kinds: [DELIVERY_KIND],
+    url,
+  });
+  return { url, health };
+}
+
 /**
- * An outgoing integration's endpoint health, one entry per url in `urls` order (each url has its own circuit);
- * null for an incoming integration, which calls nothing.
+ * An outgoing integration's endpoint health, one entry per url in `urls` order; null for an incoming integration,
+ * which calls nothing.
  */
 export async function outgoingUrlHealth(scope: Pick<Scope, 'em' | 'deps'>, managed: ManagedIntegration) {
   const i = managed.integration;
   if (i.type !== 'webhook-outgoing') return null;
   const health = [];
-  for (const url of i.urls) {
-    const key = scope.deps.deliveries.healthKey({ kind: DELIVERY_KIND, targetId: i.id, channel: null, url });
-    health.push({ url, health: await targetHealth(scope.em, key, { organisationId: i.organisation.id, channelId: null, targetId: i.id, kinds: [DELIVERY_KIND], url }) });
-  }
+  for (const url of i.urls) health.push(await urlHealth(scope, i, url));
   return health;
+}
+
+/**
+ * Re-enable an outgoing integration's calls to one url after they were disabled (or close its open circuit now):
+ * admins and owners, as for recovery. The url is one of `urls`, or one a prepare script sent its calls to; the calls
+ * that failed meanwhile stay failed (recoverWebhookIntegrationSince sends them again).
+ */
+export async function reenableWebhookIntegrationUrl(scope: Scope, input: { integrationId: string; url: string }) {
+  const integration = await requireReplayable(scope, input.integrationId);
+  if (!input.url || input.url.length > 2_048) throw new ValidationError('url', 'url must be a url the integration calls (one of its urls), at most 2048 characters');
+  await reenableTarget(scope, urlTargetKey(scope.deps, integration, input.url));
+  return urlHealth(scope, integration, input.url);
 }
 
 /** The URL an incoming integration is posted to, with its token: only right after it was created (null otherwise). */

@@ -17,6 +17,7 @@ import {
   listOrganisationWebhookIntegrations,
   outgoingUrlHealth,
   recoverWebhookIntegrationSince,
+  reenableWebhookIntegrationUrl,
   removeWebhookIntegrationById,
   updateWebhookIntegrationById,
   type ManagedIntegration,
@@ -382,5 +383,25 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_r, { input }, ctx) => recoverWebhookIntegrationSince(ctx, { integrationId: String(input.integrationId), since: input.since as Date }),
+  }),
+  reenableWebhookIntegrationUrl: t.field({
+    type: WebhookUrlHealthRef,
+    description:
+      "Re-enable an outgoing integration's calls to one url after they were disabled (or close its open circuit now): its failure count starts again from zero. Calls that failed meanwhile stay failed: send them again with recoverWebhookIntegration. Admins and owners of the organisation only.",
+    errors: mutationResult('The health of the url, now CLOSED.'),
+    args: {
+      input: t.arg({
+        description: 'The integration and the url.',
+        type: builder.inputType('ReenableWebhookIntegrationUrlInput', {
+          description: "A url of an outgoing integration whose calls to re-enable.",
+          fields: (f) => ({
+            integrationId: f.id({ required: true, description: 'The UUID of the outgoing integration.' }),
+            url: f.string({ required: true, description: 'The url as `health` shows it: one of `urls`, or one its prepare script sent calls to.' }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: (_r, { input }, ctx) => reenableWebhookIntegrationUrl(ctx, { integrationId: String(input.integrationId), url: input.url }),
   }),
 }));

@@ -115,6 +115,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     const text = await (await fetch(`${t.url}/metrics`)).text();
     return [...text.matchAll(/switchboard_active_subscriptions\{[^}]*transport="websocket"[^}]*\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
   };
+  /** Wait until the deliveries table shows rows read with this status filter ('' for any), and is not reading. */
+  const deliveriesRead = (filter: string) =>
+    page.locator(`table.deliveries[data-status-filter="${filter}"][aria-busy="false"]`).waitFor({ state: 'attached', timeout: 15_000 });
   /** Every form control on the page has a name a screen reader reads out (a label, aria-label, or its fieldset's legend). */
   const unlabelled = () =>
     page.evaluate(() =>
@@ -340,24 +343,34 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
 
   it("shows the failing output's delivery, and replays it once the endpoint is fixed", { timeout: 90_000 }, async () => {
     await page.getByRole('link', { name: 'Deliveries' }).click();
+    // A failed attempt, once the worker has recorded it and the view has read it (the view reads again every 5 s).
     const failing = page.locator('tr[data-status="retried"]').first();
-    await expect.poll(() => failing.count(), { timeout: 20_000 }).toBe(1);
+    await failing.waitFor({ state: 'visible', timeout: 20_000 });
     const failedId = (await failing.getAttribute('data-delivery-id'))!;
-    const row = await failing.innerText();
+    const failed = page.locator(`tr[data-delivery-id="${failedId}"]`);
+    const row = await failed.innerText();
     expect(row).toMatch(/Incident Relay/);
     expect(row).toMatch(/500/);
     expect(row).toMatch(/\d+ ms/);
     expect(row).toMatch(/[0-9a-f-]{36}/);
     await page.getByLabel('Integration', { exact: true }).selectOption({ label: 'Incident Relay' });
     await page.getByLabel('Status').selectOption('retried');
-    await expect.poll(() => page.locator('tbody tr').count()).toBeGreaterThan(0);
+    await deliveriesRead('retried');
+    expect(await page.locator('tbody tr').count()).toBeGreaterThan(0);
     expect(await page.locator('tbody tr:not([data-status="retried"])').count()).toBe(0);
     expect(await unlabelled()).toEqual([]);
     await shot('delivery-failed');
 
     targetStatus = 202;
     await page.getByLabel('Status').selectOption('');
-    await page.locator(`tr[data-delivery-id="${failedId}"]`).getByRole('button', { name: /^Replay/ }).click();
+    await deliveriesRead('');
+    // Click only once the failed row is shown again, with its status, and its Replay button can be used.
+    await failed.waitFor({ state: 'visible' });
+    expect(await failed.getAttribute('data-status')).toBe('retried');
+    expect(await failed.locator('.badge').innerText()).toBe('retried');
+    const replay = failed.getByRole('button', { name: /^Replay/ });
+    await expect.poll(() => replay.isEnabled()).toBe(true);
+    await replay.click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: /Sent again as attempt \d+\./ }).count()).toBe(1);
     const replayed = page.locator(`tr[data-replay-of="${failedId}"]`);
     await expect.poll(() => replayed.getAttribute('data-status'), { timeout: 30_000 }).toBe('succeeded');

@@ -104,6 +104,8 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [refreshed, setRefreshed] = useState<string | null>(null);
+  // The status filter the rows shown were read with (the select changes before they are read again).
+  const [shownFilter, setShownFilter] = useState<string | null>(null);
   const [canManage, setCanManage] = useState(false);
   const replay = useAction();
   const recover = useAction();
@@ -112,22 +114,27 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
 
   // Once older pages are shown, the view stops refreshing itself (a refresh reads the newest page only).
   const older = useRef(false);
+  // Only the latest read is shown: a slower earlier one (the filter before a change, a timed refresh) is dropped.
+  const latest = useRef(0);
   const load = async (after: string | null) => {
+    const mine = ++latest.current;
     older.current = !!after;
     setLoading(true);
     try {
       const data = await request(DeliveriesQuery, { channelId, organisationId, status: status || null, after });
+      if (mine !== latest.current) return;
       const page = data.channel?.deliveries;
       setNames(new Map((data.organisation?.integrations ?? []).map((i) => [i.id, i.name])));
       setCanManage(!!data.organisation && data.organisation.viewerRole !== 'MEMBER');
       setRows((current) => [...(after ? current : []), ...(page?.edges.map((e) => e.node) ?? [])]);
       setNext(page?.pageInfo.hasNextPage ? (page.pageInfo.endCursor ?? null) : null);
       setError(null);
+      setShownFilter(status);
       setRefreshed(new Date().toISOString());
     } catch (e) {
-      setError((e as Error).message);
+      if (mine === latest.current) setError((e as Error).message);
     } finally {
-      setLoading(false);
+      if (mine === latest.current) setLoading(false);
     }
   };
 
@@ -175,7 +182,7 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
       {loading && rows.length === 0 && <Loading what={{ data: undefined, error: null, loading: true, reload: async () => undefined }} />}
       {!loading && shown.length === 0 && <p class="muted">No delivery yet.</p>}
       <div class="table-wrap">
-        <table class="deliveries">
+        <table class="deliveries" aria-busy={loading} data-status-filter={shownFilter ?? undefined}>
           <caption class="visually-hidden">Outbound calls of this channel, newest first</caption>
           <thead>
             <tr>

@@ -74,6 +74,15 @@ export function ok<R extends Result>(result: R): Extract<R, { data: unknown }>['
   throw new Refused(failure.message ?? 'The gateway refused the change.', failure.__typename ?? 'Error', failure.field);
 }
 
+/**
+ * Run a mutation (one root field, answering a success or an expected failure) and return its success's `data`;
+ * a failure is thrown as `Refused`, with the input it names.
+ */
+export async function mutate<R extends Record<string, Result>, V>(document: DocumentTypeDecoration<R, V>, variables: V): Promise<Extract<R[keyof R], { data: unknown }>['data']> {
+  const result = await request(document, variables);
+  return ok(Object.values(result)[0] as R[keyof R]);
+}
+
 let socket: Client | null = null;
 let socketOpen = false;
 const socketStates = new Set<(state: 'connected' | 'closed') => void>();

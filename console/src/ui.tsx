@@ -1,7 +1,10 @@
-/** Small pieces every view uses: data loading, form submission state, notices, badges, copying. */
+/**
+ * Small pieces every view uses: data loading, forms that run a mutation (with a refusal shown at its field),
+ * lists with their empty state, facts, notices, badges, copying.
+ */
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
-import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { createContext, toChildArray, type ButtonHTMLAttributes, type ComponentChildren, type InputHTMLAttributes, type JSX, type SelectHTMLAttributes } from 'preact';
+import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { Refused, request } from './client';
 
 export interface Loaded<R> {
@@ -75,6 +78,16 @@ export function useAction(): Action {
   return { busy, error, field, done, run, reset: () => (setError(null), setField(null), setDone(null)) };
 }
 
+/** The text fields of a form, with one setter for all and a reset to the initial values. */
+export function useFields<T extends Record<string, string>>(initial: T) {
+  const [values, setValues] = useState<T>(initial);
+  return {
+    values,
+    set: (name: keyof T) => (value: string) => setValues((v) => ({ ...v, [name]: value })),
+    reset: () => setValues(initial),
+  };
+}
+
 export function Notice({ kind, children, id }: { kind: 'error' | 'ok' | 'info' | 'warn'; children: ComponentChildren; id?: string }) {
   if (children == null || children === false) return null;
   return (
@@ -84,16 +97,263 @@ export function Notice({ kind, children, id }: { kind: 'error' | 'ok' | 'info' |
   );
 }
 
+/** Inside an ActionForm: its action, and the fields that show their own refusal (filled as they render). */
+const FormContext = createContext<{ action: Action; atFields: Set<string> } | null>(null);
+
+/** The outcome of an action: its refusal (unless a field of the form shows it) or its success note. */
 export function ActionNotes({ action }: { action: Action }) {
+  const form = useContext(FormContext);
+  const atField = form?.action === action && action.field != null && form.atFields.has(action.field);
   return (
     <>
-      {action.error && <Notice kind="error">{action.error}</Notice>}
+      {action.error && !atField && <Notice kind="error">{action.error}</Notice>}
       {action.done && <Notice kind="ok">{action.done}</Notice>}
     </>
   );
 }
 
-export function Loading({ what }: { what: Loaded<unknown> }) {
+/**
+ * A form whose submission runs `onSubmit` as `action`: the submit button is disabled (and says `busy`) while it
+ * runs, then the refusal shows at the field it names, or under the button, as does the success note.
+ */
+export function ActionForm(props: {
+  action: Action;
+  onSubmit(): Promise<string | void>;
+  /** The submit button's text. */
+  submit: ComponentChildren;
+  busy?: ComponentChildren;
+  label?: string;
+  labelledBy?: string;
+  class?: string;
+  /** Controls beside the submit button (a cancel button ...). */
+  extra?: ComponentChildren;
+  children: ComponentChildren;
+}) {
+  const { action } = props;
+  return (
+    <FormContext.Provider value={{ action, atFields: new Set() }}>
+      <form
+        class={props.class ?? 'card stack'}
+        aria-label={props.label}
+        aria-labelledby={props.labelledBy}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void action.run(props.onSubmit);
+        }}
+      >
+        {props.children}
+        {props.extra ? (
+          <div class="row">
+            <SubmitButton action={action} busy={props.busy}>
+              {props.submit}
+            </SubmitButton>
+            {props.extra}
+          </div>
+        ) : (
+          <SubmitButton action={action} busy={props.busy}>
+            {props.submit}
+          </SubmitButton>
+        )}
+        <ActionNotes action={action} />
+      </form>
+    </FormContext.Provider>
+  );
+}
+
+function SubmitButton({ action, busy, children }: { action: Action; busy?: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <button type="submit" disabled={action.busy}>
+      {action.busy && busy ? busy : children}
+    </button>
+  );
+}
+
+/** What a control needs to be labelled, described and marked invalid. */
+export interface FieldProps {
+  id: string;
+  'aria-describedby'?: string;
+  'aria-invalid'?: boolean;
+}
+
+/**
+ * One labelled control: its label, help and, inside an ActionForm, the refusal that names `name` (the input's
+ * field in the mutation), read out with the control. `children` draws the control with the props given.
+ */
+export function Field({ id, name, label, help, children }: { id: string; name?: string; label: ComponentChildren; help?: ComponentChildren; children(props: FieldProps): JSX.Element }) {
+  const form = useContext(FormContext);
+  if (form && name) form.atFields.add(name);
+  const error = form && name && form.action.field === name ? form.action.error : null;
+  const describedBy = [help ? `${id}-help` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    <>
+      <label for={id}>{label}</label>
+      {children({ id, 'aria-describedby': describedBy, 'aria-invalid': error ? true : undefined })}
+      {help && (
+        <p id={`${id}-help`} class="muted help">
+          {help}
+        </p>
+      )}
+      {error && (
+        <p id={`${id}-error`} class="field-error" role="alert">
+          {error}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** A one-line text input as a Field. */
+export function TextField({
+  id,
+  name,
+  label,
+  help,
+  value,
+  onValue,
+  ...input
+}: { id: string; name?: string; label: ComponentChildren; help?: ComponentChildren; value: string; onValue(value: string): void } & Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'name' | 'label' | 'value' | 'onInput'>) {
+  return (
+    <Field id={id} name={name} label={label} help={help}>
+      {(props) => <input {...input} {...props} value={value} onInput={(e) => onValue(e.currentTarget.value)} />}
+    </Field>
+  );
+}
+
+/** A drop-down as a Field: `choices` are [value, label] pairs, after an optional first choice `none` (value ""). */
+export function SelectField({
+  id,
+  name,
+  label,
+  help,
+  value,
+  onValue,
+  choices,
+  none,
+  ...select
+}: {
+  id: string;
+  name?: string;
+  label: ComponentChildren;
+  help?: ComponentChildren;
+  value: string;
+  onValue(value: string): void;
+  choices: [value: string, label: string][];
+  none?: string;
+} & Omit<SelectHTMLAttributes<HTMLSelectElement>, 'id' | 'name' | 'label' | 'value' | 'onChange'>) {
+  return (
+    <Field id={id} name={name} label={label} help={help}>
+      {(props) => (
+        <select {...select} {...props} value={value} onChange={(e) => onValue(e.currentTarget.value)}>
+          {none != null && <option value="">{none}</option>}
+          {choices.map(([v, text]) => (
+            <option key={v} value={v}>
+              {text}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/** A button that runs `work` as `action` (disabled while any work of that action runs). */
+export function ActionButton({
+  action,
+  work,
+  children,
+  ...button
+}: { action: Action; work(): Promise<string | void>; children: ComponentChildren } & Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'onClick' | 'type'>) {
+  return (
+    <button type="button" {...button} disabled={action.busy || !!button.disabled} onClick={() => void action.run(work)}>
+      {children}
+    </button>
+  );
+}
+
+/** A list of rows (`li` children), or one muted row saying `empty` when there are none. */
+export function List({ label, empty, class: extra, children }: { label?: string; empty?: ComponentChildren; class?: string; children: ComponentChildren }) {
+  const items = toChildArray(children);
+  return (
+    <ul class={extra ? `list ${extra}` : 'list'} aria-label={label}>
+      {items.length ? items : empty && <li class="muted">{empty}</li>}
+    </ul>
+  );
+}
+
+/** Terms and their values; a value that is null, false or empty is left out with its term. */
+export function Facts({ items, label }: { items: [string, ComponentChildren][]; label?: string }) {
+  return (
+    <dl class="facts" aria-label={label}>
+      {items
+        .filter(([, value]) => value != null && value !== false && value !== '')
+        .map(([term, value]) => (
+          <div key={term} class="fact">
+            <dt>{term}</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+    </dl>
+  );
+}
+
+/** Where an integration's spec and calls go (spec, target and tick URLs), then `more`. */
+export function IntegrationFacts({ integration: i, more = [] }: { integration: { jsonUrl?: string; targetUrl?: string | null; tickUrl?: string | null }; more?: [string, ComponentChildren][] }) {
+  return (
+    <Facts
+      items={[
+        ['Spec', i.jsonUrl && <code>{i.jsonUrl}</code>],
+        ['Target URL', i.targetUrl && <code>{i.targetUrl}</code>],
+        ['Tick URL', i.tickUrl && <code>{i.tickUrl}</code>],
+        ...more,
+      ]}
+    />
+  );
+}
+
+/** The warnings an integration's spec raised (readable values that were adjusted, settings it ignores ...). */
+export function SpecWarnings({ warnings, heading: Heading = 'h2' }: { warnings: string[]; heading?: 'h2' | 'h3' | 'h4' }) {
+  if (!warnings.length) return null;
+  return (
+    <div class="notice notice-warn" role="status">
+      <Heading class="small">Warnings from the spec</Heading>
+      <ul>
+        {warnings.map((w) => (
+          <li key={w}>{w}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** The head of an integration's view: its logo, name (as `heading`) and what sits under it. */
+export function SpecHead({ logo, size, heading, children }: { logo?: string | null; size: number; heading: JSX.Element; children?: ComponentChildren }) {
+  return (
+    <div class="spec-head">
+      {logo && <img src={logo} alt="" width={size} height={size} class="logo" referrerpolicy="no-referrer" />}
+      <div>
+        {heading}
+        {children}
+      </div>
+    </div>
+  );
+}
+
+/** Where a view sits: Organisations first, then the given links, each followed by a slash. */
+export function Crumbs({ trail = [] }: { trail?: [href: string, label: ComponentChildren][] }) {
+  return (
+    <nav class="crumbs" aria-label="Breadcrumb">
+      <a href={link()}>Organisations</a> /
+      {trail.map(([href, label]) => (
+        <span key={href}>
+          {' '}
+          <a href={href}>{label}</a> /
+        </span>
+      ))}
+    </nav>
+  );
+}
+
+export function Loading({ what }: { what: Pick<Loaded<unknown>, 'error' | 'loading' | 'data'> }) {
   if (what.error) return <Notice kind="error">Could not load: {what.error}</Notice>;
   if (what.loading && what.data === undefined) return <p class="muted" role="status">Loading…</p>;
   return null;
@@ -104,8 +364,23 @@ export function TypeBadge({ type }: { type: string }) {
   return <span class={`badge badge-${type.toLowerCase()}`}>{TYPE_LABELS[type] ?? type.toLowerCase()}</span>;
 }
 
-export function Badge({ tone, children }: { tone: 'ok' | 'bad' | 'warn' | 'plain'; children: ComponentChildren }) {
-  return <span class={`badge badge-${tone}`}>{children}</span>;
+export type Tone = 'ok' | 'bad' | 'warn' | 'plain';
+export function Badge({ tone, children, ...rest }: { tone: Tone; children: ComponentChildren } & Omit<JSX.HTMLAttributes<HTMLSpanElement>, 'class' | 'children'>) {
+  return (
+    <span class={`badge badge-${tone}`} {...rest}>
+      {children}
+    </span>
+  );
+}
+
+/** An interval integration's schedule on one channel: its last and next tick, and the slots missed while no replica ran. */
+export function TickTimes({ lastTickAt, nextTickAt, missedSlots }: { lastTickAt?: string | null; nextTickAt?: string | null; missedSlots?: number | null }) {
+  return (
+    <span class="muted ticks">
+      Last tick {when(lastTickAt)} · next tick {when(nextTickAt)}
+      {!!missedSlots && ` · ${missedSlots} missed slot${missedSlots === 1 ? '' : 's'} (caught up with one tick)`}
+    </span>
+  );
 }
 
 /** A button that copies `text` to the clipboard and says so (falls back to selecting the text it labels). */
@@ -138,6 +413,11 @@ export function when(iso: string | null | undefined): string {
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
+/** "1 channel", "3 channels". */
+export function count(n: number, thing: string, things = `${thing}s`): string {
+  return `${n} ${n === 1 ? thing : things}`;
+}
+
 export function link(...parts: string[]) {
   return `#/${parts.map(encodeURIComponent).join('/')}`;
 }
@@ -147,24 +427,16 @@ export function RenameForm({ id, current, save }: { id: string; current: string;
   const [name, setName] = useState<string | null>(null);
   const rename = useAction();
   return (
-    <>
-      <form
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void rename.run(async () => {
-            await save(name ?? current);
-            return 'Renamed.';
-          });
-        }}
-      >
-        <label for={id}>New name</label>
-        <input id={id} required maxLength={200} value={name ?? current} onInput={(e) => setName(e.currentTarget.value)} />
-        <button type="submit" disabled={rename.busy}>
-          Rename
-        </button>
-      </form>
-      <ActionNotes action={rename} />
-    </>
+    <ActionForm
+      action={rename}
+      class="row"
+      submit="Rename"
+      onSubmit={async () => {
+        await save(name ?? current);
+        return 'Renamed.';
+      }}
+    >
+      <TextField id={id} name="name" label="New name" required maxLength={200} value={name ?? current} onValue={setName} />
+    </ActionForm>
   );
 }

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ok, request, subscribe } from '../client';
+import { mutate, request, subscribe } from '../client';
 import type { ConsoleChannelMessagesSubscription } from '../gql/graphql';
 import { graphql } from '../graphql';
 import { SettingsForm } from '../settings-form';
-import { ActionNotes, Badge, CopyButton, Loading, Notice, TypeBadge, RenameForm, link, useAction, useQuery, when } from '../ui';
+import { ActionButton, ActionForm, ActionNotes, Badge, CopyButton, Crumbs, Field, List, Loading, Notice, RenameForm, TextField, TickTimes, TypeBadge, link, useAction, useFields, useQuery, when } from '../ui';
 import { EnableIntegration, switchIntegration } from './integration';
 import { Deliveries } from './deliveries';
 
@@ -19,7 +19,7 @@ const Channel = graphql(`
   }
 `);
 
-const OrganisationName = graphql(`
+const OrganisationNameQuery = graphql(`
   query ConsoleOrganisationName($id: ID!) {
     organisation(id: $id) {
       id
@@ -28,9 +28,9 @@ const OrganisationName = graphql(`
   }
 `);
 
-function OrganisationCrumb({ id }: { id: string }) {
-  const q = useQuery(OrganisationName, { id }, id);
-  return <a href={link('o', id)}>{q.data?.organisation?.name ?? 'Organisation'}</a>;
+function OrganisationName({ id }: { id: string }) {
+  const q = useQuery(OrganisationNameQuery, { id }, id);
+  return <>{q.data?.organisation?.name ?? 'Organisation'}</>;
 }
 
 const UpdateChannel = graphql(`
@@ -73,9 +73,7 @@ export function ChannelPage({ channelId, tab }: { channelId: string; tab: string
   const curl = curlExample(c.webhookUrl);
   return (
     <>
-      <p class="crumbs">
-        <a href={link()}>Organisations</a> / <OrganisationCrumb id={c.organisationId} /> /
-      </p>
+      <Crumbs trail={[[link('o', c.organisationId), <OrganisationName id={c.organisationId} />]]} />
       <h1 tabIndex={-1}>#{c.name}</h1>
       {c.description && <p>{c.description}</p>}
       <section class="card" aria-labelledby="webhook-title">
@@ -102,7 +100,7 @@ export function ChannelPage({ channelId, tab }: { channelId: string; tab: string
             id="channel-rename"
             current={c.name}
             save={async (name) => {
-              ok((await request(UpdateChannel, { input: { id: c.id, name } })).updateChannel);
+              await mutate(UpdateChannel, { input: { id: c.id, name } });
               await q.reload();
             }}
           />
@@ -275,8 +273,7 @@ function LiveMessages({ channelId }: { channelId: string }) {
   // The commit number (`seq`) of the newest message held: where the subscription resumes.
   const last = useRef(0);
   const bottom = useRef<HTMLDivElement>(null);
-  const [text, setText] = useState('');
-  const [username, setUsername] = useState('');
+  const draft = useFields({ message: '', username: '' });
   const send = useAction();
 
   useEffect(() => {
@@ -345,26 +342,21 @@ function LiveMessages({ channelId }: { channelId: string }) {
         ))}
       </ol>
       <div ref={bottom} />
-      <form
-        class="card stack"
-        aria-label="Send a message"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void send.run(async () => {
-            ok((await request(SendMessage, { input: { channelId, message: text, username: username.trim() || undefined } })).sendMessage);
-            setText('');
-          });
+      <ActionForm
+        action={send}
+        label="Send a message"
+        submit="Send"
+        onSubmit={async () => {
+          const { message, username } = draft.values;
+          await mutate(SendMessage, { input: { channelId, message, username: username.trim() || undefined } });
+          draft.set('message')('');
         }}
       >
-        <label for="send-text">Message</label>
-        <textarea id="send-text" required rows={2} value={text} onInput={(e) => setText(e.currentTarget.value)} />
-        <label for="send-username">Send as (optional)</label>
-        <input id="send-username" maxLength={255} value={username} onInput={(e) => setUsername(e.currentTarget.value)} placeholder="your user name" />
-        <button type="submit" disabled={send.busy}>
-          Send
-        </button>
-        <ActionNotes action={send} />
-      </form>
+        <Field id="send-text" name="message" label="Message">
+          {(props) => <textarea {...props} required rows={2} value={draft.values.message} onInput={(e) => draft.set('message')(e.currentTarget.value)} />}
+        </Field>
+        <TextField id="send-username" name="username" label="Send as (optional)" maxLength={255} value={draft.values.username} onValue={draft.set('username')} placeholder="your user name" />
+      </ActionForm>
     </section>
   );
 }
@@ -378,6 +370,7 @@ const ChannelIntegrationsQuery = graphql(`
         position
         lastTickAt
         nextTickAt
+        missedSlots
         warnings
         effectiveSettings {
           label
@@ -469,7 +462,7 @@ function ChannelIntegrations({ channelId, organisationId }: { channelId: string;
       const [moved] = order.splice(from, 1);
       order.splice(to, 0, moved);
       for (const [index, l] of order.entries()) {
-        if (l.position !== index) ok((await request(EnableIntegration, { input: { integrationId: l.integration.id, channelId, position: index } })).enableIntegration);
+        if (l.position !== index) await mutate(EnableIntegration, { input: { integrationId: l.integration.id, channelId, position: index } });
       }
       await q.reload();
       return `${moved.integration.name} moved to place ${to + 1}.`;
@@ -479,8 +472,8 @@ function ChannelIntegrations({ channelId, organisationId }: { channelId: string;
     <section aria-labelledby="chain-title">
       <h2 id="chain-title">Integrations in this channel</h2>
       <p class="muted">Modifiers change each message in this order before it is stored; outputs and interval integrations receive it after.</p>
-      {links.length === 0 && <p class="muted">No integration is switched on here yet.</p>}
-      <ol class="chain">
+      <ol class="chain" aria-label="Integrations in order">
+        {links.length === 0 && <li class="muted">No integration is switched on here yet.</li>}
         {links.map((l, n) => (
           <li key={l.id} class="card">
             <div class="row">
@@ -497,26 +490,23 @@ function ChannelIntegrations({ channelId, organisationId }: { channelId: string;
                   <button type="button" class="secondary" disabled={n === links.length - 1 || change.busy} onClick={() => move(n, n + 1)} aria-label={`Move ${l.integration.name} down`}>
                     ↓
                   </button>
-                  <button
-                    type="button"
+                  <ActionButton
+                    action={change}
                     class="secondary danger"
-                    disabled={change.busy}
-                    onClick={() =>
-                      void change.run(async () => {
-                        await switchIntegration(l.integration.id, channelId, false);
-                        await q.reload();
-                        return `${l.integration.name} switched off here.`;
-                      })
-                    }
+                    work={async () => {
+                      await switchIntegration(l.integration.id, channelId, false);
+                      await q.reload();
+                      return `${l.integration.name} switched off here.`;
+                    }}
                   >
                     Switch off
-                  </button>
+                  </ActionButton>
                 </span>
               )}
             </div>
             {l.integration.integrationType === 'INTERVAL' && (
-              <p class="muted">
-                Last tick {when(l.lastTickAt)} · next tick {when(l.nextTickAt)}
+              <p>
+                <TickTimes lastTickAt={l.lastTickAt} nextTickAt={l.nextTickAt} missedSlots={l.missedSlots} />
               </p>
             )}
             {l.warnings.map((w) => (
@@ -531,10 +521,10 @@ function ChannelIntegrations({ channelId, organisationId }: { channelId: string;
                 schema={l.integration.settingsSchema}
                 effective={l.effectiveSettings}
                 disabled={!canManage}
-                save={async (label, value) => void ok((await request(SetChannelSetting, { input: { integrationId: l.integration.id, channelId, label, value } })).setChannelIntegrationSetting)}
+                save={async (label, value) => void (await mutate(SetChannelSetting, { input: { integrationId: l.integration.id, channelId, label, value } }))}
                 clear={async (label) => {
                   const own = l.settings.find((s) => s.label === label);
-                  if (own) ok((await request(DeleteChannelSetting, { input: { id: own.id } })).deleteChannelIntegrationSetting);
+                  if (own) await mutate(DeleteChannelSetting, { input: { id: own.id } });
                 }}
                 saved={q.reload}
               />
@@ -545,28 +535,25 @@ function ChannelIntegrations({ channelId, organisationId }: { channelId: string;
       {canManage && off.length > 0 && (
         <>
           <h3>Switch on</h3>
-          <ul class="list">
+          <List label="Integrations to switch on">
             {off.map((i) => (
               <li key={i.id} class="row">
                 <span>
                   {i.name} <TypeBadge type={i.integrationType} />
                 </span>
-                <button
-                  type="button"
-                  disabled={change.busy}
-                  onClick={() =>
-                    void change.run(async () => {
-                      const note = await switchIntegration(i.id, channelId, true);
-                      await q.reload();
-                      return `${i.name}: ${note}`;
-                    })
-                  }
+                <ActionButton
+                  action={change}
+                  work={async () => {
+                    const note = await switchIntegration(i.id, channelId, true);
+                    await q.reload();
+                    return `${i.name}: ${note}`;
+                  }}
                 >
                   Switch on {i.name}
-                </button>
+                </ActionButton>
               </li>
             ))}
-          </ul>
+          </List>
         </>
       )}
       <ActionNotes action={change} />

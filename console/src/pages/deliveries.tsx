@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ok, request } from '../client';
+import { mutate, request } from '../client';
 import type { ConsoleDeliveriesQuery } from '../gql/graphql';
 import { graphql } from '../graphql';
-import { ActionNotes, Badge, Loading, Notice, useAction, when } from '../ui';
+import { ActionButton, ActionForm, ActionNotes, Badge, Loading, Notice, SelectField, TextField, count, useAction, when } from '../ui';
 
 const DeliveriesQuery = graphql(`
   query ConsoleDeliveries($channelId: ID!, $organisationId: ID!, $status: String, $after: String) {
@@ -152,24 +152,8 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
     <section aria-labelledby="deliveries-title">
       <h2 id="deliveries-title">Deliveries</h2>
       <form class="row" onSubmit={(e) => e.preventDefault()} aria-label="Filter deliveries">
-        <label for="delivery-integration">Integration</label>
-        <select id="delivery-integration" value={integration} onChange={(e) => setIntegration(e.currentTarget.value)}>
-          <option value="">All</option>
-          {[...names].map(([id, name]) => (
-            <option key={id} value={id}>
-              {name}
-            </option>
-          ))}
-        </select>
-        <label for="delivery-status">Status</label>
-        <select id="delivery-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
-          <option value="">Any</option>
-          {STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
+        <SelectField id="delivery-integration" label="Integration" value={integration} onValue={setIntegration} none="All" choices={[...names]} />
+        <SelectField id="delivery-status" label="Status" value={status} onValue={setStatus} none="Any" choices={STATUSES.map((s) => [s, s])} />
         <button type="button" class="secondary" onClick={() => void load(null)} disabled={loading}>
           Refresh
         </button>
@@ -179,7 +163,7 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
       </form>
       {error && <Notice kind="error">Could not load deliveries: {error}</Notice>}
       <ActionNotes action={replay} />
-      {loading && rows.length === 0 && <Loading what={{ data: undefined, error: null, loading: true, reload: async () => undefined }} />}
+      {loading && rows.length === 0 && <Loading what={{ data: undefined, error: null, loading: true }} />}
       {!loading && shown.length === 0 && <p class="muted">No delivery yet.</p>}
       <div class="table-wrap">
         <table class="deliveries" aria-busy={loading} data-status-filter={shownFilter ?? undefined}>
@@ -223,21 +207,18 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
                 {canManage && (
                   <td>
                     {REPLAYABLE.has(d.kind) && d.status !== 'pending' && (
-                      <button
-                        type="button"
+                      <ActionButton
+                        action={replay}
                         class="secondary"
-                        disabled={replay.busy}
                         aria-label={`Replay the ${d.kind} call of ${when(d.createdAt)} (attempt ${d.attempt})`}
-                        onClick={() =>
-                          void replay.run(async () => {
-                            const sent = ok((await request(ReplayDelivery, { input: { deliveryId: d.id } })).replayDelivery);
-                            await load(null);
-                            return `Sent again as attempt ${sent.attempt}.`;
-                          })
-                        }
+                        work={async () => {
+                          const sent = await mutate(ReplayDelivery, { input: { deliveryId: d.id } });
+                          await load(null);
+                          return `Sent again as attempt ${sent.attempt}.`;
+                        }}
                       >
                         Replay
-                      </button>
+                      </ActionButton>
                     )}
                   </td>
                 )}
@@ -252,37 +233,22 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
         </button>
       )}
       {canManage && (
-        <form
-          class="card stack"
-          aria-labelledby="recover-title"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void recover.run(async () => {
-              const done = ok((await request(RecoverDeliveries, { input: { channelId, integrationId: recoverFor, since: new Date(since).toISOString() } })).recoverDeliveries);
-              await load(null);
-              if (!done.count) return 'No failed call to send again since then.';
-              return `${done.count} failed call${done.count === 1 ? '' : 's'} sent again${done.remaining ? `; ${done.remaining} more remain: run it again once these are done` : ''}.`;
-            });
+        <ActionForm
+          action={recover}
+          labelledBy="recover-title"
+          submit="Send failed calls again"
+          onSubmit={async () => {
+            const done = await mutate(RecoverDeliveries, { input: { channelId, integrationId: recoverFor, since: new Date(since).toISOString() } });
+            await load(null);
+            if (!done.count) return 'No failed call to send again since then.';
+            return `${count(done.count, 'failed call')} sent again${done.remaining ? `; ${done.remaining} more remain: run it again once these are done` : ''}.`;
           }}
         >
           <h3 id="recover-title">Recover</h3>
           <p class="muted">Send again every call to one integration that failed for good (its retries are over) since a time.</p>
-          <label for="recover-integration">Integration to recover</label>
-          <select id="recover-integration" required value={recoverFor} onChange={(e) => setRecoverFor(e.currentTarget.value)}>
-            <option value="">Choose…</option>
-            {[...names].map(([id, name]) => (
-              <option key={id} value={id}>
-                {name}
-              </option>
-            ))}
-          </select>
-          <label for="recover-since">Failed since</label>
-          <input id="recover-since" type="datetime-local" required value={since} onInput={(e) => setSince(e.currentTarget.value)} />
-          <button type="submit" disabled={recover.busy || !recoverFor}>
-            Send failed calls again
-          </button>
-          <ActionNotes action={recover} />
-        </form>
+          <SelectField id="recover-integration" name="integrationId" label="Integration to recover" required value={recoverFor} onValue={setRecoverFor} none="Choose…" choices={[...names]} />
+          <TextField id="recover-since" name="since" label="Failed since" type="datetime-local" required value={since} onValue={setSince} />
+        </ActionForm>
       )}
     </section>
   );

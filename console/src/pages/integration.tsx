@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import { ok, request } from '../client';
+import { mutate } from '../client';
 import { graphql } from '../graphql';
 import { SettingsForm } from '../settings-form';
-import { ActionNotes, Badge, Loading, Notice, TypeBadge, link, useAction, useQuery, when } from '../ui';
+import { ActionButton, ActionNotes, Badge, Crumbs, IntegrationFacts, List, Loading, Notice, SpecHead, SpecWarnings, TickTimes, TypeBadge, link, useAction, useQuery } from '../ui';
 
 const Integration = graphql(`
   query ConsoleIntegration($id: ID!) {
@@ -40,6 +40,7 @@ const Integration = graphql(`
         position
         lastTickAt
         nextTickAt
+        missedSlots
         channel {
           id
           name
@@ -139,12 +140,12 @@ const UpdateIntegration = graphql(`
 `);
 
 /** Switch an integration on or off for one channel; the warnings of switching on (a slash command already taken) are returned. */
-export async function switchIntegration(integrationId: string, channelId: string, on: boolean): Promise<string | void> {
+export async function switchIntegration(integrationId: string, channelId: string, on: boolean): Promise<string> {
   if (on) {
-    const link = ok((await request(EnableIntegration, { input: { integrationId, channelId } })).enableIntegration);
+    const link = await mutate(EnableIntegration, { input: { integrationId, channelId } });
     return link.warnings.length ? `Switched on. ${link.warnings.join(' ')}` : 'Switched on.';
   }
-  ok((await request(DisableIntegration, { input: { integrationId, channelId } })).disableIntegration);
+  await mutate(DisableIntegration, { input: { integrationId, channelId } });
   return 'Switched off.';
 }
 
@@ -163,19 +164,13 @@ export function IntegrationPage({ organisationId, integrationId }: { organisatio
 
   return (
     <>
-      <p class="crumbs">
-        <a href={link()}>Organisations</a> / <a href={link('o', i.organisation.id)}>{i.organisation.name}</a> /
-      </p>
-      <div class="spec-head">
-        {i.appLogo && <img src={i.appLogo} alt="" width={56} height={56} class="logo" referrerpolicy="no-referrer" />}
-        <div>
-          <h1 tabIndex={-1}>{i.name}</h1>
-          <p>
-            <TypeBadge type={i.integrationType} /> {i.isActive ? <Badge tone="ok">active</Badge> : <Badge tone="warn">inactive</Badge>}{' '}
-            {i.integrationCategory && <span class="muted">{i.integrationCategory}</span>}
-          </p>
-        </div>
-      </div>
+      <Crumbs trail={[[link('o', i.organisation.id), i.organisation.name]]} />
+      <SpecHead logo={i.appLogo} size={56} heading={<h1 tabIndex={-1}>{i.name}</h1>}>
+        <p>
+          <TypeBadge type={i.integrationType} /> {i.isActive ? <Badge tone="ok">active</Badge> : <Badge tone="warn">inactive</Badge>}{' '}
+          {i.integrationCategory && <span class="muted">{i.integrationCategory}</span>}
+        </p>
+      </SpecHead>
       {i.appDescription && <p>{i.appDescription}</p>}
       {i.keyFeatures.length > 0 && (
         <ul aria-label="Key features">
@@ -184,64 +179,28 @@ export function IntegrationPage({ organisationId, integrationId }: { organisatio
           ))}
         </ul>
       )}
-      {i.warnings.length > 0 && (
-        <div class="notice notice-warn" role="status">
-          <h2 class="small">Warnings from the spec</h2>
-          <ul>
-            {i.warnings.map((w) => (
-              <li key={w}>{w}</li>
-            ))}
-          </ul>
-        </div>
-      )}
-      <dl class="facts">
-        <dt>Spec</dt>
-        <dd>
-          <code>{i.jsonUrl}</code>
-        </dd>
-        {i.targetUrl && (
-          <>
-            <dt>Target URL</dt>
-            <dd>
-              <code>{i.targetUrl}</code>
-            </dd>
-          </>
-        )}
-        {i.tickUrl && (
-          <>
-            <dt>Tick URL</dt>
-            <dd>
-              <code>{i.tickUrl}</code>
-            </dd>
-          </>
-        )}
-        <dt>Signing secret</dt>
-        <dd>{i.signingSecretHint ? `…${i.signingSecretHint}` : 'none (calls are unsigned)'}</dd>
-      </dl>
+      <SpecWarnings warnings={i.warnings} />
+      <IntegrationFacts integration={i} more={[['Signing secret', i.signingSecretHint ? `…${i.signingSecretHint}` : 'none (calls are unsigned)']]} />
       {canManage && (
         <div class="row">
-          <button
-            type="button"
+          <ActionButton
+            action={active}
             class="secondary"
-            disabled={active.busy}
-            onClick={() =>
-              void active.run(async () => {
-                ok((await request(UpdateIntegration, { input: { id: i.id, isActive: !i.isActive } })).updateIntegration);
-                await q.reload();
-                return i.isActive ? 'Deactivated: it is no longer called anywhere.' : 'Activated.';
-              })
-            }
+            work={async () => {
+              await mutate(UpdateIntegration, { input: { id: i.id, isActive: !i.isActive } });
+              await q.reload();
+              return i.isActive ? 'Deactivated: it is no longer called anywhere.' : 'Activated.';
+            }}
           >
             {i.isActive ? 'Deactivate everywhere' : 'Activate'}
-          </button>
+          </ActionButton>
           <ActionNotes action={active} />
         </div>
       )}
 
       <section aria-labelledby="channels-title">
         <h2 id="channels-title">Channels</h2>
-        {channels.length === 0 && <p class="muted">The organisation has no channel yet.</p>}
-        <ul class="list switches">
+        <List class="switches" empty="The organisation has no channel yet.">
           {channels.map((c) => {
             const on = links.get(c.id);
             const checked = flipped[c.id] ?? !!on;
@@ -261,7 +220,7 @@ export function IntegrationPage({ organisationId, integrationId }: { organisatio
                         .run(async () => {
                           const note = await switchIntegration(i.id, c.id, want);
                           await q.reload();
-                          return note ? `#${c.name}: ${note}` : undefined;
+                          return `#${c.name}: ${note}`;
                         })
                         .finally(() => setFlipped(({ [c.id]: _done, ...rest }) => rest));
                     }}
@@ -269,16 +228,11 @@ export function IntegrationPage({ organisationId, integrationId }: { organisatio
                   <label for={`switch-${c.id}`}>On in #{c.name}</label>
                 </div>
                 <a href={link('c', c.id, 'integrations')}>channel settings</a>
-                {on && i.integrationType === 'INTERVAL' && (
-                  <span class="muted">
-                    {' '}
-                    last tick {when(on.lastTickAt)} · next tick {when(on.nextTickAt)}
-                  </span>
-                )}
+                {on && i.integrationType === 'INTERVAL' && <TickTimes {...on} />}
               </li>
             );
           })}
-        </ul>
+        </List>
         <ActionNotes action={toggle} />
       </section>
 
@@ -290,7 +244,7 @@ export function IntegrationPage({ organisationId, integrationId }: { organisatio
           schema={i.settingsSchema}
           effective={i.effectiveSettings}
           disabled={!canManage}
-          save={async (label, value) => void ok((await request(SetIntegrationSetting, { input: { integrationId: i.id, label, value } })).setIntegrationSetting)}
+          save={async (label, value) => void (await mutate(SetIntegrationSetting, { input: { integrationId: i.id, label, value } }))}
           saved={q.reload}
         />
       </section>

@@ -1,7 +1,29 @@
 import { useState } from 'preact/hooks';
-import { ok, request } from '../client';
+import { mutate } from '../client';
 import { graphql } from '../graphql';
-import { ActionNotes, CopyButton, Loading, Notice, TypeBadge, Badge, RenameForm, link, useAction, useQuery } from '../ui';
+import {
+  ActionButton,
+  ActionForm,
+  ActionNotes,
+  Badge,
+  CopyButton,
+  Crumbs,
+  IntegrationFacts,
+  List,
+  Loading,
+  Notice,
+  RenameForm,
+  SpecHead,
+  SpecWarnings,
+  TextField,
+  TypeBadge,
+  count,
+  link,
+  useAction,
+  useFields,
+  useQuery,
+  type Action,
+} from '../ui';
 
 const Organisation = graphql(`
   query ConsoleOrganisation($id: ID!) {
@@ -129,24 +151,20 @@ const RemoveIntegration = graphql(`
   }
 `);
 
-type Added = Extract<Awaited<ReturnType<typeof addIntegration>>, object>;
-async function addIntegration(organisationId: string, jsonUrl: string) {
-  return ok((await request(AddIntegration, { input: { organisationId, jsonUrl } })).addIntegration);
+type Added = Awaited<ReturnType<typeof addIntegration>>;
+function addIntegration(organisationId: string, jsonUrl: string) {
+  return mutate(AddIntegration, { input: { organisationId, jsonUrl } });
 }
 
 /** What the spec says about itself, shown before the admin keeps the integration. */
-function Review({ added, onKeep, onDiscard, busy }: { added: Added; onKeep(): void; onDiscard(): void; busy: boolean }) {
+function Review({ added, action, onKeep, onDiscard }: { added: Added; action: Action; onKeep(): void; onDiscard(): Promise<string> }) {
   return (
     <section class="card review" aria-labelledby="review-title">
-      <div class="spec-head">
-        {added.appLogo && <img src={added.appLogo} alt="" width={48} height={48} class="logo" referrerpolicy="no-referrer" />}
-        <div>
-          <h3 id="review-title">{added.appName}</h3>
-          <p>
-            <TypeBadge type={added.integrationType} /> {added.integrationCategory && <span class="muted">{added.integrationCategory}</span>}
-          </p>
-        </div>
-      </div>
+      <SpecHead logo={added.appLogo} size={48} heading={<h3 id="review-title">{added.appName}</h3>}>
+        <p>
+          <TypeBadge type={added.integrationType} /> {added.integrationCategory && <span class="muted">{added.integrationCategory}</span>}
+        </p>
+      </SpecHead>
       {added.appDescription && <p>{added.appDescription}</p>}
       {added.keyFeatures.length > 0 && (
         <>
@@ -158,36 +176,11 @@ function Review({ added, onKeep, onDiscard, busy }: { added: Added; onKeep(): vo
           </ul>
         </>
       )}
-      <dl class="facts">
-        {added.targetUrl && (
-          <>
-            <dt>Target URL</dt>
-            <dd>
-              <code>{added.targetUrl}</code>
-            </dd>
-          </>
-        )}
-        {added.tickUrl && (
-          <>
-            <dt>Tick URL</dt>
-            <dd>
-              <code>{added.tickUrl}</code>
-            </dd>
-          </>
-        )}
-        <dt>Switched on for</dt>
-        <dd>{added.allChannels ? 'all channels (the spec asks for it)' : added.channels.length ? added.channels.map((c) => c.channel.name).join(', ') : 'no channel yet'}</dd>
-      </dl>
-      {added.warnings.length > 0 && (
-        <div class="notice notice-warn" role="status">
-          <h4>Warnings from the spec</h4>
-          <ul>
-            {added.warnings.map((w) => (
-              <li key={w}>{w}</li>
-            ))}
-          </ul>
-        </div>
-      )}
+      <IntegrationFacts
+        integration={added}
+        more={[['Switched on for', added.allChannels ? 'all channels (the spec asks for it)' : added.channels.length ? added.channels.map((c) => c.channel.name).join(', ') : 'no channel yet']]}
+      />
+      <SpecWarnings warnings={added.warnings} heading="h4" />
       {added.signingSecret && (
         <div class="secret">
           <p>
@@ -197,12 +190,12 @@ function Review({ added, onKeep, onDiscard, busy }: { added: Added; onKeep(): vo
         </div>
       )}
       <div class="row">
-        <button type="button" onClick={onKeep} disabled={busy}>
+        <button type="button" onClick={onKeep} disabled={action.busy}>
           Keep {added.appName}
         </button>
-        <button type="button" class="secondary danger" onClick={onDiscard} disabled={busy}>
+        <ActionButton action={action} class="secondary danger" work={onDiscard}>
           Cancel and remove it
-        </button>
+        </ActionButton>
       </div>
     </section>
   );
@@ -210,8 +203,7 @@ function Review({ added, onKeep, onDiscard, busy }: { added: Added; onKeep(): vo
 
 export function OrganisationPage({ organisationId }: { organisationId: string }) {
   const org = useQuery(Organisation, { id: organisationId }, organisationId);
-  const [channelName, setChannelName] = useState('');
-  const [channelDescription, setChannelDescription] = useState('');
+  const channel = useFields({ name: '', description: '' });
   const createChannel = useAction();
   const [jsonUrl, setJsonUrl] = useState('');
   const install = useAction();
@@ -226,9 +218,7 @@ export function OrganisationPage({ organisationId }: { organisationId: string })
 
   return (
     <>
-      <p class="crumbs">
-        <a href={link()}>Organisations</a> /
-      </p>
+      <Crumbs />
       <h1 tabIndex={-1}>{o.name}</h1>
       <p class="muted">Your role: {o.viewerRole.toLowerCase()}</p>
       {isOwner && (
@@ -238,7 +228,7 @@ export function OrganisationPage({ organisationId }: { organisationId: string })
             id="org-rename"
             current={o.name}
             save={async (name) => {
-              ok((await request(RenameOrganisation, { input: { id: o.id, name } })).renameOrganisation);
+              await mutate(RenameOrganisation, { input: { id: o.id, name } });
               await org.reload();
             }}
           />
@@ -247,46 +237,36 @@ export function OrganisationPage({ organisationId }: { organisationId: string })
 
       <section aria-labelledby="channels-title">
         <h2 id="channels-title">Channels</h2>
-        <ul class="list" aria-label="Channels">
-          {channels.length === 0 && <li class="muted">No channel yet.</li>}
+        <List label="Channels" empty="No channel yet.">
           {channels.map((c) => (
             <li key={c.id}>
               <a href={link('c', c.id)}>#{c.name}</a> {c.description && <span class="muted">{c.description}</span>}
             </li>
           ))}
-        </ul>
+        </List>
         {canManage && (
-          <form
-            class="card stack"
-            aria-label="New channel"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void createChannel.run(async () => {
-                const c = ok((await request(CreateChannel, { input: { organisationId: o.id, name: channelName, description: channelDescription || undefined } })).createChannel);
-                setChannelName('');
-                setChannelDescription('');
-                await org.reload();
-                return `Channel #${c.name} created.`;
-              });
+          <ActionForm
+            action={createChannel}
+            label="New channel"
+            submit="Create channel"
+            onSubmit={async () => {
+              const { name, description } = channel.values;
+              const c = await mutate(CreateChannel, { input: { organisationId: o.id, name, description: description || undefined } });
+              channel.reset();
+              await org.reload();
+              return `Channel #${c.name} created.`;
             }}
           >
             <h3>New channel</h3>
-            <label for="channel-name">Channel name</label>
-            <input id="channel-name" required maxLength={200} value={channelName} onInput={(e) => setChannelName(e.currentTarget.value)} />
-            <label for="channel-description">Description (optional)</label>
-            <input id="channel-description" maxLength={2000} value={channelDescription} onInput={(e) => setChannelDescription(e.currentTarget.value)} />
-            <button type="submit" disabled={createChannel.busy}>
-              Create channel
-            </button>
-            <ActionNotes action={createChannel} />
-          </form>
+            <TextField id="channel-name" name="name" label="Channel name" required maxLength={200} value={channel.values.name} onValue={channel.set('name')} />
+            <TextField id="channel-description" name="description" label="Description (optional)" maxLength={2000} value={channel.values.description} onValue={channel.set('description')} />
+          </ActionForm>
         )}
       </section>
 
       <section aria-labelledby="integrations-title">
         <h2 id="integrations-title">Integrations</h2>
-        <ul class="list" aria-label="Integrations">
-          {o.integrations.length === 0 && <li class="muted">No integration yet.</li>}
+        <List label="Integrations" empty="No integration yet.">
           {o.integrations.map((i) => (
             <li key={i.id} class="integration-row">
               {i.appLogo && <img src={i.appLogo} alt="" width={24} height={24} class="logo" referrerpolicy="no-referrer" />}
@@ -294,64 +274,56 @@ export function OrganisationPage({ organisationId }: { organisationId: string })
               {!i.isActive && <Badge tone="warn">inactive</Badge>}
               <span class="muted">
                 {i.integrationCategory ? `${i.integrationCategory} · ` : ''}
-                {i.allChannels ? 'all channels' : `${i.channels.length} channel${i.channels.length === 1 ? '' : 's'}`}
+                {i.allChannels ? 'all channels' : count(i.channels.length, 'channel')}
               </span>
             </li>
           ))}
-        </ul>
+        </List>
         {canManage &&
           (added ? (
-            <Review
-              added={added}
-              busy={install.busy}
-              onKeep={() => {
-                const id = added.id;
-                setAdded(null);
-                location.hash = link('o', o.id, 'i', id);
-              }}
-              onDiscard={() =>
-                void install.run(async () => {
-                  ok((await request(RemoveIntegration, { input: { id: added.id } })).removeIntegration);
+            <>
+              <Review
+                added={added}
+                action={install}
+                onKeep={() => {
+                  setAdded(null);
+                  location.hash = link('o', o.id, 'i', added.id);
+                }}
+                onDiscard={async () => {
+                  await mutate(RemoveIntegration, { input: { id: added.id } });
                   setAdded(null);
                   await org.reload();
                   return `${added.appName} was removed.`;
-                })
-              }
-            />
+                }}
+              />
+              <ActionNotes action={install} />
+            </>
           ) : (
-            <form
-              class="card stack"
-              aria-label="Install an integration"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void install.run(async () => {
-                  setAdded(await addIntegration(o.id, jsonUrl.trim()));
-                  setJsonUrl('');
-                  await org.reload();
-                });
+            <ActionForm
+              action={install}
+              label="Install an integration"
+              submit="Fetch and review"
+              busy="Fetching the spec…"
+              onSubmit={async () => {
+                setAdded(await addIntegration(o.id, jsonUrl.trim()));
+                setJsonUrl('');
+                await org.reload();
               }}
             >
               <h3>Install an integration</h3>
-              <label for="json-url">Spec URL (json_url)</label>
-              <input
+              <TextField
                 id="json-url"
+                name="jsonUrl"
+                label="Spec URL (json_url)"
                 type="url"
                 required
                 placeholder="https://example.com/integration.json"
                 value={jsonUrl}
-                onInput={(e) => setJsonUrl(e.currentTarget.value)}
-                aria-invalid={install.field === 'jsonUrl'}
-                aria-describedby="json-url-help"
+                onValue={setJsonUrl}
+                help="The gateway fetches and checks the spec; you then see what it declares and keep it or remove it."
               />
-              <p id="json-url-help" class="muted">
-                The gateway fetches and checks the spec; you then see what it declares and keep it or remove it.
-              </p>
-              <button type="submit" disabled={install.busy}>
-                {install.busy ? 'Fetching the spec…' : 'Fetch and review'}
-              </button>
-            </form>
+            </ActionForm>
           ))}
-        <ActionNotes action={install} />
       </section>
     </>
   );

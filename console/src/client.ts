@@ -5,6 +5,7 @@
  */
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { createClient, type Client } from 'graphql-ws/client';
+import { graphql } from './graphql';
 
 const TOKEN_KEY = 'switchboard.token';
 
@@ -66,7 +67,19 @@ export async function request<R, V>(document: DocumentTypeDecoration<R, V>, vari
   return body.data as R;
 }
 
-type Result = { __typename?: string };
+// What every mutation asks of an expected failure (spread as `...ConsoleFailure`): its kind, its message, and
+// the input a refusal names.
+graphql(`
+  fragment ConsoleFailure on Error {
+    __typename
+    message
+    ... on ValidationError {
+      field
+    }
+  }
+`);
+
+type Result = { __typename?: string; data?: unknown };
 /** The `data` of a mutation's success, or a thrown `Refused` carrying the failure's message and field. */
 export function ok<R extends Result>(result: R): Extract<R, { data: unknown }>['data'] {
   if ('data' in result) return (result as { data: Extract<R, { data: unknown }>['data'] }).data;

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { mutate, request, subscribe } from '../client';
-import type { ConsoleChannelMessagesSubscription } from '../gql/graphql';
+import type { ConsoleMessageFragment } from '../gql/graphql';
 import { graphql } from '../graphql';
 import { SettingsForm } from '../settings-form';
 import { ActionButton, ActionForm, ActionNotes, Badge, CopyButton, Crumbs, Field, List, Loading, Notice, RenameForm, TextField, TickTimes, TypeBadge, link, useAction, useFields, useQuery, when } from '../ui';
@@ -36,19 +36,8 @@ function OrganisationName({ id }: { id: string }) {
 const UpdateChannel = graphql(`
   mutation ConsoleUpdateChannel($input: UpdateChannelInput!) {
     updateChannel(input: $input) {
-      __typename
-      ... on MutationUpdateChannelSuccess {
-        data {
-          id
-          name
-        }
-      }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
+      ... on MutationUpdateChannelSuccess { data { id name } }
+      ...ConsoleFailure
     }
   }
 `);
@@ -125,37 +114,44 @@ export function ChannelPage({ channelId, tab }: { channelId: string; tab: string
 }
 
 
+// A message as the live channel draws it, from the first page and from the subscription alike.
+graphql(`
+  fragment ConsoleMessage on Message {
+    id
+    seq
+    message
+    username
+    alias
+    avatar
+    emoji
+    eventName
+    status
+    source
+    createdAt
+    attachments {
+      title
+      titleLink
+      text
+      pretext
+      color
+      imageUrl
+      authorName
+      footer
+      fields {
+        title
+        value
+        short
+      }
+    }
+  }
+`);
+
 const Messages = graphql(`
   query ConsoleMessages($channelId: ID!) {
     messages(channelId: $channelId, last: 50) {
       edges {
         node {
-          id
-          seq
-          message
-          username
-          alias
-          avatar
-          emoji
-          eventName
-          status
-          source
-          createdAt
-          attachments {
-            title
-            titleLink
-            text
-            pretext
-            color
-            imageUrl
-            authorName
-            footer
-            fields {
-              title
-              value
-              short
-            }
-          }
+          ...ConsoleMessage
         }
       }
     }
@@ -165,33 +161,8 @@ const Messages = graphql(`
 const LiveChannel = graphql(`
   subscription ConsoleChannelMessages($channelId: ID!, $after: String) {
     channelMessages(channelId: $channelId, after: $after) {
-      id
-      seq
       recovered
-      message
-      username
-      alias
-      avatar
-      emoji
-      eventName
-      status
-      source
-      createdAt
-      attachments {
-        title
-        titleLink
-        text
-        pretext
-        color
-        imageUrl
-        authorName
-        footer
-        fields {
-          title
-          value
-          short
-        }
-      }
+      ...ConsoleMessage
     }
   }
 `);
@@ -199,23 +170,13 @@ const LiveChannel = graphql(`
 const SendMessage = graphql(`
   mutation ConsoleSendMessage($input: SendMessageInput!) {
     sendMessage(input: $input) {
-      __typename
-      ... on MutationSendMessageSuccess {
-        data {
-          id
-        }
-      }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
+      ... on MutationSendMessageSuccess { data { id } }
+      ...ConsoleFailure
     }
   }
 `);
 
-type Msg = Omit<ConsoleChannelMessagesSubscription['channelMessages'], 'recovered'>;
+type Msg = ConsoleMessageFragment;
 
 const SAFE_LINK = /^https?:\/\//i;
 
@@ -412,18 +373,8 @@ const ChannelIntegrationsQuery = graphql(`
 const SetChannelSetting = graphql(`
   mutation ConsoleSetChannelIntegrationSetting($input: SetChannelIntegrationSettingInput!) {
     setChannelIntegrationSetting(input: $input) {
-      __typename
-      ... on MutationSetChannelIntegrationSettingSuccess {
-        data {
-          id
-        }
-      }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
+      ... on MutationSetChannelIntegrationSettingSuccess { data { id } }
+      ...ConsoleFailure
     }
   }
 `);
@@ -431,15 +382,8 @@ const SetChannelSetting = graphql(`
 const DeleteChannelSetting = graphql(`
   mutation ConsoleDeleteChannelIntegrationSetting($input: DeleteChannelIntegrationSettingInput!) {
     deleteChannelIntegrationSetting(input: $input) {
-      __typename
-      ... on MutationDeleteChannelIntegrationSettingSuccess {
-        data {
-          id
-        }
-      }
-      ... on Error {
-        message
-      }
+      ... on MutationDeleteChannelIntegrationSettingSuccess { data { id } }
+      ...ConsoleFailure
     }
   }
 `);

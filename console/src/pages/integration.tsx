@@ -66,18 +66,8 @@ const Integration = graphql(`
 const SetIntegrationSetting = graphql(`
   mutation ConsoleSetIntegrationSetting($input: SetIntegrationSettingInput!) {
     setIntegrationSetting(input: $input) {
-      __typename
-      ... on MutationSetIntegrationSettingSuccess {
-        data {
-          id
-        }
-      }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
+      ... on MutationSetIntegrationSettingSuccess { data { id } }
+      ...ConsoleFailure
     }
   }
 `);
@@ -85,20 +75,8 @@ const SetIntegrationSetting = graphql(`
 export const EnableIntegration = graphql(`
   mutation ConsoleEnableIntegration($input: EnableIntegrationInput!) {
     enableIntegration(input: $input) {
-      __typename
-      ... on MutationEnableIntegrationSuccess {
-        data {
-          id
-          position
-          warnings
-        }
-      }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
+      ... on MutationEnableIntegrationSuccess { data { id position warnings } }
+      ...ConsoleFailure
     }
   }
 `);
@@ -106,15 +84,8 @@ export const EnableIntegration = graphql(`
 export const DisableIntegration = graphql(`
   mutation ConsoleDisableIntegration($input: DisableIntegrationInput!) {
     disableIntegration(input: $input) {
-      __typename
-      ... on MutationDisableIntegrationSuccess {
-        data {
-          id
-        }
-      }
-      ... on Error {
-        message
-      }
+      ... on MutationDisableIntegrationSuccess { data { id } }
+      ...ConsoleFailure
     }
   }
 `);
@@ -122,19 +93,8 @@ export const DisableIntegration = graphql(`
 const UpdateIntegration = graphql(`
   mutation ConsoleUpdateIntegration($input: UpdateIntegrationInput!) {
     updateIntegration(input: $input) {
-      __typename
-      ... on MutationUpdateIntegrationSuccess {
-        data {
-          id
-          isActive
-        }
-      }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
+      ... on MutationUpdateIntegrationSuccess { data { id isActive } }
+      ...ConsoleFailure
     }
   }
 `);

@@ -60,19 +60,8 @@ const Organisation = graphql(`
 const RenameOrganisation = graphql(`
   mutation ConsoleRenameOrganisation($input: RenameOrganisationInput!) {
     renameOrganisation(input: $input) {
-      __typename
-      ... on MutationRenameOrganisationSuccess {
-        data {
-          id
-          name
-        }
-      }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
+      ... on MutationRenameOrganisationSuccess { data { id name } }
+      ...ConsoleFailure
     }
   }
 `);
@@ -80,19 +69,8 @@ const RenameOrganisation = graphql(`
 const CreateChannel = graphql(`
   mutation ConsoleCreateChannel($input: CreateChannelInput!) {
     createChannel(input: $input) {
-      __typename
-      ... on MutationCreateChannelSuccess {
-        data {
-          id
-          name
-        }
-      }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
+      ... on MutationCreateChannelSuccess { data { id name } }
+      ...ConsoleFailure
     }
   }
 `);
@@ -100,7 +78,7 @@ const CreateChannel = graphql(`
 const AddIntegration = graphql(`
   mutation ConsoleAddIntegration($input: AddIntegrationInput!) {
     addIntegration(input: $input) {
-      __typename
+      ...ConsoleFailure
       ... on MutationAddIntegrationSuccess {
         data {
           id
@@ -125,12 +103,6 @@ const AddIntegration = graphql(`
           }
         }
       }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
     }
   }
 `);
@@ -138,15 +110,8 @@ const AddIntegration = graphql(`
 const RemoveIntegration = graphql(`
   mutation ConsoleRemoveIntegration($input: RemoveIntegrationInput!) {
     removeIntegration(input: $input) {
-      __typename
-      ... on MutationRemoveIntegrationSuccess {
-        data {
-          id
-        }
-      }
-      ... on Error {
-        message
-      }
+      ... on MutationRemoveIntegrationSuccess { data { id } }
+      ...ConsoleFailure
     }
   }
 `);

@@ -23,19 +23,8 @@ const Organisations = graphql(`
 const CreateOrganisation = graphql(`
   mutation ConsoleCreateOrganisation($input: CreateOrganisationInput!) {
     createOrganisation(input: $input) {
-      __typename
-      ... on MutationCreateOrganisationSuccess {
-        data {
-          id
-          name
-        }
-      }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
+      ... on MutationCreateOrganisationSuccess { data { id name } }
+      ...ConsoleFailure
     }
   }
 `);

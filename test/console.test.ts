@@ -4,9 +4,9 @@
  * organisation and a channel, install a spec served by a local server (reviewing what it declares), fill every
  * kind of setting and see a refused one at its field, switch the integration on, post to the channel webhook and
  * see the message arrive live (and the missed ones after the connection drops, once each), see the failing
- * output's delivery, fix the endpoint and replay it, and recover a call that failed for good. The page reaches
- * the gateway through a TCP proxy the test can cut, as a network drop would. Screenshots of each step go to
- * test-artifacts/console/ (not committed).
+ * output's delivery and its endpoint's open circuit, fix the endpoint and replay it (which closes the circuit),
+ * and recover a call that failed for good. The page reaches the gateway through a TCP proxy the test can cut, as a
+ * network drop would. Screenshots of each step go to test-artifacts/console/ (not committed).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
@@ -132,7 +132,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     );
 
   beforeAll(async () => {
-    t = await startTestApp('sqlite');
+    // Three failures in a row open a target's circuit; the cool-down outlasts the walk, so the failing output's
+    // circuit stays open until the replay closes it, and the calls it held never go out in a later step.
+    t = await startTestApp('sqlite', { DELIVERY_CIRCUIT_FAILURES: '3', DELIVERY_CIRCUIT_COOLDOWN_SECONDS: '3600' });
     proxy = await startProxy(t.url);
     target = await startServer((_req, res: ServerResponse) => json(res, targetStatus, targetStatus < 300 ? { status: 'accepted' } : { error: 'board is down' }));
     specServer = await startServer((req, res) => {
@@ -353,6 +355,15 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     expect(row).toMatch(/500/);
     expect(row).toMatch(/\d+ ms/);
     expect(row).toMatch(/[0-9a-f-]{36}/);
+
+    // Its endpoint's health: the failures in a row opened the circuit, and an admin may close it.
+    const health = page.locator('[data-health-for="Incident Relay"]');
+    await expect.poll(() => health.getAttribute('data-health-state'), { timeout: 20_000 }).toBe('OPEN');
+    const shown = await health.innerText();
+    expect(shown).toMatch(/Circuit open/);
+    expect(Number(shown.match(/(\d+) of \d+ calls? failed in the last 24 hours/)?.[1])).toBeGreaterThanOrEqual(3);
+    expect(shown).toMatch(/Last error\s+HTTP 500/);
+    expect(await health.getByRole('button', { name: 'Re-enable Incident Relay' }).count()).toBe(1);
     await page.getByLabel('Integration', { exact: true }).selectOption({ label: 'Incident Relay' });
     await page.getByLabel('Status').selectOption('retried');
     await deliveriesRead('retried');
@@ -376,6 +387,10 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     await expect.poll(() => replayed.getAttribute('data-status'), { timeout: 30_000 }).toBe('succeeded');
     expect(await replayed.innerText()).toMatch(/202/);
     expect(await replayed.innerText()).toMatch(/replay/);
+    // The replay's success closed the circuit.
+    await expect.poll(() => health.getAttribute('data-health-state'), { timeout: 30_000 }).toBe('CLOSED');
+    expect(await health.innerText()).toMatch(/Circuit closed/);
+    expect(await health.getByRole('button', { name: /^Re-enable/ }).count()).toBe(0);
     await shot('delivery-replayed');
   });
 

@@ -6,6 +6,8 @@ import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { createContext, toChildArray, type ButtonHTMLAttributes, type ComponentChildren, type InputHTMLAttributes, type JSX, type SelectHTMLAttributes } from 'preact';
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { Refused, request } from './client';
+import type { ConsoleHealthFragment } from './gql/graphql';
+import { graphql } from './graphql';
 
 export interface Loaded<R> {
   data: R | undefined;
@@ -380,6 +382,66 @@ export function TickTimes({ lastTickAt, nextTickAt, missedSlots }: { lastTickAt?
       Last tick {when(lastTickAt)} · next tick {when(nextTickAt)}
       {!!missedSlots && ` · ${missedSlots} missed slot${missedSlots === 1 ? '' : 's'} (caught up with one tick)`}
     </span>
+  );
+}
+
+/** What an endpoint's health says (GraphQL's DeliveryHealth), as the views show it. */
+export type HealthView = ConsoleHealthFragment;
+type HealthState = HealthView['state'];
+graphql(`
+  fragment ConsoleHealth on DeliveryHealth {
+    state
+    attempts
+    failures
+    failureRate
+    consecutiveFailures
+    failingSince
+    lastError
+    lastErrorAt
+    lastSuccessAt
+    openUntil
+    disabledReason
+    disabledAt
+  }
+`);
+
+const CIRCUIT: Record<HealthState, { label: string; tone: Tone; means: string }> = {
+  CLOSED: { label: 'Circuit closed', tone: 'ok', means: 'Calls go out.' },
+  HALF_OPEN: { label: 'Circuit half-open', tone: 'warn', means: 'One probe call is on its way: a success closes the circuit, a failure opens it again.' },
+  OPEN: { label: 'Circuit open', tone: 'bad', means: 'It failed too many times in a row: its calls wait (they are not lost) until the probe.' },
+  DISABLED: { label: 'Disabled', tone: 'bad', means: 'It failed for too long: its calls fail at once, unsent, until an admin re-enables it.' },
+};
+
+/** An endpoint's circuit, in words and colour. */
+export function HealthBadge({ state }: { state: HealthState }) {
+  return <Badge tone={CIRCUIT[state].tone}>{CIRCUIT[state].label}</Badge>;
+}
+
+/** How an endpoint's calls of the last 24 hours fared. */
+export function HealthRate({ health: h }: { health: HealthView }) {
+  return (
+    <span class="muted">
+      {h.attempts ? `${h.failures} of ${count(h.attempts, 'call')} failed in the last 24 hours (${Math.round((h.failureRate ?? 0) * 100)} %)` : 'No call in the last 24 hours'}
+    </span>
+  );
+}
+
+/** What an endpoint's circuit means for its calls, and the facts behind it. */
+export function HealthDetails({ health: h }: { health: HealthView }) {
+  return (
+    <>
+      <p class="muted small">{CIRCUIT[h.state].means}</p>
+      <Facts
+        items={[
+          ['Failures in a row', h.consecutiveFailures > 0 && String(h.consecutiveFailures)],
+          ['Failing since', h.failingSince && when(h.failingSince)],
+          ['Last error', h.lastError && `${h.lastError} (${when(h.lastErrorAt)})`],
+          ['Probe at', h.state === 'OPEN' && h.openUntil && when(h.openUntil)],
+          ['Disabled', h.state === 'DISABLED' && `${when(h.disabledAt)}: ${h.disabledReason ?? 'no reason given'}`],
+          ['Last success after a failure', h.lastSuccessAt && when(h.lastSuccessAt)],
+        ]}
+      />
+    </>
   );
 }
 

@@ -2,12 +2,26 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { mutate, request } from '../client';
 import type { ConsoleDeliveriesQuery } from '../gql/graphql';
 import { graphql } from '../graphql';
-import { ActionButton, ActionForm, ActionNotes, Badge, Loading, Notice, SelectField, TextField, count, useAction, when } from '../ui';
+import { ActionButton, ActionForm, ActionNotes, Badge, HealthBadge, HealthDetails, HealthRate, List, Loading, Notice, SelectField, TextField, TickTimes, TypeBadge, count, useAction, when, type Tone } from '../ui';
 
 const DeliveriesQuery = graphql(`
   query ConsoleDeliveries($channelId: ID!, $organisationId: ID!, $status: String, $after: String) {
     channel(id: $channelId) {
       id
+      integrations {
+        id
+        lastTickAt
+        nextTickAt
+        missedSlots
+        integration {
+          id
+          name
+          integrationType
+        }
+        health {
+          ...ConsoleHealth
+        }
+      }
       deliveries(first: 50, status: $status, after: $after) {
         edges {
           node {
@@ -47,16 +61,17 @@ const DeliveriesQuery = graphql(`
 const ReplayDelivery = graphql(`
   mutation ConsoleReplayDelivery($input: ReplayDeliveryInput!) {
     replayDelivery(input: $input) {
-      __typename
-      ... on MutationReplayDeliverySuccess {
-        data {
-          id
-          attempt
-        }
-      }
-      ... on Error {
-        message
-      }
+      ... on MutationReplayDeliverySuccess { data { id attempt } }
+      ...ConsoleFailure
+    }
+  }
+`);
+
+const ReenableDeliveryTarget = graphql(`
+  mutation ConsoleReenableDeliveryTarget($input: ReenableDeliveryTargetInput!) {
+    reenableDeliveryTarget(input: $input) {
+      ... on MutationReenableDeliveryTargetSuccess { data { state } }
+      ...ConsoleFailure
     }
   }
 `);
@@ -64,19 +79,8 @@ const ReplayDelivery = graphql(`
 const RecoverDeliveries = graphql(`
   mutation ConsoleRecoverDeliveries($input: RecoverDeliveriesInput!) {
     recoverDeliveries(input: $input) {
-      __typename
-      ... on MutationRecoverDeliveriesSuccess {
-        data {
-          count
-          remaining
-        }
-      }
-      ... on Error {
-        message
-      }
-      ... on ValidationError {
-        field
-      }
+      ... on MutationRecoverDeliveriesSuccess { data { count remaining } }
+      ...ConsoleFailure
     }
   }
 `);
@@ -91,8 +95,54 @@ function localInput(at: Date): string {
 }
 
 type Row = NonNullable<ConsoleDeliveriesQuery['channel']>['deliveries']['edges'][number]['node'];
+type Link = NonNullable<ConsoleDeliveriesQuery['channel']>['integrations'][number];
+
+/** Each integration of the channel: its endpoint's circuit, how its calls fared over the last 24 hours, and (interval ones) its ticks. */
+function EndpointHealth({ links, channelId, canManage, reload }: { links: Link[]; channelId: string; canManage: boolean; reload(): Promise<void> }) {
+  const reenable = useAction();
+  return (
+    <section aria-labelledby="health-title">
+      <h3 id="health-title">Endpoint health</h3>
+      <List label="Endpoint health" empty="No integration is switched on here.">
+        {links.map(({ integration: i, health: h, ...l }) => {
+          const queued = i.integrationType !== 'MODIFIER';
+          return (
+            <li key={l.id} class="health" data-health-for={i.name} data-health-state={queued ? h.state : undefined}>
+              <strong>{i.name}</strong> <TypeBadge type={i.integrationType} />
+              {queued ? (
+                <>
+                  <HealthBadge state={h.state} />
+                  <HealthRate health={h} />
+                  {canManage && (h.state === 'OPEN' || h.state === 'DISABLED') && (
+                    <ActionButton
+                      action={reenable}
+                      class="secondary"
+                      aria-label={`Re-enable ${i.name}`}
+                      work={async () => {
+                        await mutate(ReenableDeliveryTarget, { input: { channelId, integrationId: i.id } });
+                        await reload();
+                        return `${i.name}: re-enabled, its calls go out again. Send the calls that failed meanwhile again with Recover.`;
+                      }}
+                    >
+                      Re-enable
+                    </ActionButton>
+                  )}
+                  <HealthDetails health={h} />
+                </>
+              ) : (
+                <span class="muted">A modifier's calls are not queued: one that fails or is slow is skipped for that message.</span>
+              )}
+              {i.integrationType === 'INTERVAL' && <TickTimes lastTickAt={l.lastTickAt} nextTickAt={l.nextTickAt} missedSlots={l.missedSlots} />}
+            </li>
+          );
+        })}
+      </List>
+      <ActionNotes action={reenable} />
+    </section>
+  );
+}
 const STATUSES = ['pending', 'succeeded', 'failed', 'retried'];
-const TONE: Record<string, 'ok' | 'bad' | 'warn' | 'plain'> = { succeeded: 'ok', failed: 'bad', retried: 'warn', pending: 'plain' };
+const TONE: Record<string, Tone> = { succeeded: 'ok', failed: 'bad', retried: 'warn', pending: 'plain' };
 
 /** A channel's outbound calls, newest first: what each integration was sent, how it answered, and why it failed. */
 export function Deliveries({ channelId, organisationId }: { channelId: string; organisationId: string }) {
@@ -100,6 +150,7 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
   const [integration, setIntegration] = useState('');
   const [rows, setRows] = useState<Row[]>([]);
   const [names, setNames] = useState<Map<string, string>>(new Map());
+  const [links, setLinks] = useState<Link[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
@@ -125,6 +176,7 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
       if (mine !== latest.current) return;
       const page = data.channel?.deliveries;
       setNames(new Map((data.organisation?.integrations ?? []).map((i) => [i.id, i.name])));
+      setLinks(data.channel?.integrations ?? []);
       setCanManage(!!data.organisation && data.organisation.viewerRole !== 'MEMBER');
       setRows((current) => [...(after ? current : []), ...(page?.edges.map((e) => e.node) ?? [])]);
       setNext(page?.pageInfo.hasNextPage ? (page.pageInfo.endCursor ?? null) : null);
@@ -151,6 +203,8 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
   return (
     <section aria-labelledby="deliveries-title">
       <h2 id="deliveries-title">Deliveries</h2>
+      {links && <EndpointHealth links={links} channelId={channelId} canManage={canManage} reload={() => load(null)} />}
+      <h3>Calls</h3>
       <form class="row" onSubmit={(e) => e.preventDefault()} aria-label="Filter deliveries">
         <SelectField id="delivery-integration" label="Integration" value={integration} onValue={setIntegration} none="All" choices={[...names]} />
         <SelectField id="delivery-status" label="Status" value={status} onValue={setStatus} none="Any" choices={STATUSES.map((s) => [s, s])} />

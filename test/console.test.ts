@@ -394,6 +394,38 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     await shot('delivery-replayed');
   });
 
+  it('shows new attempts and circuit changes live, over the socket, without reading the deliveries again', { timeout: 60_000 }, async () => {
+    await expect.poll(() => page.locator('.live').getAttribute('data-state'), { timeout: 20_000 }).toBe('live');
+    const health = page.locator('[data-health-for="Incident Relay"]');
+    // From here the page cannot read the deliveries over HTTP: what it shows next came through deliveryEvents.
+    const reads: string[] = [];
+    await page.route('**/graphql', (route) => {
+      if (!route.request().postData()?.includes('query ConsoleDeliveries(')) return route.continue();
+      reads.push(route.request().url());
+      return route.abort();
+    });
+    try {
+      const delivered = await post('Deployed v1.2.4 to production');
+      await expect.poll(() => page.locator(`tr[data-message-id="${delivered}"]`).getAttribute('data-status'), { timeout: 15_000 }).toBe('succeeded');
+
+      // Three failures in a row open the circuit again: the failed rows and the open circuit arrive as events.
+      targetStatus = 500;
+      const failing = [await post('Relay down 1'), await post('Relay down 2'), await post('Relay down 3')];
+      for (const id of failing) await expect.poll(() => page.locator(`tr[data-message-id="${id}"]`).getAttribute('data-status'), { timeout: 15_000 }).toBe('retried');
+      await expect.poll(() => health.getAttribute('data-health-state'), { timeout: 15_000 }).toBe('OPEN');
+      expect(reads).toEqual([]);
+      await shot('deliveries-live');
+    } finally {
+      await page.unroute('**/graphql');
+    }
+
+    // An admin closes the circuit by hand; the calls it held wait for their time (after this walk).
+    targetStatus = 202;
+    await health.getByRole('button', { name: 'Re-enable Incident Relay' }).click();
+    await expect.poll(() => health.getAttribute('data-health-state')).toBe('CLOSED');
+    expect(await page.getByRole('status').filter({ hasText: 'Incident Relay: re-enabled' }).count()).toBe(1);
+  });
+
   it('recovers the calls that failed for good since a time', { timeout: 90_000 }, async () => {
     // A 410 ends a call at once (and switches the output off for the channel, as Telex's outputs are).
     targetStatus = 410;

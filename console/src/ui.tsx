@@ -445,6 +445,20 @@ export function HealthDetails({ health: h }: { health: HealthView }) {
   );
 }
 
+/** The state of a live subscription (see `subscribe`), and why it is reconnecting. */
+export interface Liveness {
+  state: 'live' | 'connecting' | 'reconnecting';
+  detail?: string;
+}
+
+export function LiveState({ live }: { live: Liveness }) {
+  return (
+    <span class={`live live-${live.state}`} role="status" data-state={live.state}>
+      {live.state === 'live' ? 'Live' : live.state === 'connecting' ? 'Connecting…' : `Reconnecting…${live.detail ? ` (${live.detail})` : ''}`}
+    </span>
+  );
+}
+
 /** A button that copies `text` to the clipboard and says so (falls back to selecting the text it labels). */
 export function CopyButton({ text, label }: { text: string; label: string }) {
   const [copied, setCopied] = useState<string | null>(null);

@@ -3,7 +3,29 @@ import { mutate, request, subscribe } from '../client';
 import type { ConsoleMessageFragment } from '../gql/graphql';
 import { graphql } from '../graphql';
 import { SettingsForm } from '../settings-form';
-import { ActionButton, ActionForm, ActionNotes, Badge, CopyButton, Crumbs, Field, List, Loading, Notice, RenameForm, TextField, TickTimes, TypeBadge, link, useAction, useFields, useQuery, when } from '../ui';
+import {
+  ActionButton,
+  ActionForm,
+  ActionNotes,
+  Badge,
+  CopyButton,
+  Crumbs,
+  Field,
+  List,
+  LiveState,
+  Loading,
+  Notice,
+  RenameForm,
+  TextField,
+  TickTimes,
+  TypeBadge,
+  link,
+  useAction,
+  useFields,
+  useQuery,
+  when,
+  type Liveness,
+} from '../ui';
 import { EnableIntegration, switchIntegration } from './integration';
 import { Deliveries } from './deliveries';
 
@@ -227,7 +249,7 @@ function MessageItem({ m }: { m: Msg }) {
 
 function LiveMessages({ channelId }: { channelId: string }) {
   const [messages, setMessages] = useState<Map<string, Msg>>(new Map());
-  const [state, setState] = useState<{ state: string; detail?: string }>({ state: 'connecting' });
+  const [state, setState] = useState<Liveness>({ state: 'connecting' });
   const [error, setError] = useState<string | null>(null);
   const [gap, setGap] = useState(false);
   const [generation, setGeneration] = useState(0);
@@ -283,9 +305,7 @@ function LiveMessages({ channelId }: { channelId: string }) {
     <section aria-labelledby="messages-title">
       <div class="row">
         <h2 id="messages-title">Messages</h2>
-        <span class={`live live-${state.state}`} role="status" data-state={state.state}>
-          {state.state === 'live' ? 'Live' : state.state === 'connecting' ? 'Connecting…' : `Reconnecting…${state.detail ? ` (${state.detail})` : ''}`}
-        </span>
+        <LiveState live={state} />
       </div>
       {error && <Notice kind="error">Could not load messages: {error}</Notice>}
       {gap && (

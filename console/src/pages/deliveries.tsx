@@ -1,44 +1,79 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { mutate, request } from '../client';
-import type { ConsoleDeliveriesQuery } from '../gql/graphql';
+import { mutate, request, subscribe } from '../client';
+import type { ConsoleDeliveryEventsSubscription, ConsoleDeliveryFragment, ConsoleLinkHealthFragment } from '../gql/graphql';
 import { graphql } from '../graphql';
-import { ActionButton, ActionForm, ActionNotes, Badge, HealthBadge, HealthDetails, HealthRate, List, Loading, Notice, SelectField, TextField, TickTimes, TypeBadge, count, useAction, when, type Tone } from '../ui';
+import {
+  ActionButton,
+  ActionForm,
+  ActionNotes,
+  Badge,
+  HealthBadge,
+  HealthDetails,
+  HealthRate,
+  List,
+  LiveState,
+  Loading,
+  Notice,
+  SelectField,
+  TextField,
+  TickTimes,
+  TypeBadge,
+  count,
+  useAction,
+  when,
+  type Liveness,
+  type Tone,
+} from '../ui';
+
+// A row of the table, from a read of the history and from a live event alike.
+graphql(`
+  fragment ConsoleDelivery on Delivery {
+    id
+    kind
+    url
+    status
+    statusCode
+    latencyMs
+    error
+    attempt
+    requestId
+    createdAt
+    nextAttemptAt
+    targetId
+    messageId
+    replayOf
+  }
+`);
+
+// An integration of the channel with its endpoint's health (and, interval ones, their ticks).
+graphql(`
+  fragment ConsoleLinkHealth on ChannelIntegration {
+    id
+    lastTickAt
+    nextTickAt
+    missedSlots
+    integration {
+      id
+      name
+      integrationType
+    }
+    health {
+      ...ConsoleHealth
+    }
+  }
+`);
 
 const DeliveriesQuery = graphql(`
   query ConsoleDeliveries($channelId: ID!, $organisationId: ID!, $status: String, $after: String) {
     channel(id: $channelId) {
       id
       integrations {
-        id
-        lastTickAt
-        nextTickAt
-        missedSlots
-        integration {
-          id
-          name
-          integrationType
-        }
-        health {
-          ...ConsoleHealth
-        }
+        ...ConsoleLinkHealth
       }
       deliveries(first: 50, status: $status, after: $after) {
         edges {
           node {
-            id
-            kind
-            url
-            status
-            statusCode
-            latencyMs
-            error
-            attempt
-            requestId
-            createdAt
-            nextAttemptAt
-            targetId
-            messageId
-            replayOf
+            ...ConsoleDelivery
           }
         }
         pageInfo {
@@ -53,6 +88,38 @@ const DeliveriesQuery = graphql(`
       integrations {
         id
         name
+      }
+    }
+  }
+`);
+
+// Read again after live events: what they do not carry (the counts of the last 24 hours).
+const HealthQuery = graphql(`
+  query ConsoleDeliveryHealth($channelId: ID!) {
+    channel(id: $channelId) {
+      id
+      integrations {
+        ...ConsoleLinkHealth
+      }
+    }
+  }
+`);
+
+const DeliveryEvents = graphql(`
+  subscription ConsoleDeliveryEvents($organisationId: ID!, $channelId: ID) {
+    deliveryEvents(organisationId: $organisationId, channelId: $channelId) {
+      kind
+      retryAt
+      delivery {
+        ...ConsoleDelivery
+      }
+      target {
+        integrationId
+        state
+        consecutiveFailures
+        lastError
+        openUntil
+        disabledReason
       }
     }
   }
@@ -94,8 +161,9 @@ function localInput(at: Date): string {
   return local.toISOString().slice(0, 16);
 }
 
-type Row = NonNullable<ConsoleDeliveriesQuery['channel']>['deliveries']['edges'][number]['node'];
-type Link = NonNullable<ConsoleDeliveriesQuery['channel']>['integrations'][number];
+type Row = ConsoleDeliveryFragment;
+type Link = ConsoleLinkHealthFragment;
+type Event = ConsoleDeliveryEventsSubscription['deliveryEvents'];
 
 /** Each integration of the channel: its endpoint's circuit, how its calls fared over the last 24 hours, and (interval ones) its ticks. */
 function EndpointHealth({ links, channelId, canManage, reload }: { links: Link[]; channelId: string; canManage: boolean; reload(): Promise<void> }) {
@@ -190,19 +258,68 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
     }
   };
 
-  // The newest page is read again every 5 s while the view is open (retries and replays change it).
+  // Live: each attempt and each change of a circuit arrives as a delivery event. Events are not replayed, so the
+  // newest page is read when the subscription starts (and starts again after a drop); while it is down the view
+  // reads the newest page every 5 s instead.
+  const [live, setLive] = useState<Liveness>({ state: 'connecting' });
+  const isLive = live.state === 'live';
   useEffect(() => {
     void load(null);
+    if (isLive) return;
     const timer = setInterval(() => {
       if (!older.current) void load(null);
     }, 5_000);
     return () => clearInterval(timer);
-  }, [channelId, status]);
+  }, [channelId, status, isLive]);
+
+  const statusRef = useRef(status);
+  statusRef.current = status;
+  const healthTimer = useRef<ReturnType<typeof setTimeout>>();
+  useEffect(() => {
+    // An event's row takes its place in the table (or leaves it, if it no longer matches the status filter).
+    const show = (event: Event) => {
+      if (!event.delivery) return;
+      const row = { ...event.delivery, nextAttemptAt: event.retryAt ?? event.delivery.nextAttemptAt };
+      const wanted = !statusRef.current || row.status === statusRef.current;
+      setRows((current) => {
+        const at = current.findIndex((r) => r.id === row.id);
+        if (at < 0) return wanted ? [row, ...current] : current;
+        return wanted ? current.map((r, n) => (n === at ? row : r)) : current.filter((r) => r.id !== row.id);
+      });
+    };
+    // A change of a circuit shows at once; the counts it does not carry are read again once events pause.
+    const mark = (event: Event) => {
+      if (event.target) {
+        const { integrationId, ...changed } = event.target;
+        setLinks((current) => current && current.map((l) => (l.integration.id === integrationId ? { ...l, health: { ...l.health, ...changed } } : l)));
+      }
+      clearTimeout(healthTimer.current);
+      healthTimer.current = setTimeout(() => {
+        request(HealthQuery, { channelId })
+          .then((data) => data.channel && setLinks(data.channel.integrations))
+          .catch(() => undefined);
+      }, 500);
+    };
+    const events = subscribe(DeliveryEvents, () => ({ organisationId, channelId }), {
+      next: ({ deliveryEvents: event }) => {
+        show(event);
+        mark(event);
+      },
+      state: (state, detail) => setLive({ state, detail }),
+    });
+    return () => {
+      events.stop();
+      clearTimeout(healthTimer.current);
+    };
+  }, [channelId, organisationId]);
 
   const shown = integration ? rows.filter((r) => r.targetId === integration) : rows;
   return (
     <section aria-labelledby="deliveries-title">
-      <h2 id="deliveries-title">Deliveries</h2>
+      <div class="row">
+        <h2 id="deliveries-title">Deliveries</h2>
+        <LiveState live={live} />
+      </div>
       {links && <EndpointHealth links={links} channelId={channelId} canManage={canManage} reload={() => load(null)} />}
       <h3>Calls</h3>
       <form class="row" onSubmit={(e) => e.preventDefault()} aria-label="Filter deliveries">
@@ -236,7 +353,7 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
           </thead>
           <tbody>
             {shown.map((d) => (
-              <tr key={d.id} data-delivery-id={d.id} data-status={d.status} data-replay-of={d.replayOf ?? undefined}>
+              <tr key={d.id} data-delivery-id={d.id} data-status={d.status} data-message-id={d.messageId ?? undefined} data-replay-of={d.replayOf ?? undefined}>
                 <td>
                   <time dateTime={d.createdAt}>{when(d.createdAt)}</time>
                   <div class="muted small">

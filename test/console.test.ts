@@ -8,17 +8,17 @@
  * and recover a call that failed for good. The page reaches the gateway through a TCP proxy the test can cut, as a
  * network drop would. Screenshots of each step go to test-artifacts/console/ (not committed).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentedModifier } from './fixtures/specs.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { chromiumAvailable, launchChromium, unlabelled } from './support/console-page.js';
 import { json, startServer, type LocalServer } from './support/http-server.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../test-artifacts/console');
 const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" rx="8" fill="#1d4ed8"/></svg>';
 
@@ -85,7 +85,7 @@ function consoleSpec(specServer: string, targetUrl: string) {
   };
 }
 
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('the web console in a real browser', () => {
   let t: TestApp;
   let proxy: Awaited<ReturnType<typeof startProxy>>;
   let specServer: LocalServer;
@@ -118,18 +118,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
   /** Wait until the deliveries table shows rows read with this status filter ('' for any), and is not reading. */
   const deliveriesRead = (filter: string) =>
     page.locator(`table.deliveries[data-status-filter="${filter}"][aria-busy="false"]`).waitFor({ state: 'attached', timeout: 15_000 });
-  /** Every form control on the page has a name a screen reader reads out (a label, aria-label, or its fieldset's legend). */
-  const unlabelled = () =>
-    page.evaluate(() =>
-      [...document.querySelectorAll('input, select, textarea, button')]
-        .filter((el) => {
-          const e = el as HTMLInputElement;
-          if (e.type === 'hidden') return false;
-          const named = (e.labels?.length ?? 0) > 0 || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
-          return !named && !(el.tagName === 'BUTTON' && el.textContent?.trim());
-        })
-        .map((el) => el.outerHTML.slice(0, 120)),
-    );
 
   beforeAll(async () => {
     // Three failures in a row open a target's circuit; the cool-down outlasts the walk, so the failing output's
@@ -145,7 +133,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
       if (req.url === '/spec.json') return json(res, 200, consoleSpec(specServer.url, `${target.url}/relay`));
       json(res, 404, { error: 'not found' });
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('request', (r) => {
       const u = new URL(r.url());
@@ -169,7 +157,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     await page.getByLabel('Access token').fill('sb_not_a_token_of_this_gateway_000');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/does not know this token/);
-    expect(await unlabelled()).toEqual([]);
+    expect(await unlabelled(page)).toEqual([]);
     await shot('sign-in-refused');
   });
 
@@ -190,7 +178,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     await page.getByLabel('Description (optional)').fill('Deploys and incidents');
     await page.getByRole('button', { name: 'Create channel' }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Channel #alerts created.' }).count()).toBe(1);
-    expect(await unlabelled()).toEqual([]);
+    expect(await unlabelled(page)).toEqual([]);
     await shot('organisation');
     await page.getByRole('link', { name: '#alerts' }).click();
     await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toBe('#alerts');
@@ -235,7 +223,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     await form.getByLabel('Sensitivity Level').selectOption('High');
     await form.getByRole('checkbox', { name: 'Manager' }).check();
     await form.getByLabel('Regions').selectOption(['us', 'ap']);
-    expect(await unlabelled()).toEqual([]);
+    expect(await unlabelled(page)).toEqual([]);
     await form.getByRole('button', { name: 'Save settings' }).click();
     await expect.poll(() => form.getByRole('status').innerText()).toMatch(/7 settings saved/);
     const inForce = (label: string) => form.locator(`[data-setting="${label}"] .in-force`).innerText();
@@ -369,7 +357,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the web console in a 
     await deliveriesRead('retried');
     expect(await page.locator('tbody tr').count()).toBeGreaterThan(0);
     expect(await page.locator('tbody tr:not([data-status="retried"])').count()).toBe(0);
-    expect(await unlabelled()).toEqual([]);
+    expect(await unlabelled(page)).toEqual([]);
     await shot('delivery-failed');
 
     targetStatus = 202;

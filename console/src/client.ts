@@ -76,6 +76,9 @@ graphql(`
     ... on ValidationError {
       field
     }
+    ... on InvalidScriptError {
+      field
+    }
   }
 `);
 

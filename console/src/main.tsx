@@ -1,6 +1,6 @@
 /**
  * The Switchboard console: sign in with an access token, then organisations, channels, integrations, their
- * settings, a live channel and its deliveries. Views live in the URL fragment (`#/o/<id>` ...), so links and
+ * settings, a live channel and its deliveries, and Rocket.Chat integrations. Views live in the URL fragment (`#/o/<id>` ...), so links and
  * the back button work without the server knowing the views.
  */
 import { render } from 'preact';
@@ -11,6 +11,7 @@ import { ChannelPage } from './pages/channel';
 import { IntegrationPage } from './pages/integration';
 import { OrganisationPage } from './pages/organisation';
 import { OrganisationsPage } from './pages/organisations';
+import { WebhookIntegrationPage, WebhookIntegrationsPage } from './pages/rocketchat';
 import { Notice, link } from './ui';
 import './styles.css';
 
@@ -105,6 +106,8 @@ function App() {
   const [section, id, ...rest] = route;
   let view;
   if (section === 'o' && id && rest[0] === 'i' && rest[1]) view = <IntegrationPage key={rest[1]} organisationId={id} integrationId={rest[1]} />;
+  else if (section === 'o' && id && rest[0] === 'rc' && rest[1]) view = <WebhookIntegrationPage key={rest[1]} organisationId={id} integrationId={rest[1]} />;
+  else if (section === 'o' && id && rest[0] === 'rc') view = <WebhookIntegrationsPage key={id} organisationId={id} />;
   else if (section === 'o' && id) view = <OrganisationPage key={id} organisationId={id} />;
   else if (section === 'c' && id) view = <ChannelPage key={id} channelId={id} tab={rest[0] ?? 'messages'} />;
   else view = <OrganisationsPage />;

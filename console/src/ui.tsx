@@ -80,6 +80,18 @@ export function useAction(): Action {
   return { busy, error, field, done, run, reset: () => (setError(null), setField(null), setDone(null)) };
 }
 
+/** `run` once calls stop coming for `ms` (a later call moves it on); its failure is left to the next one. */
+export function useSoon(ms: number, run: () => Promise<void>): () => void {
+  const timer = useRef<ReturnType<typeof setTimeout>>();
+  const latest = useRef(run);
+  latest.current = run;
+  useEffect(() => () => clearTimeout(timer.current), []);
+  return () => {
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => void latest.current().catch(() => undefined), ms);
+  };
+}
+
 /** The text fields of a form, with one setter for all and a reset to the initial values. */
 export function useFields<T extends Record<string, string>>(initial: T) {
   const [values, setValues] = useState<T>(initial);

@@ -20,6 +20,7 @@ import {
   TypeBadge,
   count,
   useAction,
+  useSoon,
   when,
   type Liveness,
   type Tone,
@@ -125,7 +126,7 @@ const DeliveryEvents = graphql(`
   }
 `);
 
-const ReplayDelivery = graphql(`
+export const ReplayDelivery = graphql(`
   mutation ConsoleReplayDelivery($input: ReplayDeliveryInput!) {
     replayDelivery(input: $input) {
       ... on MutationReplayDeliverySuccess { data { id attempt } }
@@ -164,6 +165,31 @@ function localInput(at: Date): string {
 type Row = ConsoleDeliveryFragment;
 type Link = ConsoleLinkHealthFragment;
 type Event = ConsoleDeliveryEventsSubscription['deliveryEvents'];
+
+/**
+ * An organisation's delivery events (one channel's, or with `channelId` null all of them), handed to `event` as
+ * they come, and the subscription's state. Events are not replayed, so `readAgain` is called each time the
+ * subscription starts or starts again, and every 5 s while it is down.
+ */
+export function useDeliveryEvents(organisationId: string, channelId: string | null, handlers: { event(event: Event): void; readAgain(): void }): Liveness {
+  const [live, setLive] = useState<Liveness>({ state: 'connecting' });
+  const latest = useRef(handlers);
+  latest.current = handlers;
+  useEffect(() => {
+    const events = subscribe(DeliveryEvents, () => ({ organisationId, channelId }), {
+      next: ({ deliveryEvents }) => latest.current.event(deliveryEvents),
+      state: (state, detail) => setLive({ state, detail }),
+    });
+    return () => events.stop();
+  }, [organisationId, channelId]);
+  const isLive = live.state === 'live';
+  useEffect(() => {
+    if (isLive) return latest.current.readAgain();
+    const timer = setInterval(() => latest.current.readAgain(), 5_000);
+    return () => clearInterval(timer);
+  }, [isLive]);
+  return live;
+}
 
 /** Each integration of the channel: its endpoint's circuit, how its calls fared over the last 24 hours, and (interval ones) its ticks. */
 function EndpointHealth({ links, channelId, canManage, reload }: { links: Link[]; channelId: string; canManage: boolean; reload(): Promise<void> }) {
@@ -258,60 +284,35 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
     }
   };
 
-  // Live: each attempt and each change of a circuit arrives as a delivery event. Events are not replayed, so the
-  // newest page is read when the subscription starts (and starts again after a drop); while it is down the view
-  // reads the newest page every 5 s instead.
-  const [live, setLive] = useState<Liveness>({ state: 'connecting' });
-  const isLive = live.state === 'live';
-  useEffect(() => {
-    void load(null);
-    if (isLive) return;
-    const timer = setInterval(() => {
-      if (!older.current) void load(null);
-    }, 5_000);
-    return () => clearInterval(timer);
-  }, [channelId, status, isLive]);
+  useEffect(() => void load(null), [channelId, status]);
 
-  const statusRef = useRef(status);
-  statusRef.current = status;
-  const healthTimer = useRef<ReturnType<typeof setTimeout>>();
-  useEffect(() => {
-    // An event's row takes its place in the table (or leaves it, if it no longer matches the status filter).
-    const show = (event: Event) => {
-      if (!event.delivery) return;
-      const row = { ...event.delivery, nextAttemptAt: event.retryAt ?? event.delivery.nextAttemptAt };
-      const wanted = !statusRef.current || row.status === statusRef.current;
-      setRows((current) => {
-        const at = current.findIndex((r) => r.id === row.id);
-        if (at < 0) return wanted ? [row, ...current] : current;
-        return wanted ? current.map((r, n) => (n === at ? row : r)) : current.filter((r) => r.id !== row.id);
-      });
-    };
-    // A change of a circuit shows at once; the counts it does not carry are read again once events pause.
-    const mark = (event: Event) => {
+  // An event's row takes its place in the table (or leaves it, if it no longer matches the status filter); a change
+  // of a circuit shows at once, and the counts it does not carry are read again once events pause.
+  const healthSoon = useSoon(500, async () => {
+    const data = await request(HealthQuery, { channelId });
+    if (data.channel) setLinks(data.channel.integrations);
+  });
+  const live = useDeliveryEvents(organisationId, channelId, {
+    event(event) {
+      if (event.delivery) {
+        const row = { ...event.delivery, nextAttemptAt: event.retryAt ?? event.delivery.nextAttemptAt };
+        const wanted = !status || row.status === status;
+        setRows((current) => {
+          const at = current.findIndex((r) => r.id === row.id);
+          if (at < 0) return wanted ? [row, ...current] : current;
+          return wanted ? current.map((r, n) => (n === at ? row : r)) : current.filter((r) => r.id !== row.id);
+        });
+      }
       if (event.target) {
         const { integrationId, ...changed } = event.target;
         setLinks((current) => current && current.map((l) => (l.integration.id === integrationId ? { ...l, health: { ...l.health, ...changed } } : l)));
       }
-      clearTimeout(healthTimer.current);
-      healthTimer.current = setTimeout(() => {
-        request(HealthQuery, { channelId })
-          .then((data) => data.channel && setLinks(data.channel.integrations))
-          .catch(() => undefined);
-      }, 500);
-    };
-    const events = subscribe(DeliveryEvents, () => ({ organisationId, channelId }), {
-      next: ({ deliveryEvents: event }) => {
-        show(event);
-        mark(event);
-      },
-      state: (state, detail) => setLive({ state, detail }),
-    });
-    return () => {
-      events.stop();
-      clearTimeout(healthTimer.current);
-    };
-  }, [channelId, organisationId]);
+      healthSoon();
+    },
+    readAgain() {
+      if (!older.current) void load(null);
+    },
+  });
 
   const shown = integration ? rows.filter((r) => r.targetId === integration) : rows;
   return (

@@ -166,6 +166,23 @@ function Review({ added, action, onKeep, onDiscard }: { added: Added; action: Ac
   );
 }
 
+/** An organisation's views: its channels and integrations, and its Rocket.Chat integrations. */
+export function OrganisationTabs({ organisationId, current }: { organisationId: string; current: 'overview' | 'rc' }) {
+  const tabs: [typeof current, string, string][] = [
+    ['overview', 'Channels and integrations', link('o', organisationId)],
+    ['rc', 'Rocket.Chat integrations', link('o', organisationId, 'rc')],
+  ];
+  return (
+    <nav class="tabs" aria-label="Organisation views">
+      {tabs.map(([id, label, href]) => (
+        <a key={id} href={href} aria-current={current === id ? 'page' : undefined}>
+          {label}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
 export function OrganisationPage({ organisationId }: { organisationId: string }) {
   const org = useQuery(Organisation, { id: organisationId }, organisationId);
   const channel = useFields({ name: '', description: '' });
@@ -186,6 +203,7 @@ export function OrganisationPage({ organisationId }: { organisationId: string })
       <Crumbs />
       <h1 tabIndex={-1}>{o.name}</h1>
       <p class="muted">Your role: {o.viewerRole.toLowerCase()}</p>
+      <OrganisationTabs organisationId={o.id} current="overview" />
       {isOwner && (
         <details class="card">
           <summary>Rename organisation</summary>

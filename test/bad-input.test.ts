@@ -11,6 +11,9 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { createChannel, createOrg } from './support/seed.js';
 import { databases } from './support/services.js';
 
+/** Each door's cases (hundreds of requests, each checked against the stored rows) outlast the default 30 s on a loaded machine. */
+const CASES_TIMEOUT_MS = 120_000;
+
 const NUL = 'a\u0000b';
 const SURROGATE = 'a\ud800b';
 const deep = (n: number): unknown => {
@@ -196,7 +199,7 @@ for (const db of databases) {
       console.log(`${db} REST: ${r.total} cases`, r.statuses);
       expect(r.failures).toEqual([]);
       expect(r.total).toBeGreaterThan(300);
-    });
+    }, CASES_TIMEOUT_MS);
 
     it("Rocket.Chat's API and hooks, and the custom-channel webhook", async () => {
       const cases: Case[] = [];
@@ -227,7 +230,7 @@ for (const db of databases) {
       console.log(`${db} Rocket.Chat and custom channel: ${r.total} cases`, r.statuses);
       expect(r.failures).toEqual([]);
       expect(r.total).toBeGreaterThan(200);
-    });
+    }, CASES_TIMEOUT_MS);
 
     it('GraphQL mutations with variables and literals', async () => {
       const ops: { query: string; variables: Record<string, unknown> }[] = [
@@ -268,6 +271,6 @@ for (const db of databases) {
       console.log(`${db} GraphQL: ${r.total} cases`, r.statuses);
       expect(r.failures).toEqual([]);
       expect(r.total).toBeGreaterThan(100);
-    });
+    }, CASES_TIMEOUT_MS);
   });
 }

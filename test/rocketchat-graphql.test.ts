@@ -211,7 +211,8 @@ for (const db of databases) {
       for (let i = 0; i < FAILURES; i++) await gql(SEND, { channelId: general.id, message: `!fan ${i}` });
       const health = await until(async () => {
         const h = (await one(made.id)).health;
-        return h[1].health.state === 'OPEN' && h[0].health.attempts === FAILURES ? h : undefined;
+        // The circuit moves before the attempt's own row is written: wait for both URLs' rows as well.
+        return h[1].health.state === 'OPEN' && h[0].health.attempts === FAILURES && h[1].health.attempts === FAILURES ? h : undefined;
       }, 10_000, 'the open circuit');
       expect(health[0]).toMatchObject({ url: `${good.url}/ok`, health: { state: 'CLOSED', consecutiveFailures: 0, attempts: FAILURES, failures: 0, failureRate: 0 } });
       expect(health[1]).toMatchObject({

@@ -90,10 +90,13 @@ export interface HttpClient {
   close(): void;
 }
 
+/** Open connections per host and scheme: calls beyond it wait in the agent's queue for a socket. */
+export const MAX_SOCKETS_PER_HOST = 256;
+
 export function createHttpClient(config: Config['outbound']): HttpClient {
   const allow = config.allowPrivate;
   const policy: AllowPolicy = allow === true ? true : parseAllowList(allow === false ? [] : allow);
-  const agentOptions = { keepAlive: true, maxSockets: 256 };
+  const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_HOST };
   const agent = { http: new GuardedHttpAgent(agentOptions, policy), https: new GuardedHttpsAgent(agentOptions, policy) };
 
   const instance = got.extend({

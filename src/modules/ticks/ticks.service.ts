@@ -12,6 +12,7 @@ import type { Deps, Scope, WorkScope } from '../../context.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { safeEqual } from '../../infra/crypto.js';
 import type { Scheduler } from '../../infra/scheduler.js';
+import { MAX_SOCKETS_PER_HOST } from '../../infra/http.js';
 import { isUuid } from '../auth/auth.service.js';
 import { findChannelById } from '../channels/channels.service.js';
 import type { Deliveries, RecordInput } from '../deliveries/deliveries.service.js';
@@ -435,9 +436,22 @@ async function tickPair(runner: TickBatches, ctx: WorkScope, pair: ClaimedPair, 
       await runner.finish(ctx, claim);
       return { status: 'failed', attempts, reason: 'the slot ended' };
     }
+    // A call's time limit runs from when it has a connection, not from when it joined the queue for one: the
+    // slot's ticks leave at most MAX_SOCKETS_PER_HOST at a time (the outbound agent's limit), the others wait here.
+    const release = await runner.sendTurn();
+    let outcome: Awaited<ReturnType<typeof ctx.deps.deliveries.send>>;
     const callId = ctx.deps.deliveries.callId();
-    const signing = { id: webhookId, keys: integrationSigningKeys(ctx.deps, integration) };
-    const outcome = await ctx.deps.deliveries.send({ url: integration.tickUrl, body, timeoutMs: Math.max(200, Math.min(timeoutMs, remaining)), signing });
+    try {
+      const left = nextSlot - Date.now() - SLOT_MARGIN_MS;
+      if (runner.stopping || left <= 0) {
+        if (!runner.stopping) await runner.finish(ctx, claim);
+        return { status: 'failed', attempts, reason: runner.stopping ? 'the gateway is stopping: another replica goes on' : 'the slot ended' };
+      }
+      const signing = { id: webhookId, keys: integrationSigningKeys(ctx.deps, integration) };
+      outcome = await ctx.deps.deliveries.send({ url: integration.tickUrl, body, timeoutMs: Math.max(200, Math.min(timeoutMs, left)), signing });
+    } finally {
+      release();
+    }
     attempts++;
     const pause = RETRY_DELAYS_MS[attempts - 1];
     const last = outcome.ok || pause === undefined || Date.now() + pause >= nextSlot - SLOT_MARGIN_MS;
@@ -527,6 +541,9 @@ export class TickBatches {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly sleepers = new Set<() => void>();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Tick calls on the wire, and those waiting for a turn (sendTurn). */
+  private sending = 0;
+  private readonly waitingTurns: (() => void)[] = [];
   private root: EntityManager | null = null;
   private logger: Deps['logger'] | null = null;
 
@@ -615,6 +632,21 @@ export class TickBatches {
       );
     }, Math.max(100, Math.floor(this.leaseMs / 3)));
     this.heartbeat.unref();
+  }
+
+  /** Resolves when a tick may make its call (at most MAX_SOCKETS_PER_HOST at once); call the answer when it is done. */
+  sendTurn(): Promise<() => void> {
+    const release = () => {
+      const next = this.waitingTurns.shift();
+      if (next) next();
+      else this.sending--;
+    };
+    if (this.sending < MAX_SOCKETS_PER_HOST) {
+      this.sending++;
+      return Promise.resolve(release);
+    }
+    // The turn passes straight from the call that ends to the next waiting one: `sending` stays as it is.
+    return new Promise((resolve) => this.waitingTurns.push(() => resolve(release)));
   }
 
   /** A pause between attempts that ends early when the app stops. */

@@ -46,11 +46,7 @@ for (const db of databases) {
       await Promise.all(servers.map((s) => s.close()));
     });
 
-    const gql = async (query: string, variables: Record<string, unknown>, token?: string) => {
-      const r = await t.gqlRaw(query, variables, token);
-      if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
-      return r.data as any;
-    };
+    const gql = (query: string, variables: Record<string, unknown> = {}, token?: string | null) => t.gqlData(query, variables, token);
     const health = async (channelId: string) => (await gql(HEALTH, { id: channelId })).channel.integrations[0].health;
     const metrics = async () => (await fetch(`${t.url}/metrics`)).text();
     const post = async (channelId: string, text: string) => expect((await fetch(`${t.url}/v1/webhooks/${channelId}?message=${encodeURIComponent(text)}`)).status).toBe(202);

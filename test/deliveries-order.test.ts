@@ -89,11 +89,7 @@ for (const db of databases) {
       await Promise.all(servers.map((s) => s.close()));
     });
 
-    const gql = async (query: string, variables: Record<string, unknown>, token?: string) => {
-      const r = await t.gqlRaw(query, variables, token);
-      if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
-      return r.data as any;
-    };
+    const gql = (query: string, variables: Record<string, unknown> = {}, token?: string | null) => t.gqlData(query, variables, token);
     const post = async (channelId: string, text: string) => {
       const res = await fetch(`${t.url}/v1/webhooks/${channelId}?message=${encodeURIComponent(text)}`);
       expect(res.status).toBe(202);

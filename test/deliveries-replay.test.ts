@@ -57,11 +57,7 @@ for (const db of databases) {
     let receiver: LocalServer;
     let integrationId: string;
 
-    const gql = async (query: string, variables: Record<string, unknown>, token?: string | null) => {
-      const r = await t.gqlRaw(query, variables, token);
-      if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
-      return r.data as any;
-    };
+    const gql = (query: string, variables: Record<string, unknown> = {}, token?: string | null) => t.gqlData(query, variables, token);
     const history = async (channelId: string): Promise<Row[]> => (await gql(HISTORY, { id: channelId })).channel.deliveries.edges.map((e: { node: Row }) => e.node);
 
     beforeAll(async () => {

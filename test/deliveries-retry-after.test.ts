@@ -41,11 +41,8 @@ for (const db of databases) {
       await Promise.all(servers.map((s) => s.close()));
     });
 
-    const history = async (channelId: string): Promise<Row[]> => {
-      const r = await t.gqlRaw(HISTORY, { id: channelId });
-      if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
-      return (r.data as any).channel.deliveries.edges.map((e: { node: Row }) => e.node).reverse();
-    };
+    const history = async (channelId: string): Promise<Row[]> =>
+      (await t.gqlData(HISTORY, { id: channelId })).channel.deliveries.edges.map((e: { node: Row }) => e.node).reverse();
 
     /** A channel whose output is `handler`, and one message posted to it. */
     async function outputCall(name: string, handler: Parameters<typeof startServer>[0]) {

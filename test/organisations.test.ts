@@ -145,11 +145,8 @@ for (const db of databases) {
       const orgId = await createOrg(t, 'Roles', olga.token);
       await addMember(t, orgId, 'otto', 'OWNER', olga.token, otto.token);
       await addMember(t, orgId, 'ada', 'ADMIN', olga.token, ada.token);
-      const op = async (query: string, variables: Record<string, unknown>, token: string) => {
-        const r = await t.gqlRaw(query, variables, token);
-        if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
-        return Object.values(r.data as Record<string, { __typename: string; field?: string }>)[0];
-      };
+      const op = async (query: string, variables: Record<string, unknown>, token: string) =>
+        Object.values(await t.gqlData<Record<string, { __typename: string; field?: string }>>(query, variables, token))[0];
       const rename = 'mutation($id: ID!, $name: String!) { renameOrganisation(input: { id: $id, name: $name }) { __typename ... on Error { message } } }';
       const set = 'mutation($o: ID!, $u: String!, $r: Role!) { setMember(input: { organisationId: $o, user: $u, role: $r }) { __typename ... on ConflictError { field } } }';
       const remove = 'mutation($o: ID!, $u: String!) { removeMember(input: { organisationId: $o, user: $u }) { __typename ... on ConflictError { field } } }';

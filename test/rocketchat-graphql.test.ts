@@ -63,11 +63,7 @@ for (const db of databases) {
     let admin: { id: string; name: string };
     const servers: LocalServer[] = [];
 
-    const gql = async (query: string, variables: Record<string, unknown> = {}, token: string | null = ADMIN_TOKEN) => {
-      const r = await t.gqlRaw(query, variables, token);
-      if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
-      return r.data as any;
-    };
+    const gql = (query: string, variables: Record<string, unknown> = {}, token?: string | null) => t.gqlData(query, variables, token);
     const create = async (input: Record<string, unknown>, token?: string) => (await gql(CREATE, { input: { organisationId: orgId, ...input } }, token)).createWebhookIntegration;
     const created = async (input: Record<string, unknown>, token?: string) => {
       const r = await create(input, token);

@@ -51,11 +51,7 @@ for (const db of databases) {
     let flaky = 0;
     const calls = (path: string) => server.requests.filter((r) => r.url.split('?')[0] === path);
 
-    async function gql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
-      const r = await t.gqlRaw(query, variables);
-      if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
-      return r.data as T;
-    }
+    const gql = <T>(query: string, variables: Record<string, unknown>) => t.gqlData<T>(query, variables);
     async function add(path: string): Promise<Integration> {
       const r = await gql<{ addIntegration: { __typename: string; data: Integration } }>(ADD, { organisationId: orgId, jsonUrl: `${server.url}${path}` });
       expect(r.addIntegration.__typename).toBe('MutationAddIntegrationSuccess');

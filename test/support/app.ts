@@ -16,6 +16,8 @@ export interface TestApp {
   token: string;
   /** Run a typed operation over real HTTP; throws on GraphQL errors (expected failures are typed results). */
   gql<R, V>(doc: TypedDocumentNode<R, V>, variables?: V, token?: string | null): Promise<R>;
+  /** A query given as text over real HTTP: its `data`; throws on GraphQL errors. */
+  gqlData<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<T>;
   /** The raw GraphQL response, errors included. */
   gqlRaw(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<{ data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }>;
   close(): Promise<void>;
@@ -59,16 +61,18 @@ export function remoteGateway(url: string): TestApp {
     });
     return (await res.json()) as Awaited<ReturnType<TestApp['gqlRaw']>>;
   }
+  async function gqlData(query: string, variables?: Record<string, unknown>, token?: string | null) {
+    const body = await gqlRaw(query, variables, token === undefined ? ADMIN_TOKEN : token);
+    if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+    return body.data as never;
+  }
   return {
     app: undefined as never,
     url,
     token: ADMIN_TOKEN,
     gqlRaw,
-    async gql(doc, variables, token) {
-      const body = await gqlRaw(print(doc), variables as Record<string, unknown>, token === undefined ? ADMIN_TOKEN : token);
-      if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
-      return body.data as never;
-    },
+    gqlData,
+    gql: (doc, variables, token) => gqlData(print(doc), variables as Record<string, unknown>, token),
     close: async () => undefined,
   };
 }

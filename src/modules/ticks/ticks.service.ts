@@ -430,28 +430,22 @@ async function tickPair(runner: TickBatches, ctx: WorkScope, pair: ClaimedPair, 
   let attempts = Number(pair.attempts);
   if (attempts === 0) ctx.deps.metrics.tickLateness.observe(Math.max(0, Date.now() - slot) / 1000);
   for (;;) {
-    if (runner.stopping) return { status: 'failed', attempts, reason: 'the gateway is stopping: another replica goes on' };
+    // A call's time limit runs from when it has a connection, not from when it joined the queue for one: the
+    // slot's ticks leave at most MAX_SOCKETS_PER_HOST at a time (the outbound agent's limit), the others wait here,
+    // and the clock is read once the turn has come.
+    const release = await runner.sendTurn();
     const remaining = nextSlot - Date.now() - SLOT_MARGIN_MS;
-    if (remaining <= 0) {
+    if (runner.stopping || remaining <= 0) {
+      release();
+      if (runner.stopping) return { status: 'failed', attempts, reason: 'the gateway is stopping: another replica goes on' };
       await runner.finish(ctx, claim);
       return { status: 'failed', attempts, reason: 'the slot ended' };
     }
-    // A call's time limit runs from when it has a connection, not from when it joined the queue for one: the
-    // slot's ticks leave at most MAX_SOCKETS_PER_HOST at a time (the outbound agent's limit), the others wait here.
-    const release = await runner.sendTurn();
-    let outcome: Awaited<ReturnType<typeof ctx.deps.deliveries.send>>;
     const callId = ctx.deps.deliveries.callId();
-    try {
-      const left = nextSlot - Date.now() - SLOT_MARGIN_MS;
-      if (runner.stopping || left <= 0) {
-        if (!runner.stopping) await runner.finish(ctx, claim);
-        return { status: 'failed', attempts, reason: runner.stopping ? 'the gateway is stopping: another replica goes on' : 'the slot ended' };
-      }
-      const signing = { id: webhookId, keys: integrationSigningKeys(ctx.deps, integration) };
-      outcome = await ctx.deps.deliveries.send({ url: integration.tickUrl, body, timeoutMs: Math.max(200, Math.min(timeoutMs, left)), signing });
-    } finally {
-      release();
-    }
+    const signing = { id: webhookId, keys: integrationSigningKeys(ctx.deps, integration) };
+    const outcome = await ctx.deps.deliveries
+      .send({ url: integration.tickUrl, body, timeoutMs: Math.max(200, Math.min(timeoutMs, remaining)), signing })
+      .finally(release);
     attempts++;
     const pause = RETRY_DELAYS_MS[attempts - 1];
     const last = outcome.ok || pause === undefined || Date.now() + pause >= nextSlot - SLOT_MARGIN_MS;

@@ -4,17 +4,14 @@
  * after it until it succeeds or is given up; unordered outputs still go in parallel; a throttle spaces the calls of a
  * target, and two gateway processes on one database and one Redis keep one order and one rate between them.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnGateway, type GatewayProcess } from '../bench/spawn.js';
-import { ADMIN_TOKEN, remoteGateway, startTestApp, type TestApp } from './support/app.js';
+import type { GatewayProcess } from '../bench/spawn.js';
+import { GATEWAY_PAIR_CASES, startGatewayPair, type GatewayPair } from './support/gateway-pair.js';
+import { remoteGateway, startTestApp, type TestApp } from './support/app.js';
 import { json, serveJson, startServer, type LocalServer, type Recorded } from './support/http-server.js';
 import { addIntegration, addMember, createChannel, createOrg, createUser } from './support/seed.js';
-import { databases, freshDatabase, postgresAvailable, redisAvailable, REDIS_URL } from './support/services.js';
+import { databases } from './support/services.js';
 import { sleep, until } from './support/wait.js';
 
 const SET_OPTIONS = `mutation OrderSetOptions($c: ID!, $i: ID!, $o: Boolean, $m: Int) {
@@ -234,38 +231,21 @@ for (const db of databases) {
   });
 }
 
-const replicaCases = [
-  { label: 'SQLite file', db: 'sqlite' as const, available: redisAvailable },
-  { label: 'PostgreSQL', db: 'postgres' as const, available: redisAvailable && postgresAvailable },
-];
-
-for (const c of replicaCases) {
+for (const c of GATEWAY_PAIR_CASES) {
   describe.skipIf(!c.available)(`ordered delivery and throttles across two gateway processes on one Redis (${c.label})`, () => {
-    let database: Awaited<ReturnType<typeof freshDatabase>>;
+    let pair: GatewayPair | undefined;
     let a: GatewayProcess;
     let b: GatewayProcess;
     const servers: LocalServer[] = [];
 
     beforeAll(async () => {
-      database = await freshDatabase(c.db);
-      const env = {
-        DATABASE_URL: database.url,
-        REDIS_URL,
-        SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
-        SWITCHBOARD_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'sb-order-')),
-        OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8',
-        // Keys of this run only (the Redis server is shared with other suites).
-        RATE_LIMIT_NAMESPACE: `t${randomBytes(4).toString('hex')}`,
-      };
-      // One after the other: the first one migrates the fresh database.
-      a = await spawnGateway(env);
-      b = await spawnGateway(env);
+      pair = await startGatewayPair(c.db);
+      ({ a, b } = pair);
     }, 120_000);
 
     afterAll(async () => {
-      await Promise.all([a?.stop(), b?.stop()]);
+      await pair?.stop();
       await Promise.all(servers.map((s) => s.close()));
-      await database?.drop();
     });
 
     async function output(name: string, server: LocalServer, options: { ordered?: boolean; maxPerSecond?: number }) {

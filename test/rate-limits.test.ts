@@ -9,16 +9,14 @@
  * Clients are told apart by X-Forwarded-For, believed from loopback (TRUST_PROXY=loopback).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { spawnGateway, type GatewayProcess } from '../bench/spawn.js';
+import type { GatewayProcess } from '../bench/spawn.js';
+import { GATEWAY_PAIR_CASES, startGatewayPair, type GatewayPair } from './support/gateway-pair.js';
 import { ADMIN_TOKEN, remoteGateway, startTestApp, type TestApp } from './support/app.js';
 import { scrape } from './support/ops.js';
 import { addMember, createChannel, createOrg, createUser } from './support/seed.js';
-import { databases, freshDatabase, postgresAvailable, redisAvailable, REDIS_URL } from './support/services.js';
+import { databases } from './support/services.js';
 import { until } from './support/wait.js';
 
 const VIEWER = '{ viewer { id } }';
@@ -308,41 +306,25 @@ for (const db of databases) {
   });
 }
 
-const replicaCases = [
-  { label: 'SQLite file', db: 'sqlite' as const, available: redisAvailable },
-  { label: 'PostgreSQL', db: 'postgres' as const, available: redisAvailable && postgresAvailable },
-];
-
-for (const c of replicaCases) {
+for (const c of GATEWAY_PAIR_CASES) {
   describe.skipIf(!c.available)(`rate limits on Redis, shared by two gateway processes (${c.label})`, () => {
-    let database: Awaited<ReturnType<typeof freshDatabase>>;
+    let pair: GatewayPair | undefined;
     let a: GatewayProcess;
     let b: GatewayProcess;
 
     beforeAll(async () => {
-      database = await freshDatabase(c.db);
-      const env = {
-        DATABASE_URL: database.url,
-        REDIS_URL,
-        SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
-        SWITCHBOARD_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'sb-rl-')),
-        OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8',
+      pair = await startGatewayPair(c.db, {
         TRUST_PROXY: 'loopback',
-        // Keys of this run only (the Redis server is shared with other suites).
-        RATE_LIMIT_NAMESPACE: `t${randomBytes(4).toString('hex')}`,
         RATE_LIMIT_TOKEN: '10/1m',
         RATE_LIMIT_AUTH_FAILURES: '4/1m',
         RATE_LIMIT_CHANNEL: '6/1m',
         RATE_LIMIT_SOCKETS_PER_TOKEN: '2',
-      };
-      // One after the other: the first one migrates the fresh database.
-      a = await spawnGateway(env);
-      b = await spawnGateway(env);
+      });
+      ({ a, b } = pair);
     }, 120_000);
 
     afterAll(async () => {
-      await Promise.all([a?.stop(), b?.stop()]);
-      await database?.drop();
+      await pair?.stop();
     });
 
     it('one count for both replicas: tokens, failed authentications, channels and connections', async () => {

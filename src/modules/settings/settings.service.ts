@@ -196,7 +196,7 @@ export function payloadSettings(integration: Pick<Integration, 'spec'>, inForce:
 }
 
 /** Settings in force for many (integration, channel) pairs in two queries: the message path, ticks, GraphQL. */
-export async function settingsInForceFor(em: EntityManager, pairs: { integration: Integration; channelId?: string | null }[]) {
+export async function settingsInForceFor(em: EntityManager, pairs: { integration: Pick<Integration, 'id' | 'settingsSchema'>; channelId?: string | null }[]) {
   if (!pairs.length) return [];
   const integrationIds = [...new Set(pairs.map((p) => p.integration.id))];
   const channelIds = [...new Set(pairs.map((p) => p.channelId).filter((id): id is string => !!id))];

@@ -11,15 +11,13 @@
  *   scheduled but none due;
  * - how long bringing the job store in line with the database at start took (app.start(): reconcile,
  *   from an empty tick table, then after every integration's crontab changed).
- * The gateway, the tick server and the baseline share this process, so both measurements pay the same
- * event-loop cost of receiving N requests.
+ * The gateway (the first replica) and the baseline's timers share this process; the integration that
+ * receives the ticks runs in its own (bench/tick-receiver.ts), as integrations do.
  *
  * npm run bench:ticks
  * BENCH_TICKS_N=10000 BENCH_TICKS_SLOT_S=30 BENCH_TICKS_SLOTS=2 BENCH_TICKS_IDLE_S=30 BENCH_DB=sqlite|postgres BENCH_TICKS_REPLICAS=1|2 \
  *   AGENDA_BACKEND=embedded|redis|postgres AGENDA_PROCESS_EVERY_MS=5000 npm run bench:ticks
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { buildApp, type App } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -33,7 +31,7 @@ import { Integration } from '../src/modules/integrations/integration.entity.js';
 import { Organisation } from '../src/modules/organisations/organisation.entity.js';
 import { TICK_JOB } from '../src/modules/ticks/ticks.service.js';
 import { ADMIN_TOKEN, benchDatabase, REDIS_URL } from './setup.js';
-import { spawnGateway, type GatewayProcess } from './spawn.js';
+import { spawnGateway, spawnScript, type GatewayProcess } from './spawn.js';
 
 const N = Number(process.env.BENCH_TICKS_N ?? 10_000);
 const SLOT_S = Number(process.env.BENCH_TICKS_SLOT_S ?? 30);
@@ -58,27 +56,13 @@ const nextBoundary = (minAheadMs: number) => {
   return Math.ceil((Date.now() + minAheadMs) / period) * period;
 };
 
-// The integration: answers every tick with 202 and notes when it arrived, and its idempotency key.
-const arrivals: number[] = [];
-/** The gateway's ticks only (they carry webhook-id): baseline calls still arriving late are not counted as ticks. */
-const tickArrivals: number[] = [];
-const keys = new Map<string, number>();
-const server = createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    arrivals.push(Date.now());
-    const key = req.headers['webhook-id'];
-    if (typeof key === 'string') {
-      keys.set(key, (keys.get(key) ?? 0) + 1);
-      tickArrivals.push(Date.now());
-    }
-    res.writeHead(202, { 'content-type': 'application/json' });
-    res.end('{}');
-  });
-});
-server.keepAliveTimeout = 60_000;
-await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-const tickUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/tick`;
+// The integration (bench/tick-receiver.ts): its own process, as integrations are.
+const receiver = await spawnScript('bench/tick-receiver.ts', {});
+const tickUrl = `${receiver.url}/tick`;
+async function received(): Promise<{ at: number[]; keys: (string | null)[] }> {
+  return (await fetch(`${receiver.url}/arrivals`)).json() as Promise<{ at: number[]; keys: (string | null)[] }>;
+}
+const resetReceived = () => fetch(`${receiver.url}/reset`, { method: 'POST' });
 
 const db = await benchDatabase(kind);
 const env: Record<string, string> = {
@@ -103,12 +87,14 @@ let baseline: ReturnType<typeof summary>;
   const http = createHttpClient(config.outbound);
   const body = { channel_id: '00000000-0000-4000-8000-000000000000', return_url: 'http://localhost/v1/return/x', settings: [{ label: 'interval', type: 'text', default: FAST }] };
   const slot = nextBoundary(2_000);
-  arrivals.length = 0;
-  for (let i = 0; i < N; i++) setTimeout(() => void http.got.post(tickUrl, { json: body, throwHttpErrors: false }).catch(() => {}), slot - Date.now());
+  await resetReceived();
+  let done = 0;
+  for (let i = 0; i < N; i++) setTimeout(() => void http.got.post(tickUrl, { json: body, throwHttpErrors: false }).catch(() => {}).finally(() => done++), slot - Date.now());
   const deadline = slot + SLOT_S * 1000;
-  while (arrivals.length < N && Date.now() < deadline) await sleep(50);
-  baseline = summary(arrivals.map((t) => t - slot));
-  console.log(`baseline setTimeout   ${fmt(baseline)}  (${arrivals.length}/${N} arrived)`);
+  while (done < N && Date.now() < deadline) await sleep(50);
+  const { at } = await received();
+  baseline = summary(at.map((t) => t - slot));
+  console.log(`baseline setTimeout   ${fmt(baseline)}  (${at.length}/${N} arrived)`);
   http.close();
 }
 
@@ -182,12 +168,16 @@ const others: GatewayProcess[] = [];
 for (let i = 1; i < REPLICAS; i++) others.push(await spawnGateway({ ...env, PORT: '0' }, 120_000));
 
 const first = nextBoundary(1_000);
-tickArrivals.length = 0;
+await resetReceived();
 await sleep(first + SLOTS * SLOT_S * 1000 - Date.now());
 const period = SLOT_S * 1000;
 const perSlot = new Map<number, number[]>();
-for (const at of tickArrivals) {
-  if (at < first) continue;
+const arrived = await received();
+// The gateway's ticks only (they carry webhook-id); each key once per slot.
+const keys = new Map<string, number>();
+arrived.keys.forEach((key) => key && keys.set(key, (keys.get(key) ?? 0) + 1));
+for (const [i, at] of arrived.at.entries()) {
+  if (at < first || !arrived.keys[i]) continue;
   const slot = Math.floor(at / period) * period;
   perSlot.set(slot, [...(perSlot.get(slot) ?? []), at - slot]);
 }
@@ -207,5 +197,4 @@ await Promise.all(others.map((g) => g.stop()));
 await app.deps.scheduler.agenda.cancel({ name: TICK_JOB });
 await app.stop();
 await db.drop();
-server.closeAllConnections();
-server.close();
+await receiver.stop();

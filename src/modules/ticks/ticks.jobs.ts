@@ -17,8 +17,8 @@ export function defineTickJobs(scheduler: Scheduler, orm: MikroORM, deps: Deps) 
       const run = await runSlot({ em: orm.em.fork(), deps }, job.attrs.data.schedule, startedAt);
       deps.logger.debug({ job: job.attrs._id, schedule: job.attrs.data.schedule, ...run, lateness: slotLateness(job.attrs.repeatInterval, job.attrs.repeatTimezone, job.attrs.lastRunAt) }, 'slot ticked');
     },
-    // The run claims the slot's pairs and starts their ticks, then returns (answers and retries go on in
-    // deps.ticks): the lock is held for the claim only, so a replica that dies holds the schedule briefly.
+    // The run claims the slot's pairs, then returns (the ticks, answers and retries go on in deps.ticks):
+    // the lock is held for the claim only, so a replica that dies holds the schedule briefly.
     // A run outliving its lock is harmless: a second run of the slot claims nothing.
     { concurrency: TICK_CONCURRENCY, lockLifetime: 10_000 },
   );

@@ -196,12 +196,15 @@ async function intervalsInForce(ctx: WorkScope): Promise<Map<string, { integrati
   const schemas = new Map<string, SettingSpec[]>();
   const one = (has: boolean, value: unknown) => (has ? new Map([[INTERVAL_LABEL, value]]) : new Map<string, unknown>());
   const wanted = new Map<string, { integrationId: string; channelId: string; schedule: string }>();
+  // Tens of thousands of pairs share a handful of crontabs: each distinct text is parsed once.
+  const problems = new Map<string | null, string | null>();
+  const problemOf = (cron: string | null) => (problems.has(cron) ? problems.get(cron)! : problems.set(cron, cronProblem(cron)).get(cron)!);
   for (const l of links) {
     let schema = schemas.get(l.integration_id);
     if (!schema) schemas.set(l.integration_id, (schema = (jsonValue(l.settings_schema) as SettingSpec[]).filter((s) => s.label === INTERVAL_LABEL)));
     const pairKey = `${l.integration_id}:${l.channel_id}`;
     const cron = intervalOf(settingsInForce(schema, one(org.has(l.integration_id), org.get(l.integration_id)), one(chan.has(pairKey), chan.get(pairKey))));
-    if (cronProblem(cron)) {
+    if (problemOf(cron)) {
       ctx.deps.logger.warn({ integrationId: l.integration_id, channelId: l.channel_id }, 'interval integration has no valid interval: not ticking');
       continue;
     }
@@ -243,7 +246,12 @@ export async function reconcileTicks(ctx: WorkScope): Promise<{ scheduled: numbe
     );
   }
   const moved = new Map<string, string[]>();
-  for (const [id, w] of wanted) if (have.has(id) && have.get(id) !== w.schedule) moved.set(w.schedule, [...(moved.get(w.schedule) ?? []), id]);
+  for (const [id, w] of wanted) {
+    if (!have.has(id) || have.get(id) === w.schedule) continue;
+    const ids = moved.get(w.schedule);
+    if (ids) ids.push(id);
+    else moved.set(w.schedule, [id]);
+  }
   for (const [schedule, ids] of moved) {
     for (let i = 0; i < ids.length; i += RECONCILE_CHUNK) {
       const chunk = ids.slice(i, i + RECONCILE_CHUNK);
@@ -332,7 +340,7 @@ interface ClaimedPair {
 /**
  * The run of a schedule's job for one slot: every pair of the schedule still on an older slot is
  * claimed for this one (a few statements, whatever the number of pairs; slots that passed unrun are
- * counted as missed), then ticked. Returns once every claimed tick has started; their answers and the
+ * counted as missed), then ticked. Returns once the pairs are claimed; their ticks, answers and the
  * retries within the slot go on in the background (deps.ticks), so the schedule's job is free for the
  * next slot at once. A second run of the same slot claims nothing.
  */
@@ -366,7 +374,7 @@ export async function runSlot(ctx: WorkScope, schedule: string, startedAt: numbe
     deps.logger.warn({ schedule, slot: new Date(slot).toISOString(), missed: missedTotal }, 'slots passed while no replica ran them: caught up once');
   }
   if (claimed.length) await scheduleRecovery(deps, schedule, now + runner.leaseMs + 1_000);
-  await runner.fanOut(ctx, claimed, slot, nextSlot);
+  runner.fanOut(ctx, claimed, slot, nextSlot);
   return { slot, claimed: claimed.length, missed: missedTotal };
 }
 
@@ -405,7 +413,7 @@ export async function recoverSlot(ctx: WorkScope, schedule: string): Promise<{ r
   );
   const until = left?.until == null ? null : Number(left.until);
   const again = until !== null && until + 500 < nextSlot ? new Date(Math.max(until + 500, now + 1_000)) : null;
-  await runner.fanOut(ctx, rows, slot, nextSlot);
+  runner.fanOut(ctx, rows, slot, nextSlot);
   return { resumed: rows.length, again };
 }
 
@@ -620,8 +628,19 @@ export class TickBatches {
     this.leaseMs = deps.config.tickLeaseMs;
   }
 
-  /** Read the claimed pairs' targets a chunk at a time and start each one's tick; resolves once all have started. */
-  async fanOut(ctx: WorkScope, pairs: ClaimedPair[], slot: number, nextSlot: number) {
+  /**
+   * Tick the claimed pairs in the background: their targets are read a chunk at a time and each one's tick
+   * started. The job's run returns at once, so its lock covers the claim only, however many pairs there
+   * are; stop() waits for this as for the ticks.
+   */
+  fanOut(ctx: WorkScope, pairs: ClaimedPair[], slot: number, nextSlot: number) {
+    if (!pairs.length) return;
+    void this.track(
+      this.startTicks(ctx, pairs, slot, nextSlot).catch((error) => this.logger?.error({ err: error, slot: new Date(slot).toISOString() }, "could not start a slot's ticks")),
+    );
+  }
+
+  private async startTicks(ctx: WorkScope, pairs: ClaimedPair[], slot: number, nextSlot: number) {
     for (let i = 0; i < pairs.length && !this.stopping; i += FAN_OUT_CHUNK) {
       const chunk = pairs.slice(i, i + FAN_OUT_CHUNK);
       const targets = await loadTargets(ctx.em.fork(), ctx.deps, chunk.map((p) => p.link_id));

@@ -51,3 +51,14 @@ export interface Credential {
  * answers) and capability doors hand a service that needs no caller. The one other service shape.
  */
 export type WorkScope = Pick<Scope, 'em' | 'deps'>;
+
+/**
+ * A WorkScope whose EntityManager is forked from `root` the first time it is used. A fork costs more than
+ * most of what a message hook or a capability door does when its caches answer (each message runs
+ * several hooks, and ingest opened a fork per request and per hook), so scopes that may never read
+ * the database take one only when they do.
+ */
+export function forkOnUse<T extends object>(root: { em: EntityManager }, rest: T): T & { readonly em: EntityManager } {
+  let em: EntityManager | undefined;
+  return Object.defineProperty(rest, 'em', { get: () => (em ??= root.em.fork()), enumerable: true }) as T & { readonly em: EntityManager };
+}

@@ -5,6 +5,9 @@
  */
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, { value: V; expires: number }>();
+  private readonly loading = new Map<K, Promise<V | null>>();
+  /** Bumped by delete and clear: a load that began before is answered but not kept. */
+  private generation = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -24,11 +27,38 @@ export class TtlCache<K, V> {
     this.entries.set(key, { value, expires: Date.now() + this.ttlMs });
   }
 
+  /**
+   * The cached value, or the one `load` answers (kept unless null). Callers that miss while a load runs
+   * share it: when an entry expires under load, one query runs, not one per request in flight.
+   */
+  getOrLoad(key: K, load: () => Promise<V | null>): Promise<V | null> {
+    const hit = this.get(key);
+    if (hit !== undefined) return Promise.resolve(hit);
+    let pending = this.loading.get(key);
+    if (!pending) {
+      const generation = this.generation;
+      pending = load()
+        .then((value) => {
+          if (value !== null && generation === this.generation) this.set(key, value);
+          return value;
+        })
+        .finally(() => {
+          if (this.loading.get(key) === pending) this.loading.delete(key);
+        });
+      this.loading.set(key, pending);
+    }
+    return pending;
+  }
+
   delete(key: K) {
     this.entries.delete(key);
+    this.loading.delete(key);
+    this.generation++;
   }
 
   clear() {
     this.entries.clear();
+    this.loading.clear();
+    this.generation++;
   }
 }

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
-import type { Deps, Scope } from '../../context.js';
+import { forkOnUse, type Deps, type Scope } from '../../context.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ConflictError } from '../../errors.js';
 import { generateToken, hashToken, safeEqual } from '../../infra/crypto.js';
 import { parseInput } from '../../validation.js';
@@ -56,14 +56,15 @@ export interface Caller {
  * request id.
  */
 export async function openScope(orm: { em: EntityManager }, deps: Deps, caller: Caller): Promise<Scope> {
-  const em = orm.em.fork();
   const checkedAt = Date.now();
-  let record = await findAccessToken(em, caller.token ?? null);
+  // Capability doors (webhooks, return URLs, incoming hooks) come without a token, and often answer from caches.
+  const scope = forkOnUse(orm, { deps, requestId: caller.requestId });
+  let record = caller.token ? await findAccessToken(scope.em, caller.token) : null;
   if (record && caller.userId != null && !safeEqual(record.user.id, caller.userId)) record = null;
   const viewer = record?.user ?? null;
   if (caller.token && !viewer) await deps.rateLimits?.authFailed(caller.address);
   const credential = record ? { tokenId: record.id, expiresAt: record.expiresAt ?? null, checkedAt } : null;
-  return { em, viewer, deps, requestId: caller.requestId, credential };
+  return Object.assign(scope, { viewer, credential });
 }
 
 async function issueToken(em: EntityManager, user: User, name: string, token = generateToken('sb'), expiresAt: Date | null = null) {

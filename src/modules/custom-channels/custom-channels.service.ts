@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
-import type { Deps, Scope, WorkScope } from '../../context.js';
+import { forkOnUse, type Deps, type Scope, type WorkScope } from '../../context.js';
 import { UnauthenticatedError, ValidationError } from '../../errors.js';
 import { decryptSecret, encryptSecret, hashToken } from '../../infra/crypto.js';
 import type { HookEvents } from '../../infra/hooks.js';
@@ -232,13 +232,14 @@ async function runContactCommand(
 async function onMessageCreated(ctx: WorkScope, { message }: HookEvents['message.created']) {
   // Never echo what the server itself sent in.
   if (message.source === CUSTOM_CHANNEL_SOURCE) return;
-  const unconnected = ctx.deps.customChannels.unconnected;
-  if (unconnected.get(message.channelId)) return;
-  const connection = await ctx.em.findOne(CustomChannelConnection, { channel: message.channelId });
-  if (!connection) {
-    unconnected.set(message.channelId, true);
-    return;
-  }
+  const find = () => ctx.em.findOne(CustomChannelConnection, { channel: message.channelId });
+  // That a channel has no connection is cached, and read once however many messages miss at the same time.
+  let found: CustomChannelConnection | null = null;
+  const unconnected = await ctx.deps.customChannels.unconnected.getOrLoad(message.channelId, async () => ((found = await find()) ? null : true));
+  if (unconnected) return;
+  // A message that shared another's read reads the connection for itself.
+  const connection = found ?? (await find());
+  if (!connection) return;
   const url = `${connection.baseUrl}/message`;
   const contactId = connection.lastContactId ?? connection.defaultContactId;
   const base = { kind: DELIVERY_KIND, organisationId: message.organisationId, channelId: message.channelId, targetId: connection.id, url, messageId: message.id };
@@ -283,7 +284,7 @@ export class CustomChannelSender {
   start(root: { em: EntityManager }, deps: Deps): () => void {
     return deps.hooks.on('message.created', async (payload) => {
       try {
-        await onMessageCreated({ em: root.em.fork(), deps }, payload);
+        await onMessageCreated(forkOnUse(root, { deps }), payload);
       } catch (error) {
         deps.logger.error({ err: error }, 'custom channel outbound failed');
       }

@@ -121,15 +121,14 @@ export class MessagePipeline {
   }
 }
 
-async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Promise<ChannelRoute | null> {
-  const cache = deps.messages.routes;
-  const cached = cache.get(channelId);
-  if (cached) return cached;
+/** A channel's route, from the cache or read once however many of its messages are waiting for it. */
+function loadRoute(ctx: WorkScope, channelId: string): Promise<ChannelRoute | null> {
+  return ctx.deps.messages.routes.getOrLoad(channelId, () => readRoute(ctx.em, ctx.deps, channelId));
+}
+
+async function readRoute(em: EntityManager, deps: Deps, channelId: string): Promise<ChannelRoute | null> {
   const channel = await findChannelById({ em }, channelId);
-  if (!channel) {
-    cache.delete(channelId);
-    return null;
-  }
+  if (!channel) return null;
   // Outputs, and interval integrations with a target_url (the summariser collects there and reports on tick).
   const links = (await activeChannelIntegrations(em, channelId)).filter(
     (l) => l.integration.integrationType !== 'interval' || l.integration.targetUrl,
@@ -152,7 +151,6 @@ async function loadRoute(em: EntityManager, deps: Deps, channelId: string): Prom
   const keys = route.outputs.map((o) => deps.deliveries.healthKey(channelIntegrationTarget({ organisationId: route.organisationId, channelId, integrationId: o.integration.id })));
   const options = await deps.deliveries.options(em, keys);
   route.outputs.forEach((o, i) => (o.orderKey = options[i].ordered ? keys[i] : null));
-  cache.set(channelId, route);
   return route;
 }
 
@@ -333,7 +331,7 @@ function toEvent(view: MessageView): MessageEvent {
  */
 export async function postMessage(ctx: WorkScope, input: PostMessageInput): Promise<Message> {
   const data = parseInput(PostInput, input);
-  const route = await loadRoute(ctx.em, ctx.deps, data.channelId);
+  const route = await loadRoute(ctx, data.channelId);
   if (!route) throw new NotFoundError('channel', data.channelId);
 
   const threadId = data.threadId ?? null;

@@ -6,7 +6,7 @@
  * (source `rocketchat-outgoing`) never trigger outgoing integrations.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { Deps, WorkScope } from '../../context.js';
+import { forkOnUse, type Deps, type WorkScope } from '../../context.js';
 import { ValidationError } from '../../errors.js';
 import { decryptSecret, maskSecret } from '../../infra/crypto.js';
 import type { HookEvents } from '../../infra/hooks.js';
@@ -175,13 +175,13 @@ export function forgetOutgoing(deps: Deps) {
 }
 
 async function outgoingFor(ctx: WorkScope, organisationId: string, event: string): Promise<WebhookIntegration[]> {
-  const cache = outgoingCache(ctx.deps);
-  const key = `${organisationId}:${event}`;
-  if (cache.get(key)) return [];
-  const rows = await ctx.em.find(WebhookIntegration, { organisation: organisationId, type: 'webhook-outgoing', enabled: true, event });
-  if (rows.length) cache.delete(key);
-  else cache.set(key, true);
-  return rows;
+  const find = () => ctx.em.find(WebhookIntegration, { organisation: organisationId, type: 'webhook-outgoing', enabled: true, event });
+  // That there are none is cached, and read once however many messages miss at the same time.
+  let rows: WebhookIntegration[] | null = null;
+  const none = await outgoingCache(ctx.deps).getOrLoad(`${organisationId}:${event}`, async () => ((rows = await find()).length ? null : true));
+  if (none) return [];
+  // A message that shared another's read reads the integrations for itself.
+  return rows ?? find();
 }
 
 async function onMessageCreated(ctx: WorkScope, { message }: HookEvents['message.created']) {
@@ -346,7 +346,7 @@ async function onDeliveryResult(result: DeliveryResult, ctx: WorkScope): Promise
 export function startRocketChatTriggers(root: { em: EntityManager }, deps: Deps): () => void {
   const guard = <T>(name: string, fn: (ctx: WorkScope, payload: T) => Promise<void>) => async (payload: T) => {
     try {
-      await fn({ em: root.em.fork(), deps }, payload);
+      await fn(forkOnUse(root, { deps }), payload);
     } catch (error) {
       deps.logger.error({ err: error, handler: name }, 'outgoing webhook trigger failed');
     }

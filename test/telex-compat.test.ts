@@ -233,11 +233,15 @@ for (const db of databases) {
         expect((await post(channel.id, { event_name: 'standup', username: 'ada', status: 'success', message: text })).status).toBe(202);
       }
       const summaries = async () => (await t.gql(Messages, { channelId: channel.id })).messages.edges.map((e) => e.node).filter((m) => m.eventName === 'Summary');
-      await until(async () => (await summaries()).length > 0);
-      expect((await summaries())[0]).toMatchObject({ message: '2 messages: did the thing | fixed the bug', username: 'Summariser', source: 'tick' });
-      // Its own summary is not collected back (no summary of a summary on the next tick).
+      // A tick comes every second: both messages are in one summary, or in two when a tick fell between the posts.
+      const reported = async () => (await summaries()).flatMap((m) => m.message.replace(/^\d+ messages: /, '').split(' | '));
+      await until(async () => (await reported()).length >= 2);
+      expect((await reported()).sort()).toEqual(['did the thing', 'fixed the bug']);
+      const written = await summaries();
+      for (const s of written) expect(s).toMatchObject({ message: expect.stringMatching(/^\d+ messages: /), username: 'Summariser', source: 'tick' });
+      // Its own summaries are not collected back (no summary of a summary on the next ticks).
       await sleep(2_500);
-      expect(await summaries()).toHaveLength(1);
+      expect(await summaries()).toHaveLength(written.length);
       expect(collected.get(channel.id) ?? []).toEqual([]);
     });
 

@@ -87,7 +87,9 @@ for (const db of databases) {
         if (path === '/out' && (req.json as { message?: string }).message === 'flaky!' && flaky++ === 0) return json(res, 500, { error: 'once' });
         return json(res, 202, { status: 'accepted' });
       });
-      t = await startTestApp(db, { AGENDA_PROCESS_EVERY_MS: '200' });
+      // Signing is tested here, not the modifier's 1 s budget: on a loaded machine a modifier past it leaves the
+      // message as posted ("flaky", not "flaky!"), and the calls these tests wait for never come.
+      t = await startTestApp(db, { AGENDA_PROCESS_EVERY_MS: '200', MODIFIER_BUDGET_MS: '10000' });
       orgId = await createOrg(t, 'Signed');
       channel = await createChannel(t, orgId, 'general');
     });

@@ -50,6 +50,23 @@ export class TtlCache<K, V> {
     return pending;
   }
 
+  /**
+   * For a cache of keys known to have nothing (`true` each): what `find` answers, or null when the key is
+   * known to have nothing. An answer `isNone` calls nothing is remembered; callers that miss at once share
+   * one read, and one that shared a read which found something reads again for itself (what a read finds
+   * belongs to its reader's unit of work).
+   */
+  async unlessNone<F>(this: TtlCache<K, true>, key: K, find: () => Promise<F>, isNone: (found: F) => boolean): Promise<F | null> {
+    const own: { read?: { found: F } } = {};
+    const none = await this.getOrLoad(key, async () => {
+      const found = await find();
+      own.read = { found };
+      return isNone(found) ? true : null;
+    });
+    if (none) return null;
+    return own.read ? own.read.found : find();
+  }
+
   delete(key: K) {
     this.entries.delete(key);
     this.loading.delete(key);

@@ -232,13 +232,9 @@ async function runContactCommand(
 async function onMessageCreated(ctx: WorkScope, { message }: HookEvents['message.created']) {
   // Never echo what the server itself sent in.
   if (message.source === CUSTOM_CHANNEL_SOURCE) return;
-  const find = () => ctx.em.findOne(CustomChannelConnection, { channel: message.channelId });
   // That a channel has no connection is cached, and read once however many messages miss at the same time.
-  let found: CustomChannelConnection | null = null;
-  const unconnected = await ctx.deps.customChannels.unconnected.getOrLoad(message.channelId, async () => ((found = await find()) ? null : true));
-  if (unconnected) return;
-  // A message that shared another's read reads the connection for itself.
-  const connection = found ?? (await find());
+  const find = () => ctx.em.findOne(CustomChannelConnection, { channel: message.channelId });
+  const connection = await ctx.deps.customChannels.unconnected.unlessNone(message.channelId, find, (found) => !found);
   if (!connection) return;
   const url = `${connection.baseUrl}/message`;
   const contactId = connection.lastContactId ?? connection.defaultContactId;

@@ -175,13 +175,9 @@ export function forgetOutgoing(deps: Deps) {
 }
 
 async function outgoingFor(ctx: WorkScope, organisationId: string, event: string): Promise<WebhookIntegration[]> {
-  const find = () => ctx.em.find(WebhookIntegration, { organisation: organisationId, type: 'webhook-outgoing', enabled: true, event });
   // That there are none is cached, and read once however many messages miss at the same time.
-  let rows: WebhookIntegration[] | null = null;
-  const none = await outgoingCache(ctx.deps).getOrLoad(`${organisationId}:${event}`, async () => ((rows = await find()).length ? null : true));
-  if (none) return [];
-  // A message that shared another's read reads the integrations for itself.
-  return rows ?? find();
+  const find = () => ctx.em.find(WebhookIntegration, { organisation: organisationId, type: 'webhook-outgoing', enabled: true, event });
+  return (await outgoingCache(ctx.deps).unlessNone(`${organisationId}:${event}`, find, (rows) => !rows.length)) ?? [];
 }
 
 async function onMessageCreated(ctx: WorkScope, { message }: HookEvents['message.created']) {

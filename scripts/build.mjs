@@ -1,10 +1,16 @@
 /**
  * Builds the gateway for `npm start`: src/main.ts and the packages it imports, bundled by esbuild into one
- * ES module, dist/main.js (gitignored). Plain JavaScript, so that starting needs no TypeScript loader.
+ * CommonJS script, dist/main.cjs (gitignored). Plain JavaScript, so that starting needs no TypeScript loader.
  *
  * Why a bundle: run from source, start-up was spent almost wholly on loading ~2,000 files (resolving,
  * reading, lexing CommonJS for named exports, compiling) through a run-time TypeScript transform; one file
  * does away with the resolution and file system work, and V8 compiles functions lazily as they run.
+ *
+ * Why CommonJS: Node 20 keeps no compiled code between runs of an ES module, and compiling the 10 MB
+ * bundle, with the functions start-up runs, took about a third of start-up. A script can be compiled with
+ * V8's code cache (scripts/start.mjs keeps one beside the bundle), which starts ~0.7 s sooner. So the
+ * bundle holds no `import()`: packages left to Node are loaded with require(), which loads ES-module-only
+ * packages (agendash, the Agenda stores) since Node 20.19 and 22.12.
  *
  * `npm install` / `npm ci` build it (the `prepare` script), and `scripts/start.mjs` rebuilds it when a file
  * it was built from (listed in dist/inputs.json) or the installed packages changed since, so an edit to src/
@@ -13,13 +19,15 @@
  * `node scripts/build.mjs` builds; `node scripts/build.mjs --if-stale` builds only when stale.
  */
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'dist');
-export const entry = path.join(out, 'main.js');
+export const entry = path.join(out, 'main.cjs');
 const inputsFile = path.join(out, 'inputs.json');
 /** npm rewrites it on every install, update or removal of a package: bundled packages may have changed. */
 const installed = path.join(root, 'node_modules', '.package-lock.json');
@@ -100,13 +108,20 @@ const withoutUmzugCommandLine = {
   },
 };
 
-// CommonJS code inside an ES module bundle still calls require() for Node's built-ins and the externals.
-const banner = [
-  "import { createRequire as __bundleRequire } from 'node:module';",
-  'const require = __bundleRequire(import.meta.url);',
-].join('\n');
+// ES modules among the sources (ours and packages') find their files from import.meta.url: the bundle's.
+const banner = "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;";
 
-/** Build dist/main.js and record what it was built from. */
+/** Write a file beside its name and rename it into place: a reader sees the old file or the new one, never half a file. */
+export function writeWhole(file, contents) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, contents);
+  renameSync(temporary, file);
+}
+
+/** The code caches of earlier builds (see scripts/start.mjs), removed when a new bundle replaces theirs. */
+export const codeCaches = () => readdirSync(out).filter((name) => /^main\.[0-9a-f]+\.cache$/.test(name)).map((name) => path.join(out, name));
+
+/** Build dist/main.cjs and record what it was built from. */
 export async function buildGateway() {
   const started = Date.now();
   const result = await build({
@@ -115,7 +130,10 @@ export async function buildGateway() {
     write: false,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
+    // A dynamic import() cannot run in a script compiled with a code cache on Node 20: require() instead.
+    supported: { 'dynamic-import': false },
+    define: { 'import.meta.url': '__bundleUrl' },
     target: 'node20',
     sourcemap: 'linked',
     external,
@@ -130,14 +148,10 @@ export async function buildGateway() {
     .filter((file) => !file.includes('node_modules/') && !/^[\w-]+:/.test(file))
     .map((file) => path.relative(root, path.resolve(root, file)));
   mkdirSync(out, { recursive: true });
-  // Each file is written beside its name and renamed into place, the record of inputs last: a gateway
-  // starting while another process builds reads either the old build or the new one, never half a file.
-  const writeWhole = (file, contents) => {
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, contents);
-    renameSync(temporary, file);
-  };
+  // The record of inputs is written last: a gateway starting while another process builds reads either
+  // the old build or the new one.
   for (const file of result.outputFiles) writeWhole(file.path, file.contents);
+  for (const file of codeCaches()) rmSync(file, { force: true });
   writeWhole(inputsFile, JSON.stringify({ builtAt: started, inputs: [...inputs, 'scripts/build.mjs'] }));
   return Date.now() - started;
 }
@@ -150,7 +164,7 @@ const mtime = (file) => {
   }
 };
 
-/** Why dist/main.js must be rebuilt, or null when it is current. */
+/** Why dist/main.cjs must be rebuilt, or null when it is current. */
 export function staleReason() {
   let recorded;
   try {
@@ -164,10 +178,51 @@ export function staleReason() {
   return changed ? `${changed} changed` : null;
 }
 
+/**
+ * Start the new build once, on a throwaway data directory and the embedded defaults (none of the caller's
+ * database, Redis or job store settings), ask it one GraphQL question and stop it: as it exits it writes the
+ * code cache (scripts/start.mjs), so that the first `npm start` after an install starts as fast as later ones.
+ * Best effort: a build that cannot warm still works, and its first start writes the cache instead.
+ */
+export async function warmCodeCache() {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'switchboard-warm-'));
+  const child = spawn(process.execPath, ['--no-node-snapshot', path.join(root, 'scripts', 'start.mjs')], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  try {
+    let output = '';
+    const url = await new Promise((resolve, reject) => {
+      child.stdout.on('data', (chunk) => {
+        output += chunk;
+        const listening = /listening on (http:\/\/\S+)/.exec(output);
+        if (listening) resolve(listening[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`the gateway exited with ${code} before listening`)));
+    });
+    await fetch(`${url}/graphql?query=${encodeURIComponent('{ __typename }')}`).then((response) => response.arrayBuffer());
+    child.kill('SIGTERM');
+    const code = await exited;
+    return code === 0 ? null : `the gateway exited with ${code}`;
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    return error.message;
+  } finally {
+    clearTimeout(timer);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const reason = process.argv.includes('--if-stale') ? staleReason() : 'asked';
   if (reason) {
     const ms = await buildGateway();
-    console.log(`built dist/main.js in ${ms} ms (${reason})`);
+    console.log(`built dist/main.cjs in ${ms} ms (${reason})`);
+    const notWarmed = await warmCodeCache();
+    if (notWarmed) console.warn(`the code cache was not written (${notWarmed}): the first npm start writes it`);
   }
 }

@@ -1,11 +1,11 @@
 /**
- * `npm start` runs the gateway from its bundle (dist/main.js, built by scripts/build.mjs when stale), not
+ * `npm start` runs the gateway from its bundle (dist/main.cjs, built by scripts/build.mjs when stale, compiled with its code cache), not
  * from the TypeScript sources the other tests import: this runs that command's program on the embedded
  * default and goes through the parts the bundle leaves to Node at run time or loads late (GraphiQL's page,
  * Swagger UI's files, response serialisers compiled at first use, the first start's admin token).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +13,44 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  token: string;
+  exited: Promise<number | null>;
+}
+
+/** `npm start`'s program on `dataDir`, once it says where it listens (and, on a first start, the admin's token). */
+async function startGateway(dataDir: string): Promise<Started> {
+  const child = spawn(process.execPath, ['--no-node-snapshot', path.join(root, 'scripts/start.mjs')], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '', PORT: '0', HOST: '127.0.0.1', SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn', SWITCHBOARD_ADMIN_TOKEN: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  let token = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`npm start's program exited with ${code}: ${stderr}`)));
+    let nextIsToken = false;
+    lines.on('line', (line) => {
+      if (nextIsToken && line.trim()) {
+        token = line.trim();
+        nextIsToken = false;
+      }
+      if (line.includes('access token')) nextIsToken = true;
+      const listening = /listening on (http:\/\/\S+)/.exec(line);
+      if (listening) resolve(listening[1].replace('localhost', '127.0.0.1'));
+    });
+  });
+  return { child, url, token, exited };
+}
+
+/** The code caches beside the bundle (scripts/start.mjs). */
+const codeCaches = () => readdirSync(path.join(root, 'dist')).filter((name) => /^main\.[0-9a-f]+\.cache$/.test(name));
 
 describe('npm start (the bundled gateway on its embedded default)', () => {
   let child: ChildProcess;
@@ -23,31 +61,10 @@ describe('npm start (the bundled gateway on its embedded default)', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'sb-start-'));
-    child = spawn(process.execPath, ['--no-node-snapshot', path.join(root, 'scripts/start.mjs')], {
-      cwd: root,
-      env: { ...process.env, NODE_OPTIONS: '', PORT: '0', HOST: '127.0.0.1', SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn', SWITCHBOARD_ADMIN_TOKEN: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const lines = createInterface({ input: child.stdout! });
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`npm start's program exited with ${code}: ${stderr}`)));
-      let nextIsToken = false;
-      lines.on('line', (line) => {
-        if (nextIsToken && line.trim()) {
-          token = line.trim();
-          nextIsToken = false;
-        }
-        if (line.includes('access token')) nextIsToken = true;
-        const listening = /listening on (http:\/\/\S+)/.exec(line);
-        if (listening) {
-          url = listening[1].replace('localhost', '127.0.0.1');
-          resolve();
-        }
-      });
-    });
+    // Builds the bundle if it is stale; its code cache is removed so that this run is the one that writes it.
+    execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), '--if-stale'], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' } });
+    for (const name of codeCaches()) rmSync(path.join(root, 'dist', name));
+    ({ child, url, token, exited } = await startGateway(dataDir));
   }, 180_000);
 
   afterAll(async () => {
@@ -89,8 +106,25 @@ describe('npm start (the bundled gateway on its embedded default)', () => {
     expect(await res.json()).toMatchObject({ status: 'error', status_code: 401 });
   });
 
-  it('stops cleanly on SIGTERM', async () => {
+  it('stops cleanly on SIGTERM, writing the code cache it did not find', async () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    expect(codeCaches()).toHaveLength(1);
+    expect(statSync(path.join(root, 'dist', codeCaches()[0])).size).toBeGreaterThan(1_000_000);
   });
+
+  it('starts again from the code cache and answers with the same token', async () => {
+    const again = await startGateway(dataDir);
+    try {
+      const res = await fetch(`${again.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ viewer { name } }' }),
+      });
+      expect(await res.json()).toEqual({ data: { viewer: { name: 'admin' } } });
+    } finally {
+      again.child.kill('SIGTERM');
+      expect(await again.exited).toBe(0);
+    }
+  }, 60_000);
 });

@@ -226,7 +226,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           // Shared subscription results are serialised once and written straight to the socket.
-          sendNextFrame: graphqlWsNextFrames(ctx.extra.socket, id),
+          sendNextFrame: graphqlWsNextFrames(ctx.extra.socket, id, config.backpressure.subscriberMaxBufferedBytes),
           params,
           address: clientAddressOf(ctx.extra.request),
           reqId: acceptableRequestId(ctx.extra.request.headers['x-request-id']) ? ctx.extra.request.headers['x-request-id'] : randomUUID(),

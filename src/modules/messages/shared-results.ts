@@ -14,12 +14,16 @@
  * around the subscription id, skipping the per-delivery work of Yoga's result hooks and graphql-ws's
  * emit. Results with errors, and every result over SSE, take the usual path (error masking, hooks).
  * The stream is consumed in order in one loop, and graphql-ws asks for the next value only after it has
- * sent the previous one, so frames leave in event order whichever path each takes.
+ * sent the previous one, so frames leave in event order whichever path each takes. A `channelMessages`
+ * stream also pushes its in-order live events synchronously (LIVE_PUSH), so the common case costs no
+ * promise per subscriber and event.
  */
 import { createSourceEventStream, execute, getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Duplex } from 'node:stream';
+import * as ws from 'ws';
 import type { WebSocket } from 'ws';
+import { LIVE_PUSH, type LivePushStream } from './messages.service.js';
 
 /** Writes one graphql-ws `next` frame whose payload is the given (shared, error-free) result. */
 export type NextFrameSender = (result: ExecutionResult) => void;
@@ -29,32 +33,50 @@ export interface DirectFrames {
   sendNextFrame?: NextFrameSender;
 }
 
+/** What of `ws`'s WebSocket the direct write looks at: its TCP stream and whether its sender is between messages. */
+interface WsInternals {
+  _socket?: Duplex;
+  _sender?: { _state: number; _firstFragment: boolean };
+}
+/** ws's frame builder (exported by the package, not described by its types). */
+const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[] } };
+const SENDER_IDLE = 0;
+
 /**
  * A `next` frame writer for subscription `id` on a graphql-ws socket. The bytes are those graphql-ws
  * itself sends (`JSON.stringify({ id, type: 'next', payload })`, in that key order). Like graphql-ws,
  * nothing is written once the socket is no longer open.
  *
- * The frame's bytes are made once per result and subscription id (clients mostly number their first
- * subscription alike), and handed to `ws` as a Buffer sent as text: every other subscriber of the same
- * id gets the same Buffer, with no string building or UTF-8 encoding of its own.
+ * The frame is made once per result and subscription id (clients mostly number their first subscription
+ * alike), whole: WebSocket header and payload in one Buffer, the same for every subscriber of that id, and
+ * written to the socket's TCP stream as it is (one chunk per socket, no framing per subscriber), as ws
+ * itself would write it. That needs ws's sender to be between messages, with no extension (compression)
+ * agreed; otherwise, and once more than `maxBufferedBytes` wait on the socket, the frame goes through
+ * `socket.send` (which src/infra/backpressure.ts bounds, closing a subscriber that stopped reading).
  */
-export function graphqlWsNextFrames(socket: WebSocket, id: string): NextFrameSender {
+export function graphqlWsNextFrames(socket: WebSocket, id: string, maxBufferedBytes: number): NextFrameSender {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
   return (result) => {
     if (socket.readyState !== socket.OPEN) return;
     corkUntilTickEnds(socket);
-    socket.send(frameBytes(result, head), { binary: false });
+    const frame = frameOf(result, head);
+    if (raw && sender?._state === SENDER_IDLE && sender._firstFragment && !socket.extensions && socket.bufferedAmount <= maxBufferedBytes) raw.write(frame.whole);
+    else socket.send(frame.payload, { binary: false });
   };
 }
 
-/** The bytes of a `next` frame per shared result and frame head, made once. */
-const frames = new WeakMap<ExecutionResult, Map<string, Buffer>>();
-function frameBytes(result: ExecutionResult, head: string): Buffer {
+/** A `next` frame's payload, and the whole WebSocket text frame around it, made once per shared result and frame head. */
+const frames = new WeakMap<ExecutionResult, Map<string, { payload: Buffer; whole: Buffer }>>();
+function frameOf(result: ExecutionResult, head: string) {
   let byHead = frames.get(result);
   if (!byHead) frames.set(result, (byHead = new Map()));
-  let bytes = byHead.get(head);
-  if (!bytes) byHead.set(head, (bytes = Buffer.from(`${head}${jsonOf(result)}}`)));
-  return bytes;
+  let frame = byHead.get(head);
+  if (!frame) {
+    const payload = Buffer.from(`${head}${jsonOf(result)}}`);
+    byHead.set(head, (frame = { payload, whole: Buffer.concat(Sender.frame(payload, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true })) }));
+  }
+  return frame;
 }
 
 /**
@@ -104,6 +126,21 @@ function sharedStream(
   send: NextFrameSender | undefined,
 ): AsyncIterableIterator<ExecutionResult> {
   const it = source[Symbol.asyncIterator]();
+  // A channel's live events can come straight from its feed (see LIVE_PUSH): a result ready at once and
+  // without errors is written there and then; anything else is left to next(), in order.
+  if (send && LIVE_PUSH in it) {
+    (it as LivePushStream)[LIVE_PUSH]((event) => {
+      // Runs inside the feed's loop over all subscribers: a failure here stays this subscriber's, on the usual path.
+      try {
+        const result = run(event);
+        if (result instanceof Promise || result.errors) return false;
+        send(result);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
   let ended = false;
   const stream: AsyncIterableIterator<ExecutionResult> = {
     [Symbol.asyncIterator]: () => stream,

@@ -10,6 +10,7 @@
  * npm run bench:fanout     (env: BENCH_SUBSCRIBERS, BENCH_BURST, BENCH_RATE, BENCH_DB=sqlite|postgres, BENCH_REDIS=1,
  *                          BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof' to profile the gateway)
  */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -165,10 +166,11 @@ const baseline = await spawnScript('bench/fanout-baseline.ts', {});
 const { channelId } = await seedChannel(gateway.url);
 const query = 'subscription($c: ID!) { channelMessages(channelId: $c) { id channelId eventName username status message createdAt } }';
 
-// The gateway side: graphql-ws by hand (connection_init, subscribe), so both sides parse the same way.
+// The gateway side: graphql-ws by hand (connection_init, subscribe), so both sides parse the same way. Each
+// subscription has its own id, a UUID, as graphql-ws's client makes them: no two subscribers share a frame.
 const gwSockets = await openSockets(`${gateway.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', (ws) => {
   ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
-  ws.once('message', () => ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { c: channelId } } })));
+  ws.once('message', () => ws.send(JSON.stringify({ id: randomUUID(), type: 'subscribe', payload: { query, variables: { c: channelId } } })));
 });
 let sampleFrame = '';
 const gwTracker = track(gwSockets, (frame) => {

@@ -21,7 +21,6 @@
 import { createSourceEventStream, execute, getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Duplex } from 'node:stream';
-import * as ws from 'ws';
 import type { WebSocket } from 'ws';
 import { LIVE_PUSH, type LivePushStream } from './messages.service.js';
 
@@ -38,8 +37,6 @@ interface WsInternals {
   _socket?: Duplex;
   _sender?: { _state: number; _firstFragment: boolean };
 }
-/** ws's frame builder (exported by the package, not described by its types). */
-const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[] } };
 const SENDER_IDLE = 0;
 
 /**
@@ -47,35 +44,49 @@ const SENDER_IDLE = 0;
  * itself sends (`JSON.stringify({ id, type: 'next', payload })`, in that key order). Like graphql-ws,
  * nothing is written once the socket is no longer open.
  *
- * The frame is made once per result and subscription id (clients mostly number their first subscription
- * alike), whole: WebSocket header and payload in one Buffer, the same for every subscriber of that id, and
- * written to the socket's TCP stream as it is (one chunk per socket, no framing per subscriber), as ws
- * itself would write it. That needs ws's sender to be between messages, with no extension (compression)
- * agreed; otherwise, and once more than `maxBufferedBytes` wait on the socket, the frame goes through
- * `socket.send` (which src/infra/backpressure.ts bounds, closing a subscriber that stopped reading).
+ * The result's JSON is encoded once per result; each subscription adds its own head (its id, encoded once)
+ * and the WebSocket header, copying bytes only. The whole frame is written to the socket's TCP stream in one
+ * chunk (one system call per socket when uncorked), as ws itself would write it. That needs ws's sender to
+ * be between messages, with no extension (compression) agreed; otherwise, and once more than
+ * `maxBufferedBytes` wait on the socket, the payload goes through `socket.send` (which
+ * src/infra/backpressure.ts bounds, closing a subscriber that stopped reading).
  */
 export function graphqlWsNextFrames(socket: WebSocket, id: string, maxBufferedBytes: number): NextFrameSender {
-  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
   const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
   return (result) => {
     if (socket.readyState !== socket.OPEN) return;
     corkUntilTickEnds(socket);
-    const frame = frameOf(result, head);
-    if (raw && sender?._state === SENDER_IDLE && sender._firstFragment && !socket.extensions && socket.bufferedAmount <= maxBufferedBytes) raw.write(frame.whole);
-    else socket.send(frame.payload, { binary: false });
+    if (raw && sender?._state === SENDER_IDLE && sender._firstFragment && !socket.extensions && socket.bufferedAmount <= maxBufferedBytes) {
+      raw.write(textFrame(head, bodyOf(result)));
+    } else socket.send(Buffer.concat([head, bodyOf(result)]), { binary: false });
   };
 }
 
-/** A `next` frame's payload, and the whole WebSocket text frame around it, made once per shared result and frame head. */
-const frames = new WeakMap<ExecutionResult, Map<string, { payload: Buffer; whole: Buffer }>>();
-function frameOf(result: ExecutionResult, head: string) {
-  let byHead = frames.get(result);
-  if (!byHead) frames.set(result, (byHead = new Map()));
-  let frame = byHead.get(head);
-  if (!frame) {
-    const payload = Buffer.from(`${head}${jsonOf(result)}}`);
-    byHead.set(head, (frame = { payload, whole: Buffer.concat(Sender.frame(payload, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true })) }));
+/** The end of a `next` frame's payload, after its head: the result's JSON and the closing brace, encoded once. */
+const bodies = new WeakMap<ExecutionResult, Buffer>();
+function bodyOf(result: ExecutionResult): Buffer {
+  let body = bodies.get(result);
+  if (!body) bodies.set(result, (body = Buffer.from(`${JSON.stringify(result)}}`)));
+  return body;
+}
+
+/** An unmasked, final WebSocket text frame (RFC 6455 section 5.2, as a server sends it) around the bytes of `a` then `b`. */
+function textFrame(a: Buffer, b: Buffer): Buffer {
+  const length = a.length + b.length;
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x81; // FIN, opcode 1 (text)
+  if (length < 126) frame[1] = length;
+  else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
   }
+  a.copy(frame, headerLength);
+  b.copy(frame, headerLength + a.length);
   return frame;
 }
 
@@ -107,14 +118,6 @@ const documentId = (d: DocumentNode) => {
 };
 
 const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => typeof v === 'object' && v !== null && Symbol.asyncIterator in v;
-
-/** The JSON text of each shared result, made once. */
-const serialised = new WeakMap<ExecutionResult, string>();
-function jsonOf(result: ExecutionResult): string {
-  let json = serialised.get(result);
-  if (json === undefined) serialised.set(result, (json = JSON.stringify(result)));
-  return json;
-}
 
 /**
  * The source stream mapped through `run`; with `send`, results without errors are written directly and

@@ -32,13 +32,13 @@ import { startMemberRemovalHandling } from './modules/rocketchat/management.serv
 import { LiveAccess } from './modules/auth/live-access.js';
 import { authenticateSocket, connectionToken, useLiveAccess } from './modules/auth/live-access.graphql.js';
 import { graphqlWsNextFrames, useSharedSubscriptionResults } from './modules/messages/shared-results.js';
-import { acceptableRequestId, createLogger, withRequestId } from './infra/logger.js';
+import { acceptableRequestId, childLoggerOnFirstLine, createLogger, withRequestId } from './infra/logger.js';
 import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js';
 import { waitForDependency } from './infra/startup.js';
 import { Readiness, redisCheck } from './infra/readiness.js';
 import { healthRoutes } from './modules/health/health.rest.js';
 import type { Plugin as EnvelopPlugin } from 'graphql-yoga';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { bearerToken, bootstrapAdmin, openScope } from './modules/auth/auth.service.js';
 import { errorBody } from './rest/envelope.js';
 import { restScope, type RestOptions } from './rest/scope.js';
@@ -171,6 +171,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...httpTimeoutOptions(config.backpressure),
     // A caller's x-request-id is honoured (and echoed) so one id follows a message across services.
     genReqId: (req) => (acceptableRequestId(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID()),
+    childLoggerFactory: (parent, bindings, options) => childLoggerOnFirstLine(parent as Logger, bindings, options) as FastifyBaseLogger,
   });
   // Every log line written while serving a request (in services too) carries its id: set on request,
   // and again after body parsing, which loses the async context.

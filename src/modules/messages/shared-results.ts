@@ -54,10 +54,12 @@ const SENDER_IDLE = 0;
 export function graphqlWsNextFrames(socket: WebSocket, id: string, maxBufferedBytes: number): NextFrameSender {
   const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
   const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
+  // Agreed in the handshake, before any subscription (ws builds the string on each read).
+  const plain = !socket.extensions;
   return (result) => {
     if (socket.readyState !== socket.OPEN) return;
     corkUntilTickEnds(socket);
-    if (raw && sender?._state === SENDER_IDLE && sender._firstFragment && !socket.extensions && socket.bufferedAmount <= maxBufferedBytes) {
+    if (raw && plain && sender?._state === SENDER_IDLE && sender._firstFragment && socket.bufferedAmount <= maxBufferedBytes) {
       raw.write(textFrame(head, bodyOf(result)));
     } else socket.send(Buffer.concat([head, bodyOf(result)]), { binary: false });
   };

@@ -50,6 +50,16 @@ const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 const summary = (xs: number[]) => ({ p50: pct(xs, 50), p99: pct(xs, 99), max: pct(xs, 100) });
+/** Arrivals in each second after the slot began (averaged over `slots`): where the tail of the lateness comes from. */
+const perSecond = (xs: number[], slots = 1) => {
+  const counts: number[] = [];
+  for (const x of xs) {
+    const s = Math.max(0, Math.floor(x / 1000));
+    while (counts.length <= s) counts.push(0);
+    counts[s]++;
+  }
+  return counts.map((c) => Math.round(c / slots)).join(' ');
+};
 const fmt = (s: { p50: number; p99: number; max: number }) => `p50 ${s.p50.toFixed(0).padStart(6)} ms  p99 ${s.p99.toFixed(0).padStart(6)} ms  max ${s.max.toFixed(0).padStart(6)} ms`;
 const nextBoundary = (minAheadMs: number) => {
   const period = SLOT_S * 1000;
@@ -95,6 +105,7 @@ let baseline: ReturnType<typeof summary>;
   const { at } = await received();
   baseline = summary(at.map((t) => t - slot));
   console.log(`baseline setTimeout   ${fmt(baseline)}  (${at.length}/${N} arrived)`);
+  console.log(`  arrivals per second  ${perSecond(at.map((t) => t - slot))}`);
   http.close();
 }
 
@@ -190,6 +201,7 @@ for (let i = 0; i < SLOTS; i++) {
 }
 const gateway = summary(lateness);
 console.log(`gateway scheduler     ${fmt(gateway)}`);
+console.log(`  arrivals per second  ${perSecond(lateness, SLOTS)} (average of the slots)`);
 console.log(`ticks per slot         ${counts.join(', ')} (expected ${N} each); keys received more than once: ${[...keys.values()].filter((n) => n > 1).length}`);
 console.log(`ratio to baseline      p50 ${(gateway.p50 / Math.max(1, baseline.p50)).toFixed(2)}x  p99 ${(gateway.p99 / Math.max(1, baseline.p99)).toFixed(2)}x`);
 

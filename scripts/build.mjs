@@ -20,6 +20,7 @@
  */
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -118,8 +119,11 @@ export function writeWhole(file, contents) {
   renameSync(temporary, file);
 }
 
-/** The code caches of earlier builds (see scripts/start.mjs), removed when a new bundle replaces theirs. */
-export const codeCaches = () => readdirSync(out).filter((name) => /^main\.[0-9a-f]+\.cache$/.test(name)).map((name) => path.join(out, name));
+/** The code cache (see scripts/start.mjs) of the bundle whose text is `source`: named by its content. */
+export const codeCacheOf = (source) => path.join(out, `main.${createHash('sha1').update(source).digest('hex').slice(0, 16)}.cache`);
+
+/** The code caches of earlier builds, removed when a new bundle replaces theirs. */
+const codeCaches = () => readdirSync(out).filter((name) => /^main\.[0-9a-f]{16}\.cache$/.test(name)).map((name) => path.join(out, name));
 
 /** Build dist/main.cjs and record what it was built from. */
 export async function buildGateway() {

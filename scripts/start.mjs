@@ -8,12 +8,11 @@
  * another build). Without it, compiling took about a third of start-up. A run that found no usable cache
  * writes one as it exits; `npm install` writes the first one (scripts/build.mjs starts the new build once).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
-import { buildGateway, entry, staleReason, writeWhole } from './build.mjs';
+import { buildGateway, codeCacheOf, entry, staleReason, writeWhole } from './build.mjs';
 
 const reason = staleReason();
 if (reason) {
@@ -22,7 +21,7 @@ if (reason) {
 }
 
 const source = readFileSync(entry, 'utf8');
-const cacheFile = path.join(path.dirname(entry), `main.${createHash('sha1').update(source).digest('hex').slice(0, 16)}.cache`);
+const cacheFile = codeCacheOf(source);
 let cachedData;
 try {
   cachedData = readFileSync(cacheFile);

@@ -50,7 +50,7 @@ async function startGateway(dataDir: string): Promise<Started> {
 }
 
 /** The code caches beside the bundle (scripts/start.mjs). */
-const codeCaches = () => readdirSync(path.join(root, 'dist')).filter((name) => /^main\.[0-9a-f]+\.cache$/.test(name));
+const codeCaches = () => readdirSync(path.join(root, 'dist')).filter((name) => /^main\.[0-9a-f]{16}\.cache$/.test(name));
 
 describe('npm start (the bundled gateway on its embedded default)', () => {
   let child: ChildProcess;

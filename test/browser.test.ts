@@ -38,6 +38,26 @@ async function resultText(page: Page) {
   return (await page.locator('.result-window').innerText()).replace(/[\s\u00a0]+/g, ' ');
 }
 
+/**
+ * Run the query in the editor until the result pane matches. On a loaded machine a click that lands while
+ * GraphiQL is still settling (its schema fetch, the editor's last change) can start nothing, and the pane stays
+ * empty; a query is safe to run again, so an empty pane after a while earns another click.
+ */
+async function runQueryUntil(page: Page, expected: RegExp) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await page.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
+    try {
+      await expect.poll(() => resultText(page), { timeout: 8_000 }).toMatch(expected);
+      return;
+    } catch (error) {
+      if ((await resultText(page)).trim() !== '' || attempt === 2) {
+        await page.screenshot({ path: path.join(ARTIFACTS, 'graphiql-query-failed.png') });
+        throw error;
+      }
+    }
+  }
+}
+
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('GraphiQL in a real browser', () => {
   let t: TestApp;
   let browser: Browser;
@@ -82,14 +102,14 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('GraphiQL in a real br
     await page.screenshot({ path: path.join(ARTIFACTS, 'graphiql-docs.png') });
   });
 
-  it('runs a query with a bearer token typed into the Headers tab', async () => {
+  // Typing and up to three runs on a loaded machine: room beyond the default 30 s.
+  it('runs a query with a bearer token typed into the Headers tab', { timeout: 60_000 }, async () => {
     await page.getByRole('button', { name: 'Headers', exact: true }).click();
     await setEditor(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ Authorization: `Bearer ${t.token}` }));
     // Anonymous on purpose: GraphiQL remembers an operation name for a moment after the editor changes, and
     // would ask for "Mine" in the subscription typed next ("Cannot infer operation").
     await setEditor(page, '.graphiql-query-editor', `{ organisations { id name } channel(id: "${channelId}") { id name webhookUrl } }`);
-    await page.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
-    await expect.poll(() => resultText(page), { timeout: 15_000 }).toMatch(/"name": "newcomers"/);
+    await runQueryUntil(page, /"name": "newcomers"/);
     const text = await resultText(page);
     expect(text).toMatch(/"name": "Playground"/);
     expect(text).not.toMatch(/UNAUTHENTICATED/);

@@ -31,6 +31,7 @@ import type { Integration } from '../integrations/integration.entity.js';
 import { activeChannelIntegrations, detachIntegration, integrationSigningKeys, signingKeysOf } from '../integrations/integrations.service.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
 import { newId } from '../../infra/ulid.js';
+import { jsonText, sqlRows, sqlRun } from '../../infra/sql.js';
 import { Message } from './message.entity.js';
 
 export { toView, type MessageView };
@@ -180,7 +181,7 @@ function groupCommitter(root: EntityManager, deliveries: Deliveries, sqlite: boo
         let seqs: number[];
         if (sqlite) {
           seqs = await takeSequence(tx, messages.map((m) => m.channel));
-          await insertMessages(tx, messages, seqs, true);
+          await insertMessages(tx, messages, seqs);
         } else seqs = await insertNumbered(tx, messages);
         // Each call carries its message's place in the commit order: an ordered target's calls leave in it.
         batch.forEach((p, i) => {
@@ -208,14 +209,13 @@ async function insertNumbered(em: EntityManager, rows: ReturnType<typeof message
   for (const r of rows) counts.set(r.channel, (counts.get(r.channel) ?? 0) + 1);
   const channels = [...counts.keys()].sort();
   const taken = new Map<string, number>();
-  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
   const params: unknown[] = channels.flatMap((c) => [c, counts.get(c)]);
   for (const r of rows) {
     const k = (taken.get(r.channel) ?? 0) + 1;
     taken.set(r.channel, k);
     params.push(
-      r.id, counts.get(r.channel)! - k, r.channel, r.organisation, r.eventName, r.username, r.status, r.message, json(r.payload), r.source, r.userId,
-      JSON.stringify(r.modifiersApplied), r.alias, r.avatar, r.emoji, json(r.attachments), r.createdAt,
+      r.id, counts.get(r.channel)! - k, r.channel, r.organisation, r.eventName, r.username, r.status, r.message, jsonText(r.payload), r.source, r.userId,
+      JSON.stringify(r.modifiersApplied), r.alias, r.avatar, r.emoji, jsonText(r.attachments), r.createdAt,
     );
   }
   const [id, , ...rest] = MESSAGE_COLUMNS;
@@ -224,7 +224,7 @@ async function insertNumbered(em: EntityManager, rows: ReturnType<typeof message
     'on conflict (channel_id) do update set last_seq = channel_sequences.last_seq + excluded.last_seq returning channel_id, last_seq) ' +
     `${MESSAGE_INSERT.replace(' values ', ' ')}select v.${id}, s.last_seq - v.seq, ${rest.map((c) => `v.${c}`).join(', ')} ` +
     `from (values ${rows.map(() => PG_ROW).join(', ')}) as v (${MESSAGE_COLUMNS.join(', ')}) join s on s.channel_id = v.channel_id returning id, seq`;
-  const inserted = (await em.getConnection().execute(sql, params, 'all', em.getTransactionContext())) as { id: string; seq: string | number }[];
+  const inserted = await sqlRows<{ id: string; seq: string | number }>(em, sql, params);
   const seqs = new Map(inserted.map((r) => [r.id, Number(r.seq)]));
   return rows.map((r) => seqs.get(r.id)!);
 }
@@ -235,20 +235,18 @@ const MESSAGE_ROW = `(${MESSAGE_COLUMNS.map(() => '?').join(', ')})`;
 const MESSAGE_INSERT = `insert into messages (${MESSAGE_COLUMNS.join(', ')}) values `;
 
 /**
- * One multi-row INSERT of a batch's messages, written as the ORM would write them (JSON as text, and
- * on SQLite dates as epoch milliseconds) without its per-row metadata work: on the ingest path that
- * work cost more than the statement.
+ * One multi-row INSERT of a batch's messages (SQLite), written as the ORM would write them (JSON as text)
+ * without its per-row metadata work: on the ingest path that work cost more than the statement.
  */
-function insertMessages(tx: EntityManager, rows: ReturnType<typeof messageRow>[], seqs: number[], sqlite: boolean) {
-  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+function insertMessages(tx: EntityManager, rows: ReturnType<typeof messageRow>[], seqs: number[]) {
   const params: unknown[] = [];
   rows.forEach((r, i) =>
     params.push(
-      r.id, seqs[i], r.channel, r.organisation, r.eventName, r.username, r.status, r.message, json(r.payload), r.source, r.userId,
-      JSON.stringify(r.modifiersApplied), r.alias, r.avatar, r.emoji, json(r.attachments), sqlite ? r.createdAt.getTime() : r.createdAt,
+      r.id, seqs[i], r.channel, r.organisation, r.eventName, r.username, r.status, r.message, jsonText(r.payload), r.source, r.userId,
+      JSON.stringify(r.modifiersApplied), r.alias, r.avatar, r.emoji, jsonText(r.attachments), r.createdAt,
     ),
   );
-  return tx.getConnection().execute(MESSAGE_INSERT + rows.map(() => MESSAGE_ROW).join(', '), params, 'run', tx.getTransactionContext());
+  return sqlRun(tx, MESSAGE_INSERT + rows.map(() => MESSAGE_ROW).join(', '), params);
 }
 
 /**
@@ -262,12 +260,11 @@ async function takeSequence(tx: EntityManager, channelIds: string[]): Promise<nu
   const counts = new Map<string, number>();
   for (const c of channelIds) counts.set(c, (counts.get(c) ?? 0) + 1);
   const channels = [...counts.keys()].sort();
-  const rows = await tx.getConnection().execute<{ channel_id: string; last_seq: string | number }[]>(
+  const rows = await sqlRows<{ channel_id: string; last_seq: string | number }>(
+    tx,
     `insert into channel_sequences (channel_id, last_seq) values ${channels.map(() => '(?, ?)').join(', ')} ` +
       'on conflict (channel_id) do update set last_seq = channel_sequences.last_seq + excluded.last_seq returning channel_id, last_seq',
     channels.flatMap((c) => [c, counts.get(c)]),
-    'all',
-    tx.getTransactionContext(),
   );
   const next = new Map<string, number>();
   for (const r of rows) next.set(r.channel_id, Number(r.last_seq) - counts.get(r.channel_id)! + 1);

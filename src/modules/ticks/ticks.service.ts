@@ -10,6 +10,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Deps, Scope, WorkScope } from '../../context.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { sqlRows } from '../../infra/sql.js';
 import { safeEqual } from '../../infra/crypto.js';
 import type { Scheduler } from '../../infra/scheduler.js';
 import { MAX_SOCKETS_PER_HOST } from '../../infra/http.js';
@@ -58,17 +59,11 @@ function intervalOf(inForce: { spec: { label: string }; value: unknown }[]): str
 // SQL on tick_pairs: the claims are single conditional statements, so two replicas never claim one row
 // for one slot (SQLite serialises writers; PostgreSQL re-checks the WHERE clause on the locked row).
 
-type Conn = ReturnType<EntityManager['getConnection']>;
-const conn = (em: EntityManager): Conn => em.getConnection();
-
-async function sql<T = Record<string, unknown>>(em: EntityManager, query: string, params: unknown[] = []): Promise<T[]> {
-  return (await conn(em).execute(query, params, 'all', em.getTransactionContext())) as T[];
-}
 
 const inList = (n: number) => Array(n).fill('?').join(', ');
 
 async function schedulePairs(em: EntityManager, schedule: string): Promise<number> {
-  const [row] = await sql<{ n: number | string }>(em, 'select count(*) as n from tick_pairs where schedule = ?', [schedule]);
+  const [row] = await sqlRows<{ n: number | string }>(em, 'select count(*) as n from tick_pairs where schedule = ?', [schedule]);
   return Number(row?.n ?? 0);
 }
 
@@ -100,10 +95,10 @@ async function dropEmptySchedules(ctx: WorkScope, schedules: Iterable<string>) {
  * that no row uses any more: one job-store query, a job per schedule in use.
  */
 async function deletePairs(ctx: WorkScope, where: string, params: unknown[]) {
-  const gone = await sql<{ schedule: string }>(ctx.em, `select schedule from tick_pairs where ${where}`, params);
-  if (gone.length) await sql(ctx.em, `delete from tick_pairs where ${where}`, params);
+  const gone = await sqlRows<{ schedule: string }>(ctx.em, `select schedule from tick_pairs where ${where}`, params);
+  if (gone.length) await sqlRows(ctx.em, `delete from tick_pairs where ${where}`, params);
   const { jobs } = await scheduler(ctx.deps).agenda.queryJobs({ name: TICK_JOB });
-  const used = new Set((await sql<{ schedule: string }>(ctx.em, 'select distinct schedule from tick_pairs')).map((r) => r.schedule));
+  const used = new Set((await sqlRows<{ schedule: string }>(ctx.em, 'select distinct schedule from tick_pairs')).map((r) => r.schedule));
   const unused = jobs.map((j) => (j.data as Partial<ScheduleJobData> | undefined)?.schedule).filter((s): s is string => !!s && !used.has(s));
   await dropEmptySchedules(ctx, [...gone.map((r) => r.schedule), ...unused]);
   return gone.length;
@@ -129,16 +124,16 @@ export async function syncTick(ctx: WorkScope, d: TickJobData): Promise<'schedul
     return 'removed';
   }
   const schedule = cron!;
-  const [existing] = await sql<{ schedule: string }>(ctx.em, 'select schedule from tick_pairs where link_id = ?', [link.id]);
+  const [existing] = await sqlRows<{ schedule: string }>(ctx.em, 'select schedule from tick_pairs where link_id = ?', [link.id]);
   if (existing?.schedule === schedule) {
     await ensureScheduleJob(ctx.deps, schedule);
     return 'unchanged';
   }
   const from = slotOf(schedule, Date.now());
   if (existing) {
-    await sql(ctx.em, `update tick_pairs set schedule = ?, slot_at = ?, state = 'done', claimed_by = null, lease_until = null, attempts = 0 where link_id = ?`, [schedule, from, link.id]);
+    await sqlRows(ctx.em, `update tick_pairs set schedule = ?, slot_at = ?, state = 'done', claimed_by = null, lease_until = null, attempts = 0 where link_id = ?`, [schedule, from, link.id]);
   } else {
-    await sql(
+    await sqlRows(
       ctx.em,
       `insert into tick_pairs (link_id, integration_id, channel_id, schedule, slot_at, state, attempts, missed_slots) values (?, ?, ?, ?, ?, 'done', 0, 0)
        on conflict (link_id) do update set schedule = excluded.schedule, slot_at = excluded.slot_at`,
@@ -179,13 +174,13 @@ async function intervalsInForce(ctx: WorkScope): Promise<Map<string, { integrati
   const { em } = ctx;
   const intervalIds = `select id from integrations where integration_type = 'interval'`;
   const [links, orgRows, channelRows] = await Promise.all([
-    sql<{ id: string; integration_id: string; channel_id: string; settings_schema: unknown }>(
+    sqlRows<{ id: string; integration_id: string; channel_id: string; settings_schema: unknown }>(
       em,
       `select ci.id, ci.integration_id, ci.channel_id, i.settings_schema from channel_integrations ci
        join integrations i on i.id = ci.integration_id where i.integration_type = 'interval'`,
     ),
-    sql<{ integration_id: string; value: unknown }>(em, `select integration_id, value from integration_settings where label = ? and integration_id in (${intervalIds})`, [INTERVAL_LABEL]),
-    sql<{ integration_id: string; channel_id: string; value: unknown }>(
+    sqlRows<{ integration_id: string; value: unknown }>(em, `select integration_id, value from integration_settings where label = ? and integration_id in (${intervalIds})`, [INTERVAL_LABEL]),
+    sqlRows<{ integration_id: string; channel_id: string; value: unknown }>(
       em,
       `select integration_id, channel_id, value from channel_integration_settings where label = ? and integration_id in (${intervalIds})`,
       [INTERVAL_LABEL],
@@ -225,7 +220,7 @@ const RECONCILE_CHUNK = 500;
 export async function reconcileTicks(ctx: WorkScope): Promise<{ scheduled: number; removed: number; pairs: number }> {
   const em = ctx.em;
   const wanted = await intervalsInForce(ctx);
-  const have = new Map((await sql<{ link_id: string; schedule: string }>(em, 'select link_id, schedule from tick_pairs')).map((r) => [r.link_id, r.schedule]));
+  const have = new Map((await sqlRows<{ link_id: string; schedule: string }>(em, 'select link_id, schedule from tick_pairs')).map((r) => [r.link_id, r.schedule]));
   const now = Date.now();
   const fromOf = new Map<string, number>();
   const from = (schedule: string) => fromOf.get(schedule) ?? fromOf.set(schedule, slotOf(schedule, now)).get(schedule)!;
@@ -233,12 +228,12 @@ export async function reconcileTicks(ctx: WorkScope): Promise<{ scheduled: numbe
   const stale = [...have.keys()].filter((id) => !wanted.has(id));
   for (let i = 0; i < stale.length; i += RECONCILE_CHUNK) {
     const chunk = stale.slice(i, i + RECONCILE_CHUNK);
-    await sql(em, `delete from tick_pairs where link_id in (${inList(chunk.length)})`, chunk);
+    await sqlRows(em, `delete from tick_pairs where link_id in (${inList(chunk.length)})`, chunk);
   }
   const missing = [...wanted].filter(([id]) => !have.has(id));
   for (let i = 0; i < missing.length; i += RECONCILE_CHUNK) {
     const chunk = missing.slice(i, i + RECONCILE_CHUNK);
-    await sql(
+    await sqlRows(
       em,
       `insert into tick_pairs (link_id, integration_id, channel_id, schedule, slot_at, state, attempts, missed_slots)
        values ${chunk.map(() => `(?, ?, ?, ?, ?, 'done', 0, 0)`).join(', ')} on conflict (link_id) do nothing`,
@@ -255,7 +250,7 @@ export async function reconcileTicks(ctx: WorkScope): Promise<{ scheduled: numbe
   for (const [schedule, ids] of moved) {
     for (let i = 0; i < ids.length; i += RECONCILE_CHUNK) {
       const chunk = ids.slice(i, i + RECONCILE_CHUNK);
-      await sql(em, `update tick_pairs set schedule = ?, slot_at = ?, state = 'done', claimed_by = null, lease_until = null, attempts = 0 where link_id in (${inList(chunk.length)})`, [schedule, from(schedule), ...chunk]);
+      await sqlRows(em, `update tick_pairs set schedule = ?, slot_at = ?, state = 'done', claimed_by = null, lease_until = null, attempts = 0 where link_id in (${inList(chunk.length)})`, [schedule, from(schedule), ...chunk]);
     }
   }
 
@@ -349,7 +344,7 @@ export async function runSlot(ctx: WorkScope, schedule: string, startedAt: numbe
   const runner = deps.ticks;
   const slot = slotOf(schedule, startedAt);
   const nextSlot = slotAfter(schedule, slot);
-  const groups = await sql<{ slot_at: number | string; n: number | string }>(
+  const groups = await sqlRows<{ slot_at: number | string; n: number | string }>(
     em,
     'select slot_at, count(*) as n from tick_pairs where schedule = ? and slot_at < ? group by slot_at',
     [schedule, slot],
@@ -360,7 +355,7 @@ export async function runSlot(ctx: WorkScope, schedule: string, startedAt: numbe
   for (const g of groups) {
     const from = Number(g.slot_at);
     const missed = slotsBetween(schedule, from, slot);
-    const rows = await sql<ClaimedPair>(
+    const rows = await sqlRows<ClaimedPair>(
       em,
       `update tick_pairs set slot_at = ?, state = 'claimed', claimed_by = ?, lease_until = ?, attempts = 0, last_tick_at = ?, missed_slots = missed_slots + ?
        where schedule = ? and slot_at = ? returning link_id, integration_id, channel_id, attempts`,
@@ -399,14 +394,14 @@ export async function recoverSlot(ctx: WorkScope, schedule: string): Promise<{ r
   const slot = slotOf(schedule, now);
   const nextSlot = slotAfter(schedule, slot);
   if (nextSlot - now <= SLOT_MARGIN_MS) return { resumed: 0, again: null };
-  const rows = await sql<ClaimedPair>(
+  const rows = await sqlRows<ClaimedPair>(
     em,
     `update tick_pairs set claimed_by = ?, lease_until = ?
      where schedule = ? and state = 'claimed' and slot_at = ? and lease_until < ? returning link_id, integration_id, channel_id, attempts`,
     [runner.replica, now + runner.leaseMs, schedule, slot, now],
   );
   if (rows.length) deps.logger.info({ schedule, slot: new Date(slot).toISOString(), pairs: rows.length }, "taking over a slot's ticks from a replica that stopped");
-  const [left] = await sql<{ until: number | string | null }>(
+  const [left] = await sqlRows<{ until: number | string | null }>(
     em,
     `select min(lease_until) as until from tick_pairs where schedule = ? and state = 'claimed' and slot_at = ?`,
     [schedule, slot],
@@ -526,7 +521,7 @@ const dateValue = (v: unknown): Date | null =>
  * thousands of ticks per slot. Signing keys are opened once per integration of the chunk.
  */
 async function loadTargets(em: EntityManager, deps: Pick<Deps, 'config'>, linkIds: string[]): Promise<Map<string, TickTarget>> {
-  const rows = await sql<TargetRow>(
+  const rows = await sqlRows<TargetRow>(
     em,
     `select ci.id as link_id, ci.channel_id, c.organisation_id, i.id, i.is_active, i.tick_url, i.spec, i.settings_schema,
             i.signing_secret, i.previous_signing_secret, i.previous_signing_secret_expires_at
@@ -607,7 +602,7 @@ export class TickBatches {
           const bySlot = new Map<number, string[]>();
           for (const r of inputs) if (r.last === last) bySlot.set(r.claim.slot, [...(bySlot.get(r.claim.slot) ?? []), r.claim.linkId]);
           for (const [slot, ids] of bySlot) {
-            await sql(
+            await sqlRows(
               tx,
               `update tick_pairs set attempts = attempts + 1${last ? `, state = 'done'` : ''}
                where link_id in (${inList(ids.length)}) and slot_at = ? and claimed_by = ?`,
@@ -666,7 +661,7 @@ export class TickBatches {
 
   /** The pair is done with the slot without an attempt (skipped, or the slot ended). */
   async finish(ctx: WorkScope, claim: Claim) {
-    await sql(ctx.em.fork(), `update tick_pairs set state = 'done' where link_id = ? and slot_at = ? and claimed_by = ?`, [claim.linkId, claim.slot, this.replica]);
+    await sqlRows(ctx.em.fork(), `update tick_pairs set state = 'done' where link_id = ? and slot_at = ? and claimed_by = ?`, [claim.linkId, claim.slot, this.replica]);
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -687,7 +682,7 @@ export class TickBatches {
     if (this.heartbeat || !this.root) return;
     const root = this.root;
     this.heartbeat = setInterval(() => {
-      void sql(root.fork(), `update tick_pairs set lease_until = ? where claimed_by = ? and state = 'claimed'`, [Date.now() + this.leaseMs, this.replica]).catch((error) =>
+      void sqlRows(root.fork(), `update tick_pairs set lease_until = ? where claimed_by = ? and state = 'claimed'`, [Date.now() + this.leaseMs, this.replica]).catch((error) =>
         this.logger?.warn({ err: error }, 'could not renew the leases of ticks in flight'),
       );
     }, Math.max(100, Math.floor(this.leaseMs / 3)));
@@ -737,7 +732,7 @@ export class TickBatches {
     // Releasing the rows lets another replica take them at once; when the database is already gone the
     // leases still run out (TICK_LEASE_MS), so shutdown goes on.
     if (this.root) {
-      await sql(this.root.fork(), `update tick_pairs set lease_until = 0 where claimed_by = ? and state = 'claimed'`, [this.replica]).catch((error: unknown) =>
+      await sqlRows(this.root.fork(), `update tick_pairs set lease_until = 0 where claimed_by = ? and state = 'claimed'`, [this.replica]).catch((error: unknown) =>
         this.logger?.warn({ err: error }, 'could not release claimed tick rows on stop; their leases will run out'),
       );
     }
@@ -812,7 +807,7 @@ export interface TickTimes {
  * it is not scheduled or paused). `nextRunAt` is read once per schedule through `jobs`.
  */
 export async function tickTimes(scope: Pick<Scope, 'deps' | 'em'>, d: TickJobData, jobs?: Map<string, Promise<Date | null>>): Promise<TickTimes> {
-  const [row] = await sql<{ schedule: string; last_tick_at: number | string | null; missed_slots: number | string }>(
+  const [row] = await sqlRows<{ schedule: string; last_tick_at: number | string | null; missed_slots: number | string }>(
     scope.em,
     'select schedule, last_tick_at, missed_slots from tick_pairs where integration_id = ? and channel_id = ?',
     [d.integrationId, d.channelId],

@@ -1,0 +1,44 @@
+/**
+ * Raw SQL on the hot paths (a batch of messages, a slot's tick rows), with its values bound.
+ *
+ * MikroORM's `Connection.execute` writes every value into the SQL text (`formatQuery`) before the driver sees it.
+ * A 500-row INSERT then becomes a statement of hundreds of KB that is quoted value by value, scanned again by the
+ * driver, and parsed afresh by the database on every call. Bound, the text depends on the row count only, and the
+ * values go to the driver as they are.
+ *
+ * Values are passed as the drivers take them: strings, numbers, null and Dates (written on SQLite as epoch
+ * milliseconds, as the ORM writes them). JSON columns are given as text (JSON.stringify): the PostgreSQL driver would
+ * write a JS array as an array literal. `?` is the placeholder; `??` is not allowed (knex reads it as an identifier).
+ */
+import type { EntityManager } from '@mikro-orm/core';
+
+type Connection = ReturnType<EntityManager['getConnection']> & {
+  getKnex(): { raw(sql: string, bindings: readonly unknown[]): { transacting(trx: unknown): unknown } & PromiseLike<unknown> };
+  transformRawResult<T>(result: unknown, method: 'all' | 'run'): T;
+};
+
+/** A JSON column's value as text (null stays null). */
+export const jsonText = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/** Rows of a statement that answers rows (select, or `returning`), in `em`'s transaction when it is in one. */
+export function sqlRows<T = Record<string, unknown>>(em: EntityManager, text: string, params: readonly unknown[] = []): Promise<T[]> {
+  return run<T[]>(em, text, params, 'all');
+}
+
+/** A statement run for its effect; answers how many rows it changed. */
+export async function sqlRun(em: EntityManager, text: string, params: readonly unknown[] = []): Promise<number> {
+  return Number((await run<{ affectedRows?: number }>(em, text, params, 'run')).affectedRows ?? 0);
+}
+
+async function run<T>(em: EntityManager, text: string, params: readonly unknown[], method: 'all' | 'run'): Promise<T> {
+  const connection = em.getConnection() as Connection;
+  const query = connection.getKnex().raw(text, params);
+  const trx = em.getTransactionContext();
+  if (trx) query.transacting(trx);
+  try {
+    return connection.transformRawResult<T>(await query, method);
+  } catch (error) {
+    // The same errors as the ORM's own statements (a unique key, a foreign key ...), so callers can tell them apart.
+    throw em.getPlatform().getExceptionConverter().convertException(error as Error);
+  }
+}

@@ -240,7 +240,7 @@ async function onMessageCreated(ctx: WorkScope, { message }: HookEvents['message
   const contactId = connection.lastContactId ?? connection.defaultContactId;
   const base = { kind: DELIVERY_KIND, organisationId: message.organisationId, channelId: message.channelId, targetId: connection.id, url, messageId: message.id };
   if (!contactId) {
-    await ctx.deps.deliveries.record(ctx.em, { ...base, body: null, error: 'no contact to send to: no contact has written in and the connection has no defaultContactId' });
+    await ctx.deps.deliveries.record(ctx.em, { ...base, error: 'no contact to send to: no contact has written in and the connection has no defaultContactId' });
     return;
   }
   await ctx.deps.deliveries.enqueue(ctx.em, {

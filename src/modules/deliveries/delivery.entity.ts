@@ -40,8 +40,9 @@ export const Delivery = defineEntity({
     url: p.text(),
     method: p.string().default('POST'),
     /**
-     * The JSON body sent (kept so a retry sends the same bytes), sealed (`{sealedBody}`, encrypted with
-     * SWITCHBOARD_SECRET_KEY): bodies carry tokens (Rocket.Chat outgoing webhooks) and settings. Never exposed.
+     * The JSON body sent (kept so a retry or a replay sends the same bytes), sealed (`{sealedBody}`, encrypted with
+     * SWITCHBOARD_SECRET_KEY): bodies carry tokens (Rocket.Chat outgoing webhooks) and settings. Never exposed. Null
+     * on calls made by their caller (modifiers, ticks, slash commands), which are never sent again from their row.
      */
     body: p.json<unknown>().nullable(),
     /** Extra request headers, sealed (`{sealed}`, encrypted with SWITCHBOARD_SECRET_KEY): they may carry credentials. Never exposed. */

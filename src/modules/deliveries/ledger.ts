@@ -44,8 +44,12 @@ export interface EnqueueInput extends CallFields {
   orderKey?: string | null;
 }
 
-/** A call the caller made itself, with its outcome. */
-export interface RecordInput extends CallFields {
+/**
+ * A call the caller made itself, with its outcome. Its body is not kept: a stored body is there for the worker to
+ * send the same bytes again, and a call made by its caller (a modifier, a tick, a slash command) is never sent
+ * again from its row (not retried, not replayable), so sealing and writing it would only cost.
+ */
+export interface RecordInput extends Omit<CallFields, 'body'> {
   /** The row's id: the `webhook-id` the call was signed with (`Deliveries.callId()` before `send`). Default: a new one. */
   id?: string;
   /** The `webhook-id` of a call attempted again (a tick retried within its slot): its first attempt's id. Default: `id`. */
@@ -142,7 +146,7 @@ export class DeliveryLedger {
   finished(input: RecordInput, now = new Date()): DeliveryRow {
     const ok = !input.error && input.statusCode != null && input.statusCode >= 200 && input.statusCode < 300;
     return {
-      ...row({ ...input, retry: [] }, now, null, null, this.sealBody(input.body)),
+      ...row({ ...input, retry: [] }, now, null, null, null),
       attempt: input.attempt ?? 1,
       status: ok ? 'succeeded' : 'failed',
       statusCode: input.statusCode ?? null,

@@ -371,7 +371,6 @@ export async function postMessage(ctx: WorkScope, input: PostMessageInput): Prom
           channelId: route.channelId,
           targetId: modifier.integration.id,
           url,
-          body,
           statusCode: outcome.statusCode,
           latencyMs: outcome.latencyMs,
           error,

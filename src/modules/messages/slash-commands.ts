@@ -168,7 +168,6 @@ export async function runCommand(ctx: WorkScope, call: CommandCall): Promise<Mes
     channelId: call.channelId,
     targetId: integration.id,
     url: command.url,
-    body,
     statusCode: outcome.statusCode,
     latencyMs: outcome.latencyMs,
     response: outcome.body,

@@ -464,7 +464,6 @@ async function tickPair(runner: TickBatches, ctx: WorkScope, pair: ClaimedPair, 
         channelId: d.channelId,
         targetId: integration.id,
         url: integration.tickUrl,
-        body,
         statusCode: outcome.statusCode,
         latencyMs: outcome.latencyMs,
         error: outcome.error,
@@ -600,7 +599,7 @@ export class TickBatches {
         await deliveries.insert(tx, rows);
         for (const last of [true, false]) {
           const bySlot = new Map<number, string[]>();
-          for (const r of inputs) if (r.last === last) bySlot.set(r.claim.slot, [...(bySlot.get(r.claim.slot) ?? []), r.claim.linkId]);
+          for (const r of inputs) if (r.last === last) (bySlot.get(r.claim.slot) ?? bySlot.set(r.claim.slot, []).get(r.claim.slot)!).push(r.claim.linkId);
           for (const [slot, ids] of bySlot) {
             await sqlRows(
               tx,

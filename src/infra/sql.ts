@@ -32,7 +32,8 @@ export async function sqlRun(em: EntityManager, text: string, params: readonly u
 
 async function run<T>(em: EntityManager, text: string, params: readonly unknown[], method: 'all' | 'run'): Promise<T> {
   const connection = em.getConnection() as Connection;
-  const query = connection.getKnex().raw(text, params);
+  // undefined goes in as NULL, as the ORM wrote it (knex refuses an undefined binding).
+  const query = connection.getKnex().raw(text, params.includes(undefined) ? params.map((v) => (v === undefined ? null : v)) : params);
   const trx = em.getTransactionContext();
   if (trx) query.transacting(trx);
   try {

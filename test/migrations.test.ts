@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { initOrm } from '../src/db/orm.js';
+import { DELIVERY_COLUMNS } from '../src/modules/deliveries/ledger.js';
+import { MESSAGE_COLUMNS } from '../src/modules/messages/messages.service.js';
 import { freshDatabase, postgresAvailable } from './support/services.js';
 
 /** The migrations must build exactly the schema the entities describe, on both drivers. */
@@ -15,6 +17,25 @@ describe('migrations match the entities', () => {
     } finally {
       await orm.close(true);
       await db.drop();
+    }
+  });
+
+  // Deliveries and messages are written by hand-written multi-row INSERTs on the hot paths: a column added to the
+  // entity must be added to them too, or its rows would take the column's default without anyone noticing.
+  it('the hand-written inserts name every column of their tables', async () => {
+    const orm = await initOrm({ driver: 'sqlite', dbName: path.join(mkdtempSync(path.join(tmpdir(), 'sb-mig-')), 'db.sqlite') });
+    try {
+      const columnsOf = (entity: string) =>
+        orm
+          .getMetadata()
+          .find(entity)!
+          .props.filter((p) => p.persist !== false && p.kind !== '1:m' && p.kind !== 'm:n')
+          .flatMap((p) => p.fieldNames)
+          .sort();
+      expect([...DELIVERY_COLUMNS].sort()).toEqual(columnsOf('Delivery'));
+      expect([...MESSAGE_COLUMNS].sort()).toEqual(columnsOf('Message'));
+    } finally {
+      await orm.close(true);
     }
   });
 

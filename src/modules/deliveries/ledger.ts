@@ -63,7 +63,7 @@ export interface RecordInput extends Omit<CallFields, 'body'> {
 }
 
 /** The columns `insert` writes, in the order `deliveryValues` gives their values. */
-const DELIVERY_COLUMNS = [
+export const DELIVERY_COLUMNS = [
   'id', 'webhook_id', 'organisation_id', 'channel_id', 'kind', 'target_id', 'url', 'method', 'body', 'headers', 'attempt', 'retry', 'status',
   'status_code', 'latency_ms', 'error', 'response', 'next_attempt_at', 'locked_by', 'locked_until', 'message_id', 'seq', 'order_key',
   'request_id', 'replay_of', 'created_at', 'updated_at',

@@ -230,7 +230,7 @@ async function insertNumbered(em: EntityManager, rows: ReturnType<typeof message
 }
 
 /** The columns of `messages` the group commit writes, in the order `insertMessages` gives their values. */
-const MESSAGE_COLUMNS = ['id', 'seq', 'channel_id', 'organisation_id', 'event_name', 'username', 'status', 'message', 'payload', 'source', 'user_id', 'modifiers_applied', 'alias', 'avatar', 'emoji', 'attachments', 'created_at'];
+export const MESSAGE_COLUMNS = ['id', 'seq', 'channel_id', 'organisation_id', 'event_name', 'username', 'status', 'message', 'payload', 'source', 'user_id', 'modifiers_applied', 'alias', 'avatar', 'emoji', 'attachments', 'created_at'];
 const MESSAGE_ROW = `(${MESSAGE_COLUMNS.map(() => '?').join(', ')})`;
 const MESSAGE_INSERT = `insert into messages (${MESSAGE_COLUMNS.join(', ')}) values `;
 

@@ -1,11 +1,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { EntityMetadata } from '@mikro-orm/core';
 import { describe, expect, it } from 'vitest';
 import { initOrm } from '../src/db/orm.js';
 import { DELIVERY_COLUMNS } from '../src/modules/deliveries/ledger.js';
 import { MESSAGE_COLUMNS } from '../src/modules/messages/messages.service.js';
 import { freshDatabase, postgresAvailable } from './support/services.js';
+
+/** The properties of an entity that are columns of its own table. */
+const storedProps = (meta: EntityMetadata) => meta.props.filter((p) => p.persist !== false && p.kind !== '1:m' && p.kind !== 'm:n');
 
 /** The migrations must build exactly the schema the entities describe, on both drivers. */
 describe('migrations match the entities', () => {
@@ -26,10 +30,7 @@ describe('migrations match the entities', () => {
     const orm = await initOrm({ driver: 'sqlite', dbName: path.join(mkdtempSync(path.join(tmpdir(), 'sb-mig-')), 'db.sqlite') });
     try {
       const columnsOf = (entity: string) =>
-        orm
-          .getMetadata()
-          .find(entity)!
-          .props.filter((p) => p.persist !== false && p.kind !== '1:m' && p.kind !== 'm:n')
+        storedProps(orm.getMetadata().find(entity)!)
           .flatMap((p) => p.fieldNames)
           .sort();
       expect([...DELIVERY_COLUMNS].sort()).toEqual(columnsOf('Delivery'));
@@ -50,9 +51,8 @@ describe('migrations match the entities', () => {
         const columns = (await conn.execute(`pragma table_info(\`${meta.tableName}\`)`)) as { name: string; notnull: number }[];
         expect(columns.length, `table ${meta.tableName}`).toBeGreaterThan(0);
         const byName = new Map(columns.map((c) => [c.name, c]));
-        for (const prop of meta.props) {
+        for (const prop of storedProps(meta)) {
           for (const field of prop.fieldNames ?? []) {
-            if (prop.persist === false || prop.kind === '1:m' || prop.kind === 'm:n') continue;
             const column = byName.get(field);
             expect(column, `${meta.tableName}.${field}`).toBeDefined();
             if (!prop.primary) expect(column!.notnull === 0, `${meta.tableName}.${field} nullable`).toBe(!!prop.nullable);

@@ -10,7 +10,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Deps, Scope, WorkScope } from '../../context.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
-import { sqlRows } from '../../infra/sql.js';
+import { sqlRows, sqlRun } from '../../infra/sql.js';
 import { safeEqual } from '../../infra/crypto.js';
 import type { Scheduler } from '../../infra/scheduler.js';
 import { MAX_SOCKETS_PER_HOST } from '../../infra/http.js';
@@ -59,7 +59,6 @@ function intervalOf(inForce: { spec: { label: string }; value: unknown }[]): str
 // SQL on tick_pairs: the claims are single conditional statements, so two replicas never claim one row
 // for one slot (SQLite serialises writers; PostgreSQL re-checks the WHERE clause on the locked row).
 
-
 const inList = (n: number) => Array(n).fill('?').join(', ');
 
 async function schedulePairs(em: EntityManager, schedule: string): Promise<number> {
@@ -96,7 +95,7 @@ async function dropEmptySchedules(ctx: WorkScope, schedules: Iterable<string>) {
  */
 async function deletePairs(ctx: WorkScope, where: string, params: unknown[]) {
   const gone = await sqlRows<{ schedule: string }>(ctx.em, `select schedule from tick_pairs where ${where}`, params);
-  if (gone.length) await sqlRows(ctx.em, `delete from tick_pairs where ${where}`, params);
+  if (gone.length) await sqlRun(ctx.em, `delete from tick_pairs where ${where}`, params);
   const { jobs } = await scheduler(ctx.deps).agenda.queryJobs({ name: TICK_JOB });
   const used = new Set((await sqlRows<{ schedule: string }>(ctx.em, 'select distinct schedule from tick_pairs')).map((r) => r.schedule));
   const unused = jobs.map((j) => (j.data as Partial<ScheduleJobData> | undefined)?.schedule).filter((s): s is string => !!s && !used.has(s));
@@ -131,9 +130,9 @@ export async function syncTick(ctx: WorkScope, d: TickJobData): Promise<'schedul
   }
   const from = slotOf(schedule, Date.now());
   if (existing) {
-    await sqlRows(ctx.em, `update tick_pairs set schedule = ?, slot_at = ?, state = 'done', claimed_by = null, lease_until = null, attempts = 0 where link_id = ?`, [schedule, from, link.id]);
+    await sqlRun(ctx.em, `update tick_pairs set schedule = ?, slot_at = ?, state = 'done', claimed_by = null, lease_until = null, attempts = 0 where link_id = ?`, [schedule, from, link.id]);
   } else {
-    await sqlRows(
+    await sqlRun(
       ctx.em,
       `insert into tick_pairs (link_id, integration_id, channel_id, schedule, slot_at, state, attempts, missed_slots) values (?, ?, ?, ?, ?, 'done', 0, 0)
        on conflict (link_id) do update set schedule = excluded.schedule, slot_at = excluded.slot_at`,
@@ -228,12 +227,12 @@ export async function reconcileTicks(ctx: WorkScope): Promise<{ scheduled: numbe
   const stale = [...have.keys()].filter((id) => !wanted.has(id));
   for (let i = 0; i < stale.length; i += RECONCILE_CHUNK) {
     const chunk = stale.slice(i, i + RECONCILE_CHUNK);
-    await sqlRows(em, `delete from tick_pairs where link_id in (${inList(chunk.length)})`, chunk);
+    await sqlRun(em, `delete from tick_pairs where link_id in (${inList(chunk.length)})`, chunk);
   }
   const missing = [...wanted].filter(([id]) => !have.has(id));
   for (let i = 0; i < missing.length; i += RECONCILE_CHUNK) {
     const chunk = missing.slice(i, i + RECONCILE_CHUNK);
-    await sqlRows(
+    await sqlRun(
       em,
       `insert into tick_pairs (link_id, integration_id, channel_id, schedule, slot_at, state, attempts, missed_slots)
        values ${chunk.map(() => `(?, ?, ?, ?, ?, 'done', 0, 0)`).join(', ')} on conflict (link_id) do nothing`,
@@ -250,7 +249,7 @@ export async function reconcileTicks(ctx: WorkScope): Promise<{ scheduled: numbe
   for (const [schedule, ids] of moved) {
     for (let i = 0; i < ids.length; i += RECONCILE_CHUNK) {
       const chunk = ids.slice(i, i + RECONCILE_CHUNK);
-      await sqlRows(em, `update tick_pairs set schedule = ?, slot_at = ?, state = 'done', claimed_by = null, lease_until = null, attempts = 0 where link_id in (${inList(chunk.length)})`, [schedule, from(schedule), ...chunk]);
+      await sqlRun(em, `update tick_pairs set schedule = ?, slot_at = ?, state = 'done', claimed_by = null, lease_until = null, attempts = 0 where link_id in (${inList(chunk.length)})`, [schedule, from(schedule), ...chunk]);
     }
   }
 
@@ -599,9 +598,14 @@ export class TickBatches {
         await deliveries.insert(tx, rows);
         for (const last of [true, false]) {
           const bySlot = new Map<number, string[]>();
-          for (const r of inputs) if (r.last === last) (bySlot.get(r.claim.slot) ?? bySlot.set(r.claim.slot, []).get(r.claim.slot)!).push(r.claim.linkId);
+          for (const r of inputs) {
+            if (r.last !== last) continue;
+            const ids = bySlot.get(r.claim.slot);
+            if (ids) ids.push(r.claim.linkId);
+            else bySlot.set(r.claim.slot, [r.claim.linkId]);
+          }
           for (const [slot, ids] of bySlot) {
-            await sqlRows(
+            await sqlRun(
               tx,
               `update tick_pairs set attempts = attempts + 1${last ? `, state = 'done'` : ''}
                where link_id in (${inList(ids.length)}) and slot_at = ? and claimed_by = ?`,
@@ -660,7 +664,7 @@ export class TickBatches {
 
   /** The pair is done with the slot without an attempt (skipped, or the slot ended). */
   async finish(ctx: WorkScope, claim: Claim) {
-    await sqlRows(ctx.em.fork(), `update tick_pairs set state = 'done' where link_id = ? and slot_at = ? and claimed_by = ?`, [claim.linkId, claim.slot, this.replica]);
+    await sqlRun(ctx.em.fork(), `update tick_pairs set state = 'done' where link_id = ? and slot_at = ? and claimed_by = ?`, [claim.linkId, claim.slot, this.replica]);
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -681,7 +685,7 @@ export class TickBatches {
     if (this.heartbeat || !this.root) return;
     const root = this.root;
     this.heartbeat = setInterval(() => {
-      void sqlRows(root.fork(), `update tick_pairs set lease_until = ? where claimed_by = ? and state = 'claimed'`, [Date.now() + this.leaseMs, this.replica]).catch((error) =>
+      void sqlRun(root.fork(), `update tick_pairs set lease_until = ? where claimed_by = ? and state = 'claimed'`, [Date.now() + this.leaseMs, this.replica]).catch((error) =>
         this.logger?.warn({ err: error }, 'could not renew the leases of ticks in flight'),
       );
     }, Math.max(100, Math.floor(this.leaseMs / 3)));
@@ -731,7 +735,7 @@ export class TickBatches {
     // Releasing the rows lets another replica take them at once; when the database is already gone the
     // leases still run out (TICK_LEASE_MS), so shutdown goes on.
     if (this.root) {
-      await sqlRows(this.root.fork(), `update tick_pairs set lease_until = 0 where claimed_by = ? and state = 'claimed'`, [this.replica]).catch((error: unknown) =>
+      await sqlRun(this.root.fork(), `update tick_pairs set lease_until = 0 where claimed_by = ? and state = 'claimed'`, [this.replica]).catch((error: unknown) =>
         this.logger?.warn({ err: error }, 'could not release claimed tick rows on stop; their leases will run out'),
       );
     }

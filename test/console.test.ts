@@ -91,6 +91,8 @@ describe.skipIf(!chromiumAvailable)('the web console in a real browser', () => {
   let specServer: LocalServer;
   let target: LocalServer;
   let targetStatus = 500;
+  // How long the relay takes to answer (ms).
+  let targetDelay = 0;
   let browser: Browser;
   let page: Page;
   let channelId = '';
@@ -124,7 +126,11 @@ describe.skipIf(!chromiumAvailable)('the web console in a real browser', () => {
     // circuit stays open until the replay closes it, and the calls it held never go out in a later step.
     t = await startTestApp('sqlite', { DELIVERY_CIRCUIT_FAILURES: '3', DELIVERY_CIRCUIT_COOLDOWN_SECONDS: '3600' });
     proxy = await startProxy(t.url);
-    target = await startServer((_req, res: ServerResponse) => json(res, targetStatus, targetStatus < 300 ? { status: 'accepted' } : { error: 'board is down' }));
+    target = await startServer((_req, res: ServerResponse) => {
+      const answer = () => json(res, targetStatus, targetStatus < 300 ? { status: 'accepted' } : { error: 'board is down' });
+      if (targetDelay) setTimeout(answer, targetDelay);
+      else answer();
+    });
     specServer = await startServer((req, res) => {
       if (req.url === '/logo.svg') {
         res.writeHead(200, { 'content-type': 'image/svg+xml' });
@@ -423,9 +429,23 @@ describe.skipIf(!chromiumAvailable)('the web console in a real browser', () => {
     await expect.poll(() => gone.count(), { timeout: 20_000 }).toBe(1);
     const goneId = (await gone.getAttribute('data-delivery-id'))!;
     targetStatus = 202;
-    await page.getByLabel('Integration to recover').selectOption({ label: 'Incident Relay' });
-    await page.getByRole('button', { name: 'Send failed calls again' }).click();
-    await expect.poll(() => page.getByRole('status').filter({ hasText: /^\d+ failed calls? sent again\.$/ }).count(), { timeout: 15_000 }).toBe(1);
+    // The read that follows the recovery sees the replay still pending (the relay takes 1 s to answer) and answers
+    // late, after the replay's success came as an event: what it read must not hide what the event told.
+    targetDelay = 1_000;
+    await page.route('**/graphql', async (route) => {
+      if (!route.request().postData()?.includes('query ConsoleDeliveries(')) return route.continue();
+      const response = await route.fetch();
+      await new Promise((done) => setTimeout(done, 2_500));
+      await route.fulfill({ response });
+    });
+    try {
+      await page.getByLabel('Integration to recover').selectOption({ label: 'Incident Relay' });
+      await page.getByRole('button', { name: 'Send failed calls again' }).click();
+      await expect.poll(() => page.getByRole('status').filter({ hasText: /^\d+ failed calls? sent again\.$/ }).count(), { timeout: 15_000 }).toBe(1);
+    } finally {
+      await page.unroute('**/graphql');
+      targetDelay = 0;
+    }
     const recovered = page.locator(`tr[data-replay-of="${goneId}"]`);
     await expect.poll(() => recovered.getAttribute('data-status'), { timeout: 30_000 }).toBe('succeeded');
     expect(target.requests.filter((r) => (r.json as { message?: string } | undefined)?.message === 'Relay is gone for a moment').length).toBe(2);

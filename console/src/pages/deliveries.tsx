@@ -235,6 +235,11 @@ function EndpointHealth({ links, channelId, canManage, reload }: { links: Link[]
     </section>
   );
 }
+/** Of a row as read and as an event told it, the later: a call leaves `pending` once and never goes back. */
+function fresher(read: Row, heard: Row | undefined): Row {
+  return heard && !(heard.status === 'pending' && read.status !== 'pending') ? heard : read;
+}
+
 const STATUSES = ['pending', 'succeeded', 'failed', 'retried'];
 const TONE: Record<string, Tone> = { succeeded: 'ok', failed: 'bad', retried: 'warn', pending: 'plain' };
 
@@ -261,9 +266,13 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
   const older = useRef(false);
   // Only the latest read is shown: a slower earlier one (the filter before a change, a timed refresh) is dropped.
   const latest = useRef(0);
+  // The rows events brought while the latest read was in flight: its answer may predate them (a replay's success
+  // can come between the read's query and its answer), so they are laid over the rows it read.
+  const heard = useRef(new Map<string, Row>());
   const load = async (after: string | null) => {
     const mine = ++latest.current;
     older.current = !!after;
+    heard.current = new Map();
     setLoading(true);
     try {
       const data = await request(DeliveriesQuery, { channelId, organisationId, status: status || null, after });
@@ -272,7 +281,10 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
       setNames(new Map((data.organisation?.integrations ?? []).map((i) => [i.id, i.name])));
       setLinks(data.channel?.integrations ?? []);
       setCanManage(!!data.organisation && data.organisation.viewerRole !== 'MEMBER');
-      setRows((current) => [...(after ? current : []), ...(page?.edges.map((e) => e.node) ?? [])]);
+      const read = (page?.edges ?? []).map((e) => fresher(e.node, heard.current.get(e.node.id)));
+      const readIds = new Set(read.map((r) => r.id));
+      const since = after ? [] : [...heard.current.values()].filter((r) => !readIds.has(r.id) && (!status || r.status === status));
+      setRows((current) => [...since, ...(after ? current : []), ...read]);
       setNext(page?.pageInfo.hasNextPage ? (page.pageInfo.endCursor ?? null) : null);
       setError(null);
       setShownFilter(status);
@@ -297,6 +309,7 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
       if (event.delivery) {
         const row = { ...event.delivery, nextAttemptAt: event.retryAt ?? event.delivery.nextAttemptAt };
         const wanted = !status || row.status === status;
+        heard.current.set(row.id, row);
         setRows((current) => {
           const at = current.findIndex((r) => r.id === row.id);
           if (at < 0) return wanted ? [row, ...current] : current;

@@ -1,6 +1,7 @@
 /**
  * Builds the gateway for `npm start`: src/main.ts and the packages it imports, bundled by esbuild into one
- * CommonJS script, dist/main.cjs (gitignored). Plain JavaScript, so that starting needs no TypeScript loader.
+ * CommonJS script, dist/main.cjs (gitignored), and beside it the sender thread the gateway starts,
+ * dist/send-thread.cjs. Plain JavaScript, so that starting needs no TypeScript loader.
  *
  * Why a bundle: run from source, start-up was spent almost wholly on loading ~2,000 files (resolving,
  * reading, lexing CommonJS for named exports, compiling) through a run-time TypeScript transform; one file
@@ -129,8 +130,10 @@ const codeCaches = () => readdirSync(out).filter((name) => /^main\.[0-9a-f]{16}\
 export async function buildGateway() {
   const started = Date.now();
   const result = await build({
-    entryPoints: [path.join(root, 'src', 'main.ts')],
-    outfile: entry,
+    // The gateway, and the sender thread it starts (src/modules/deliveries/send-threads.ts) beside it.
+    entryPoints: { main: path.join(root, 'src', 'main.ts'), 'send-thread': path.join(root, 'src', 'modules', 'deliveries', 'send-thread.ts') },
+    outdir: out,
+    outExtension: { '.js': '.cjs' },
     write: false,
     bundle: true,
     platform: 'node',

@@ -339,6 +339,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         const budget = options.shutdownTimeoutMs;
         await worker?.stop(budget ? { deadline: began + budget - Math.max(250, budget / 10) } : undefined);
         phase('delivery worker stopped');
+        await deps.deliveries.close();
         for (const off of unwire) off();
         deps.messages.feeds.close();
         deps.liveAccess.stop();

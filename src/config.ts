@@ -22,6 +22,7 @@ const EnvSchema = z.object({
   SWITCHBOARD_DATA_DIR: z.string().default('./data'),
   OUTBOUND_ALLOW_PRIVATE: z.string().optional(),
   OUTBOUND_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  OUTBOUND_THREADS: z.coerce.number().int().min(0).max(16).default(1),
   SPEC_MAX_BYTES: z.coerce.number().int().positive().default(1_048_576),
   MODIFIER_BUDGET_MS: z.coerce.number().int().positive().default(1_000),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
@@ -90,6 +91,8 @@ export interface Config {
     allowPrivate: boolean | string[];
     timeoutMs: number;
     specMaxBytes: number;
+    /** Threads that make the calls of ticks, modifiers and slash commands (modules/deliveries/send-threads.ts); 0: the main thread. */
+    threads: number;
   };
   modifierBudgetMs: number;
   /** Time budget of a slash command's call (no retry): 3 s, as Slack gives a command. */
@@ -213,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowPrivate: parseAllowPrivate(e.OUTBOUND_ALLOW_PRIVATE),
       timeoutMs: e.OUTBOUND_TIMEOUT_MS,
       specMaxBytes: e.SPEC_MAX_BYTES,
+      threads: e.OUTBOUND_THREADS,
     },
     modifierBudgetMs: e.MODIFIER_BUDGET_MS,
     commandTimeoutMs: e.COMMAND_TIMEOUT_MS,

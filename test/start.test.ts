@@ -2,7 +2,7 @@
  * `npm start` runs the gateway from its bundle (dist/main.cjs, built by scripts/build.mjs when stale, compiled with its code cache), not
  * from the TypeScript sources the other tests import: this runs that command's program on the embedded
  * default and goes through the parts the bundle leaves to Node at run time or loads late (GraphiQL's page,
- * Swagger UI's files, response serialisers compiled at first use, the first start's admin token).
+ * Swagger UI's files, response serialisers compiled at first use, the first start's admin token, the sender thread).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentedModifier } from './fixtures/specs.js';
+import { remoteGateway } from './support/app.js';
+import { json, startServer, type LocalServer } from './support/http-server.js';
+import { createChannel, createOrg } from './support/seed.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,7 +30,18 @@ interface Started {
 async function startGateway(dataDir: string): Promise<Started> {
   const child = spawn(process.execPath, ['--no-node-snapshot', path.join(root, 'scripts/start.mjs')], {
     cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', PORT: '0', HOST: '127.0.0.1', SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn', SWITCHBOARD_ADMIN_TOKEN: '' },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SWITCHBOARD_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      SWITCHBOARD_ADMIN_TOKEN: '',
+      // The modifier below answers on loopback.
+      OUTBOUND_ALLOW_PRIVATE: '127.0.0.1',
+      MODIFIER_BUDGET_MS: '10000',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -104,6 +120,35 @@ describe('npm start (the bundled gateway on its embedded default)', () => {
     const res = await fetch(`${url}/organisations/nothing/integrations`);
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ status: 'error', status_code: 401 });
+  });
+
+  it('makes the calls of a modifier on its sender thread, bundled beside it (dist/send-thread.cjs), signed', async () => {
+    expect(readdirSync(path.join(root, 'dist'))).toContain('send-thread.cjs');
+    const modifier: LocalServer = await startServer((req, res) =>
+      req.url === '/spec' ? json(res, 200, documentedModifier(`${modifier.url}/modify`)) : json(res, 200, { message: `${(req.json as { message: string }).message}, modified` }),
+    );
+    try {
+      const t = remoteGateway(url);
+      const organisationId = await createOrg(t, 'Bundled', token);
+      const channel = await createChannel(t, organisationId, 'general', token);
+      const added = await t.gqlData<{ addIntegration: { data: { id: string; signingSecret: string } } }>(
+        `mutation ($organisationId: ID!, $jsonUrl: String!) { addIntegration(input: { organisationId: $organisationId, jsonUrl: $jsonUrl }) { ... on MutationAddIntegrationSuccess { data { id signingSecret } } } }`,
+        { organisationId, jsonUrl: `${modifier.url}/spec` },
+        token,
+      );
+      const integration = added.addIntegration.data;
+      await t.gqlData(`mutation ($integrationId: ID!, $channelId: ID!) { enableIntegration(input: { integrationId: $integrationId, channelId: $channelId }) { __typename } }`, { integrationId: integration.id, channelId: channel.id }, token);
+      const sent = await t.gqlData<{ sendMessage: { data: { message: string } } }>(
+        `mutation ($channelId: ID!) { sendMessage(input: { channelId: $channelId, message: "hello" }) { ... on MutationSendMessageSuccess { data { message } } } }`,
+        { channelId: channel.id },
+        token,
+      );
+      expect(sent.sendMessage.data.message).toBe('hello, modified');
+      const call = modifier.requests.find((r) => r.url === '/modify')!;
+      expect(new Webhook(integration.signingSecret).verify(call.body, call.headers as Record<string, string>)).toMatchObject({ message: 'hello', channel_id: channel.id });
+    } finally {
+      await modifier.close();
+    }
   });
 
   it('stops cleanly on SIGTERM, writing the code cache it did not find', async () => {

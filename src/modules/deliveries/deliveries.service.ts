@@ -43,7 +43,8 @@ import { requireChannel } from '../channels/channels.service.js';
 import { requireMembership } from '../organisations/organisations.service.js';
 import { DELIVERY_STATUSES, Delivery, type DeliveryStatus } from './delivery.entity.js';
 import { DeliveryLedger, type DeliveryRow, type EnqueueInput, type RecordInput, type ReplaySource } from './ledger.js';
-import { sendOnce } from './sender.js';
+import { SendThreads } from './send-threads.js';
+import { sendOnce, type SendInput } from './sender.js';
 import { LEASE_MS, startDeliveryWorker, type DeliveryKindHandler, type HealthChange, type RecordedAttempt, type RunningWorker, type WorkerOptions } from './worker.js';
 import { DeliveryTarget } from './delivery-target.entity.js';
 import { reenable, setTargetOptions, targetKey, targetOptions, DEFAULT_TARGET_OPTIONS, type TargetOptions, type TargetRef } from './health.js';
@@ -75,9 +76,13 @@ export class Deliveries {
 
   /** Changes of targets' health, in /metrics (switchboard_delivery_target_transitions_total). */
   private readonly transitions: Counter<'kind' | 'transition'>;
+  /** Where `send` makes its calls: sender threads, or (OUTBOUND_THREADS=0) this thread. */
+  private readonly threads: SendThreads | null;
 
   constructor(private readonly base: Pick<Deps, 'config' | 'http' | 'metrics' | 'pubsub' | 'logger'>) {
     this.ledger = new DeliveryLedger(base.config.secretKey, base.metrics, base.config.deliveries.retryMs);
+    const { outbound } = base.config;
+    this.threads = outbound.threads ? new SendThreads(outbound, outbound.threads, base.logger) : null;
     this.transitions = new Counter({
       name: 'switchboard_delivery_target_transitions_total',
       help: 'Changes of a delivery target\'s health, by kind and transition (opened, closed, disabled, reenabled)',
@@ -196,8 +201,13 @@ export class Deliveries {
    * One JSON call through the guarded client, timed, never throwing: for callers that then `record` it with
    * `id` = `signing.id` (take one from `callId()` first, so the row's id is the `webhook-id` sent).
    */
-  send(input: Parameters<typeof sendOnce>[1]) {
-    return sendOnce(this.base, input);
+  send(input: SendInput) {
+    return this.threads ? this.threads.send(input) : sendOnce(this.base, input);
+  }
+
+  /** Stop the sender threads (once nothing sends any more: the app's last steps). */
+  async close() {
+    await this.threads?.close();
   }
 
   /**

@@ -294,6 +294,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     deps,
     bootstrapToken: issued?.token ?? null,
     async start() {
+      deps.deliveries.startThreads();
       await server.listen({ port: config.port, host: config.host });
       // Pending output deliveries and retries (durable in the database) resume here.
       worker ??= deps.deliveries.startWorker(orm, deps);

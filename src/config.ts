@@ -91,7 +91,7 @@ export interface Config {
     allowPrivate: boolean | string[];
     timeoutMs: number;
     specMaxBytes: number;
-    /** Threads that make the calls of ticks, modifiers and slash commands (modules/deliveries/send-threads.ts); 0: the main thread. */
+    /** Threads that make the calls of deliveries, ticks, modifiers and slash commands (modules/deliveries/send-threads.ts); 0: the main thread. */
     threads: number;
   };
   modifierBudgetMs: number;

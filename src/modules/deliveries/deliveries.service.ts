@@ -198,11 +198,17 @@ export class Deliveries {
   }
 
   /**
-   * One JSON call through the guarded client, timed, never throwing: for callers that then `record` it with
-   * `id` = `signing.id` (take one from `callId()` first, so the row's id is the `webhook-id` sent).
+   * One JSON call through the guarded client, timed, never throwing, made on a sender thread (OUTBOUND_THREADS):
+   * the worker's deliveries, ticks, modifiers and slash commands all call through here. Callers that then `record`
+   * it use `id` = `signing.id` (take one from `callId()` first, so the row's id is the `webhook-id` sent).
    */
   send(input: SendInput) {
     return this.threads ? this.threads.send(input) : sendOnce(this.base, input);
+  }
+
+  /** Start the sender threads (the app's start), so that no call waits for one to load. */
+  startThreads() {
+    this.threads?.start();
   }
 
   /** Stop the sender threads (once nothing sends any more: the app's last steps). */

@@ -15,7 +15,7 @@ import type { Deps, WorkScope } from '../../context.js';
 import { withRequestId } from '../../infra/logger.js';
 import { Delivery, type DeliveryStatus } from './delivery.entity.js';
 import { RESPONSE_KEEP, type DeliveryLedger, type DeliveryRow } from './ledger.js';
-import { sendOnce, type AttemptOutcome } from './sender.js';
+import type { AttemptOutcome } from './sender.js';
 import { gate, recordOutcome, targetKey, type HealthTransition, type TargetRef } from './health.js';
 import type { DeliveryTarget } from './delivery-target.entity.js';
 
@@ -274,7 +274,7 @@ export function startDeliveryWorker(
       ? { statusCode: null, latencyMs: 0, error: 'the stored request or its signing key cannot be decrypted with the current SWITCHBOARD_SECRET_KEY: not sent', failure: 'unreadable', body: '', ok: false }
       : disabled
         ? { statusCode: null, latencyMs: 0, error: `not sent: the target is disabled (${disabled}); an admin re-enables it`, failure: 'disabled', body: '', ok: false }
-        : await sendOnce(deps, { url: row.url, body, headers, method: row.method, signing: { id: row.webhookId ?? row.id, keys } });
+        : await deps.deliveries.send({ url: row.url, body, headers, method: row.method, signing: { id: row.webhookId ?? row.id, keys } });
     // Handed back on stop while in flight: whoever claims it next makes the attempt again.
     if (abandoned.has(row.id)) return;
     let change: HealthChange | null = null;

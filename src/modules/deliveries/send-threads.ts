@@ -8,8 +8,8 @@
  *
  * Each thread has its own guarded client, built from the same outbound settings (so the same SSRF guard, time
  * limit and MAX_SOCKETS_PER_HOST sockets per host). Calls are handed over and answered in batches, one message per
- * turn of the event loop. A thread that dies answers its calls in flight as failed (sent again, like any failed
- * attempt, under the same webhook-id), and the next call starts a new one.
+ * turn of the event loop. A thread that dies answers its calls in flight as failed (a delivery or a tick sends
+ * such a call again, as after any failed attempt, under the same webhook-id), and the next call starts a new one.
  */
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../../config.js';
@@ -44,10 +44,6 @@ export class SendThreads {
     private readonly logger: Logger,
   ) {
     this.threads = Array.from({ length: count }, () => null);
-  }
-
-  get size() {
-    return this.threads.length;
   }
 
   /**
@@ -98,7 +94,8 @@ export class SendThreads {
     const gone = (why: string) => {
       if (this.threads[at] === thread) this.threads[at] = null;
       if (!thread.pending.size) return;
-      this.logger.error({ calls: thread.pending.size, why }, 'a sender thread stopped with calls in flight: they count as failed');
+      // On stop the calls left are those the delivery worker already handed back: expected, not an error.
+      this.logger[this.closed ? 'warn' : 'error']({ calls: thread.pending.size, why }, 'a sender thread stopped with calls in flight: they count as failed');
       for (const id of [...thread.pending.keys()]) this.answer(thread, id, failed(`the sender thread stopped (${why})`));
     };
     worker.on('error', (error) => gone(error.message));

@@ -266,13 +266,13 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
   const older = useRef(false);
   // Only the latest read is shown: a slower earlier one (the filter before a change, a timed refresh) is dropped.
   const latest = useRef(0);
-  // The rows events brought while the latest read was in flight: its answer may predate them (a replay's success
-  // can come between the read's query and its answer), so they are laid over the rows it read.
-  const heard = useRef(new Map<string, Row>());
+  // The rows events brought while the latest read was in flight (null when none is): its answer may predate them
+  // (a replay's success can come between the read's query and its answer), so they are laid over the rows it read.
+  const heard = useRef<Map<string, Row> | null>(null);
   const load = async (after: string | null) => {
     const mine = ++latest.current;
     older.current = !!after;
-    heard.current = new Map();
+    const events = (heard.current = new Map<string, Row>());
     setLoading(true);
     try {
       const data = await request(DeliveriesQuery, { channelId, organisationId, status: status || null, after });
@@ -281,9 +281,9 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
       setNames(new Map((data.organisation?.integrations ?? []).map((i) => [i.id, i.name])));
       setLinks(data.channel?.integrations ?? []);
       setCanManage(!!data.organisation && data.organisation.viewerRole !== 'MEMBER');
-      const read = (page?.edges ?? []).map((e) => fresher(e.node, heard.current.get(e.node.id)));
+      const read = (page?.edges ?? []).map((e) => fresher(e.node, events.get(e.node.id)));
       const readIds = new Set(read.map((r) => r.id));
-      const since = after ? [] : [...heard.current.values()].filter((r) => !readIds.has(r.id) && (!status || r.status === status));
+      const since = after ? [] : [...events.values()].filter((r) => !readIds.has(r.id) && (!status || r.status === status));
       setRows((current) => [...since, ...(after ? current : []), ...read]);
       setNext(page?.pageInfo.hasNextPage ? (page.pageInfo.endCursor ?? null) : null);
       setError(null);
@@ -292,7 +292,10 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
     } catch (e) {
       if (mine === latest.current) setError((e as Error).message);
     } finally {
-      if (mine === latest.current) setLoading(false);
+      if (mine === latest.current) {
+        setLoading(false);
+        heard.current = null;
+      }
     }
   };
 
@@ -309,7 +312,7 @@ export function Deliveries({ channelId, organisationId }: { channelId: string; o
       if (event.delivery) {
         const row = { ...event.delivery, nextAttemptAt: event.retryAt ?? event.delivery.nextAttemptAt };
         const wanted = !status || row.status === status;
-        heard.current.set(row.id, row);
+        heard.current?.set(row.id, row);
         setRows((current) => {
           const at = current.findIndex((r) => r.id === row.id);
           if (at < 0) return wanted ? [row, ...current] : current;

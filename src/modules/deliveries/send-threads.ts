@@ -73,12 +73,12 @@ export class SendThreads {
     thread.queue = [];
     try {
       thread.worker.postMessage(calls);
-    } catch (error) {
-      // A body that cannot be copied to another thread (not JSON data) fails its call alone.
+    } catch {
+      // A body that cannot be copied to another thread (not JSON data) fails its call alone, with its own reason.
       for (const call of calls) {
         try {
           thread.worker.postMessage([call]);
-        } catch {
+        } catch (error) {
           this.answer(thread, call[0], failed(`the call could not be handed to the sender thread: ${(error as Error).message}`));
         }
       }

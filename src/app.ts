@@ -10,7 +10,7 @@ import type { GraphQLContext } from './graphql/context.js';
 import { schema } from './schema.js';
 import { maskError, yogaLogger } from './graphql/errors.js';
 import { useInputGuard } from './graphql/input-guard.js';
-import { useGraphQLJsExecute } from './graphql/executor.js';
+import { useCompiledExecute } from './graphql/executor.js';
 import { refuseBadInput } from './rest/input-guard.js';
 import { anonymousSchemaPrivacy, AUTHENTICATED, limitPlugins, withoutSuggestions, type AuthenticatedMark } from './graphql/limits.js';
 import { GraphQLError, type DocumentNode } from 'graphql';
@@ -142,7 +142,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       useInputGuard(),
       countSubscriptions(metrics),
       useSharedSubscriptionResults(['channelMessages']),
-      useGraphQLJsExecute(),
+      useCompiledExecute(),
       // Subscriptions end when their token is revoked or expires, or their member leaves the organisation.
       useLiveAccess(),
     ],

@@ -11,7 +11,7 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from './support/app.js';
 import { json, startServer, type LocalServer, type Recorded } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
-import { runSlot, TICK_JOB } from '../src/modules/ticks/ticks.service.js';
+import { reconcileTicks, runSlot, TICK_JOB } from '../src/modules/ticks/ticks.service.js';
 import { TickPair } from '../src/modules/ticks/tick-pair.entity.js';
 import { keySlot } from '../src/modules/ticks/tick-slots.js';
 import { until, sleep } from './support/wait.js';
@@ -213,6 +213,24 @@ for (const db of databases) {
       // The pair was the only one on its crontab: switching it off removes the schedule's job.
       await t.gql(Disable, { integrationId, channelId: channel.id });
       expect(await scheduleJobs('0 */2 * * *')).toHaveLength(0);
+    });
+
+    it('reconciles at start with intervals stored as text at both levels (PostgreSQL hands JSON strings back decoded)', async () => {
+      const org = await createOrg(t, 'Stored');
+      const a = await createChannel(t, org, 'a');
+      const b = await createChannel(t, org, 'b');
+      const integrationId = await addIntegration(t, org, `${integration.url}/spec/quiet-slow`);
+      await t.gql(Enable, { integrationId, channelId: a.id });
+      await t.gql(Enable, { integrationId, channelId: b.id });
+      const orgLevel = await t.gqlData('mutation($i: ID!) { setIntegrationSetting(input: { integrationId: $i, label: "interval", value: "0 0 * * *" }) { __typename } }', { i: integrationId });
+      expect(orgLevel.setIntegrationSetting.__typename).toBe('MutationSetIntegrationSettingSuccess');
+      await t.gql(SetChannelSetting, { integrationId, channelId: b.id, label: 'interval', value: '0 */3 * * *' });
+      // What a restart does: every pair is read back from the stored rows.
+      const done = await reconcileTicks({ em: t.app.orm.em.fork(), deps: t.app.deps });
+      expect(done.pairs).toBeGreaterThanOrEqual(2);
+      expect((await pairs({ integrationId, channelId: a.id }))[0].schedule).toBe('0 0 * * *');
+      expect((await pairs({ integrationId, channelId: b.id }))[0].schedule).toBe('0 */3 * * *');
+      await t.gql(RemoveIntegration, { id: integrationId });
     });
 
     it('removes the job when the channel or the integration goes', async () => {

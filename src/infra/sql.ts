@@ -20,6 +20,15 @@ type Connection = ReturnType<EntityManager['getConnection']> & {
 /** A JSON column's value as text (null stays null). */
 export const jsonText = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 
+/**
+ * A JSON column's value as a raw statement reads it back: SQLite answers the text, PostgreSQL's driver has
+ * already decoded it. A string value is then a JSON text on SQLite but the string itself on PostgreSQL, so
+ * "is it a string?" cannot tell the two apart: the platform does.
+ */
+export function jsonValue(em: EntityManager, v: unknown): unknown {
+  return typeof v === 'string' && !em.getPlatform().convertsJsonAutomatically() ? JSON.parse(v) : v;
+}
+
 /** Rows of a statement that answers rows (select, or `returning`), in `em`'s transaction when it is in one. */
 export function sqlRows<T = Record<string, unknown>>(em: EntityManager, text: string, params: readonly unknown[] = []): Promise<T[]> {
   return run<T[]>(em, text, params, 'all');

@@ -10,7 +10,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Deps, Scope, WorkScope } from '../../context.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
-import { sqlRows, sqlRun } from '../../infra/sql.js';
+import { jsonValue, sqlRows, sqlRun } from '../../infra/sql.js';
 import { safeEqual } from '../../infra/crypto.js';
 import type { Scheduler } from '../../infra/scheduler.js';
 import { MAX_SOCKETS_PER_HOST } from '../../infra/http.js';
@@ -160,9 +160,6 @@ export async function cancelTicks(ctx: WorkScope, data: Partial<TickJobData>) {
   return deletePairs(ctx, where.join(' and '), params);
 }
 
-/** A JSON column as the driver hands it: text on SQLite, parsed on PostgreSQL. */
-const jsonValue = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
-
 /**
  * The crontab in force for every interval integration switched on for a channel, by link id, in three
  * plain queries (no entities: hydrating tens of thousands of integrations would take longer than
@@ -185,8 +182,8 @@ async function intervalsInForce(ctx: WorkScope): Promise<Map<string, { integrati
       [INTERVAL_LABEL],
     ),
   ]);
-  const org = new Map(orgRows.map((r) => [r.integration_id, jsonValue(r.value)]));
-  const chan = new Map(channelRows.map((r) => [`${r.integration_id}:${r.channel_id}`, jsonValue(r.value)]));
+  const org = new Map(orgRows.map((r) => [r.integration_id, jsonValue(em, r.value)]));
+  const chan = new Map(channelRows.map((r) => [`${r.integration_id}:${r.channel_id}`, jsonValue(em, r.value)]));
   const schemas = new Map<string, SettingSpec[]>();
   const one = (has: boolean, value: unknown) => (has ? new Map([[INTERVAL_LABEL, value]]) : new Map<string, unknown>());
   const wanted = new Map<string, { integrationId: string; channelId: string; schedule: string }>();
@@ -195,7 +192,7 @@ async function intervalsInForce(ctx: WorkScope): Promise<Map<string, { integrati
   const problemOf = (cron: string | null) => (problems.has(cron) ? problems.get(cron)! : problems.set(cron, cronProblem(cron)).get(cron)!);
   for (const l of links) {
     let schema = schemas.get(l.integration_id);
-    if (!schema) schemas.set(l.integration_id, (schema = (jsonValue(l.settings_schema) as SettingSpec[]).filter((s) => s.label === INTERVAL_LABEL)));
+    if (!schema) schemas.set(l.integration_id, (schema = (jsonValue(em, l.settings_schema) as SettingSpec[]).filter((s) => s.label === INTERVAL_LABEL)));
     const pairKey = `${l.integration_id}:${l.channel_id}`;
     const cron = intervalOf(settingsInForce(schema, one(org.has(l.integration_id), org.get(l.integration_id)), one(chan.has(pairKey), chan.get(pairKey))));
     if (problemOf(cron)) {
@@ -537,8 +534,8 @@ async function loadTargets(em: EntityManager, deps: Pick<Deps, 'config'>, linkId
     });
     integrations.set(r.id, {
       id: r.id,
-      spec: jsonValue(r.spec) as Record<string, unknown>,
-      settingsSchema: jsonValue(r.settings_schema) as SettingSpec[],
+      spec: jsonValue(em, r.spec) as Record<string, unknown>,
+      settingsSchema: jsonValue(em, r.settings_schema) as SettingSpec[],
       target: { id: r.id, isActive: boolValue(r.is_active), tickUrl: r.tick_url, signingKeys: keys },
     });
   }

@@ -29,6 +29,13 @@ export function jsonValue(em: EntityManager, v: unknown): unknown {
   return typeof v === 'string' && !em.getPlatform().convertsJsonAutomatically() ? JSON.parse(v) : v;
 }
 
+/** A datetime column as a raw statement reads it back: epoch milliseconds on SQLite, its text on PostgreSQL. */
+export const dateValue = (v: unknown): Date | null =>
+  v == null ? null : v instanceof Date ? v : new Date(typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : (v as string | number));
+
+/** A boolean column as a raw statement reads it back: 0/1 on SQLite, a boolean on PostgreSQL. */
+export const boolValue = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
+
 /** Rows of a statement that answers rows (select, or `returning`), in `em`'s transaction when it is in one. */
 export function sqlRows<T = Record<string, unknown>>(em: EntityManager, text: string, params: readonly unknown[] = []): Promise<T[]> {
   return run<T[]>(em, text, params, 'all');

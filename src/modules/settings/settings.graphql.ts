@@ -7,12 +7,14 @@ import { loadByIds } from '../../graphql/loaders.js';
 import { ChannelIntegrationRef, IntegrationRef } from '../integrations/integrations.graphql.js';
 import type { Integration } from '../integrations/integration.entity.js';
 import { requireChannel } from '../channels/channels.service.js';
-import { ChannelIntegrationSetting, IntegrationSetting } from './integration-setting.entity.js';
+import { IntegrationSetting } from './integration-setting.entity.js';
 import {
   deleteChannelIntegrationSetting,
   setChannelIntegrationSetting,
   setIntegrationSetting,
   settingsInForceFor,
+  channelSettingRecords,
+  type ChannelSettingRecord,
   type SettingInForce,
 } from './settings.service.js';
 
@@ -28,7 +30,7 @@ export const IntegrationSettingRef = builder.objectRef<IntegrationSetting>('Inte
   }),
 });
 
-export const ChannelIntegrationSettingRef = builder.objectRef<ChannelIntegrationSetting>('ChannelIntegrationSetting').implement({
+export const ChannelIntegrationSettingRef = builder.objectRef<ChannelSettingRecord>('ChannelIntegrationSetting').implement({
   description: 'A channel-level value of an integration setting; it overrides the organisation-level value.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The UUID of the stored value (pass it to deleteChannelIntegrationSetting).' }),
@@ -90,20 +92,15 @@ builder.objectFields(IntegrationRef, (t) => ({
   }),
 }));
 
-const pairKey = (l: { integration: Integration; channel: { id: string } }) => `${l.integration.id}:${l.channel.id}`;
+const pairKey = (l: { integration: { id: string }; channel: { id: string } }) => `${l.integration.id}:${l.channel.id}`;
 
 builder.objectFields(ChannelIntegrationRef, (t) => ({
   settings: t.loadableList({
     type: ChannelIntegrationSettingRef,
     description: 'Channel-level values, oldest first.',
     load: async (keys: string[], ctx) => {
-      const pairs = keys.map((k) => k.split(':'));
-      const rows = await ctx.em.find(
-        ChannelIntegrationSetting,
-        { integration: { $in: pairs.map((p) => p[0]) }, channel: { $in: pairs.map((p) => p[1]) } },
-        { orderBy: { createdAt: 'asc', id: 'asc' } },
-      );
-      return groupBy(keys, rows, pairKey);
+      const records = await channelSettingRecords(ctx.em, keys.map((k) => ({ integrationId: k.split(':')[0]!, channelId: k.split(':')[1]! })));
+      return groupBy(keys, records, pairKey);
     },
     resolve: (l) => pairKey(l),
   }),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Scope } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
-import { jsonValue, sqlRows } from '../../infra/sql.js';
+import { dateValue, jsonValue, sqlRows } from '../../infra/sql.js';
 import { isUuid } from '../auth/auth.service.js';
 import { requireChannel } from '../channels/channels.service.js';
 import { coerceSettingValue, inSpecShape, rawSettingEntries } from '../integrations/integration-spec.js';
@@ -123,6 +123,46 @@ export async function listChannelIntegrationSettings(scope: Scope, input: { inte
   return scope.em.find(ChannelIntegrationSetting, { integration, channel }, { orderBy: { createdAt: 'asc', id: 'asc' } });
 }
 
+/** A channel-level value as reads show it: a row on reads, the entity after a change (the same fields). */
+export interface ChannelSettingRecord {
+  id: string;
+  label: string;
+  value: unknown;
+  integration: { id: string };
+  channel: { id: string };
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * The channel-level values of many (integration, channel) pairs in one query, oldest first: rows, not entities
+ * (a read of 20 channels' integrations shows hundreds of them). Pairs of the two lists that were not asked
+ * for come back too; the caller keeps the ones it wants.
+ */
+export async function channelSettingRecords(em: EntityManager, pairs: { integrationId: string; channelId: string }[]): Promise<ChannelSettingRecord[]> {
+  if (!pairs.length) return [];
+  const integrationIds = [...new Set(pairs.map((p) => p.integrationId))];
+  const channelIds = [...new Set(pairs.map((p) => p.channelId))];
+  const rows = await sqlRows<{ id: string; integration_id: string; channel_id: string; label: string; value: unknown; created_at: unknown; updated_at: unknown }>(
+    em,
+    `select id, integration_id, channel_id, label, value, created_at, updated_at from channel_integration_settings
+     where integration_id ${among(integrationIds)} and channel_id ${among(channelIds)} order by created_at, id`,
+    [...integrationIds, ...channelIds],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    label: r.label,
+    value: jsonValue(em, r.value),
+    integration: { id: r.integration_id },
+    channel: { id: r.channel_id },
+    createdAt: dateValue(r.created_at)!,
+    updatedAt: dateValue(r.updated_at)!,
+  }));
+}
+
+/** `in (?, ?, ...)` for a list of values. */
+const among = (ids: readonly unknown[]) => `in (${ids.map(() => '?').join(', ')})`;
+
 async function requireChannelSetting(scope: Scope, input: { settingId: string; integrationId?: string; channelId?: string; organisationId?: string }) {
   const setting = isUuid(input.settingId) ? await scope.em.findOne(ChannelIntegrationSetting, { id: input.settingId }, { populate: ['integration'] }) : null;
   const mismatch =
@@ -203,7 +243,6 @@ export async function settingsInForceFor(em: EntityManager, pairs: { integration
   const channelIds = [...new Set(pairs.map((p) => p.channelId).filter((id): id is string => !!id))];
   // Label and value rows, not entities: a read of 20 channels' integrations hydrated hundreds of setting
   // entities for these two columns, and that was most of the read's time.
-  const among = (ids: string[]) => `in (${ids.map(() => '?').join(', ')})`;
   const [orgRows, channelRows] = await Promise.all([
     sqlRows<{ integration_id: string; label: string; value: unknown }>(em, `select integration_id, label, value from integration_settings where integration_id ${among(integrationIds)}`, integrationIds),
     channelIds.length

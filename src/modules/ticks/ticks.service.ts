@@ -10,7 +10,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Deps, Scope, WorkScope } from '../../context.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
-import { jsonValue, sqlRows, sqlRun } from '../../infra/sql.js';
+import { boolValue, dateValue, jsonValue, sqlRows, sqlRun } from '../../infra/sql.js';
 import { safeEqual } from '../../infra/crypto.js';
 import type { Scheduler } from '../../infra/scheduler.js';
 import { MAX_SOCKETS_PER_HOST } from '../../infra/http.js';
@@ -502,12 +502,6 @@ interface TargetRow {
   previous_signing_secret: string | null;
   previous_signing_secret_expires_at: unknown;
 }
-
-/** A boolean column as the driver hands it: 0/1 on SQLite, a boolean on PostgreSQL. */
-const boolValue = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
-/** A datetime column as the driver hands it: epoch milliseconds on SQLite, a Date on PostgreSQL. */
-const dateValue = (v: unknown): Date | null =>
-  v == null ? null : v instanceof Date ? v : new Date(typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : (v as string | number));
 
 /**
  * The targets of a chunk of claimed pairs: one plain join for the links, their interval integrations and

@@ -7,7 +7,7 @@
  * of one answer are counted on the baseline (the same resolvers and loaders) for a 1 × 1 × 1 organisation
  * and for the 20 × 5 × 5 one: they must be equal.
  *
- * npm run bench:read     (env: BENCH_DB=sqlite|postgres, BENCH_SECONDS (5), BENCH_CONCURRENCY (8),
+ * npm run bench:read     (env: BENCH_DB=sqlite|postgres, BENCH_SECONDS (5), BENCH_ROUNDS (4), BENCH_CONCURRENCY (8),
  *                        BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof' to profile the gateway)
  */
 import http from 'node:http';
@@ -19,6 +19,8 @@ import { spawnGateway, spawnScript } from './spawn.js';
 const kind = (process.env.BENCH_DB ?? 'sqlite') as 'sqlite' | 'postgres';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
+// Rounds of each side, alternating: the machine's drift between two rounds can exceed the difference measured.
+const roundCount = Number(process.env.BENCH_ROUNDS ?? 4);
 const CHANNELS = 20;
 const INTEGRATIONS = 5;
 const SETTINGS = 5;
@@ -157,7 +159,7 @@ const load = (url: string, orgId: string) =>
 await load(baseline.url, large);
 await load(gateway.url, large);
 const rounds: { base: LoadResult; ours: LoadResult }[] = [];
-for (let r = 0; r < 2; r++) rounds.push({ base: await load(baseline.url, large), ours: await load(gateway.url, large) });
+for (let r = 0; r < roundCount; r++) rounds.push({ base: await load(baseline.url, large), ours: await load(gateway.url, large) });
 
 const line = (name: string, r: LoadResult) =>
   console.log(`  ${name.padEnd(40)} ${r.perSecond.toFixed(1).padStart(6)} answers/s   p50 ${r.p50.toFixed(1)} ms   p99 ${r.p99.toFixed(1)} ms   failed ${r.failed}`);

@@ -36,6 +36,9 @@ export const dateValue = (v: unknown): Date | null =>
 /** A boolean column as a raw statement reads it back: 0/1 on SQLite, a boolean on PostgreSQL. */
 export const boolValue = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
 
+/** The placeholders of an `in (...)` list of `n` values: `?, ?, ?`. */
+export const placeholders = (n: number) => Array(n).fill('?').join(', ');
+
 /** Rows of a statement that answers rows (select, or `returning`), in `em`'s transaction when it is in one. */
 export function sqlRows<T = Record<string, unknown>>(em: EntityManager, text: string, params: readonly unknown[] = []): Promise<T[]> {
   return run<T[]>(em, text, params, 'all');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Scope } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
-import { dateValue, jsonValue, sqlRows } from '../../infra/sql.js';
+import { dateValue, jsonValue, placeholders, sqlRows } from '../../infra/sql.js';
 import { isUuid } from '../auth/auth.service.js';
 import { requireChannel } from '../channels/channels.service.js';
 import { coerceSettingValue, inSpecShape, rawSettingEntries } from '../integrations/integration-spec.js';
@@ -146,7 +146,7 @@ export async function channelSettingRecords(em: EntityManager, pairs: { integrat
   const rows = await sqlRows<{ id: string; integration_id: string; channel_id: string; label: string; value: unknown; created_at: unknown; updated_at: unknown }>(
     em,
     `select id, integration_id, channel_id, label, value, created_at, updated_at from channel_integration_settings
-     where integration_id ${among(integrationIds)} and channel_id ${among(channelIds)} order by created_at, id`,
+     where integration_id in (${placeholders(integrationIds.length)}) and channel_id in (${placeholders(channelIds.length)}) order by created_at, id`,
     [...integrationIds, ...channelIds],
   );
   return rows.map((r) => ({
@@ -159,9 +159,6 @@ export async function channelSettingRecords(em: EntityManager, pairs: { integrat
     updatedAt: dateValue(r.updated_at)!,
   }));
 }
-
-/** `in (?, ?, ...)` for a list of values. */
-const among = (ids: readonly unknown[]) => `in (${ids.map(() => '?').join(', ')})`;
 
 async function requireChannelSetting(scope: Scope, input: { settingId: string; integrationId?: string; channelId?: string; organisationId?: string }) {
   const setting = isUuid(input.settingId) ? await scope.em.findOne(ChannelIntegrationSetting, { id: input.settingId }, { populate: ['integration'] }) : null;
@@ -244,11 +241,11 @@ export async function settingsInForceFor(em: EntityManager, pairs: { integration
   // Label and value rows, not entities: a read of 20 channels' integrations hydrated hundreds of setting
   // entities for these two columns, and that was most of the read's time.
   const [orgRows, channelRows] = await Promise.all([
-    sqlRows<{ integration_id: string; label: string; value: unknown }>(em, `select integration_id, label, value from integration_settings where integration_id ${among(integrationIds)}`, integrationIds),
+    sqlRows<{ integration_id: string; label: string; value: unknown }>(em, `select integration_id, label, value from integration_settings where integration_id in (${placeholders(integrationIds.length)})`, integrationIds),
     channelIds.length
       ? sqlRows<{ integration_id: string; channel_id: string; label: string; value: unknown }>(
           em,
-          `select integration_id, channel_id, label, value from channel_integration_settings where integration_id ${among(integrationIds)} and channel_id ${among(channelIds)}`,
+          `select integration_id, channel_id, label, value from channel_integration_settings where integration_id in (${placeholders(integrationIds.length)}) and channel_id in (${placeholders(channelIds.length)})`,
           [...integrationIds, ...channelIds],
         )
       : [],

@@ -10,7 +10,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { Deps, Scope, WorkScope } from '../../context.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
-import { boolValue, dateValue, jsonValue, sqlRows, sqlRun } from '../../infra/sql.js';
+import { boolValue, dateValue, jsonValue, placeholders, sqlRows, sqlRun } from '../../infra/sql.js';
 import { safeEqual } from '../../infra/crypto.js';
 import type { Scheduler } from '../../infra/scheduler.js';
 import { MAX_SOCKETS_PER_HOST } from '../../infra/http.js';
@@ -58,8 +58,6 @@ function intervalOf(inForce: { spec: { label: string }; value: unknown }[]): str
 // ---------------------------------------------------------------------------------------------------
 // SQL on tick_pairs: the claims are single conditional statements, so two replicas never claim one row
 // for one slot (SQLite serialises writers; PostgreSQL re-checks the WHERE clause on the locked row).
-
-const inList = (n: number) => Array(n).fill('?').join(', ');
 
 async function schedulePairs(em: EntityManager, schedule: string): Promise<number> {
   const [row] = await sqlRows<{ n: number | string }>(em, 'select count(*) as n from tick_pairs where schedule = ?', [schedule]);
@@ -224,7 +222,7 @@ export async function reconcileTicks(ctx: WorkScope): Promise<{ scheduled: numbe
   const stale = [...have.keys()].filter((id) => !wanted.has(id));
   for (let i = 0; i < stale.length; i += RECONCILE_CHUNK) {
     const chunk = stale.slice(i, i + RECONCILE_CHUNK);
-    await sqlRun(em, `delete from tick_pairs where link_id in (${inList(chunk.length)})`, chunk);
+    await sqlRun(em, `delete from tick_pairs where link_id in (${placeholders(chunk.length)})`, chunk);
   }
   const missing = [...wanted].filter(([id]) => !have.has(id));
   for (let i = 0; i < missing.length; i += RECONCILE_CHUNK) {
@@ -246,7 +244,7 @@ export async function reconcileTicks(ctx: WorkScope): Promise<{ scheduled: numbe
   for (const [schedule, ids] of moved) {
     for (let i = 0; i < ids.length; i += RECONCILE_CHUNK) {
       const chunk = ids.slice(i, i + RECONCILE_CHUNK);
-      await sqlRun(em, `update tick_pairs set schedule = ?, slot_at = ?, state = 'done', claimed_by = null, lease_until = null, attempts = 0 where link_id in (${inList(chunk.length)})`, [schedule, from(schedule), ...chunk]);
+      await sqlRun(em, `update tick_pairs set schedule = ?, slot_at = ?, state = 'done', claimed_by = null, lease_until = null, attempts = 0 where link_id in (${placeholders(chunk.length)})`, [schedule, from(schedule), ...chunk]);
     }
   }
 
@@ -515,7 +513,7 @@ async function loadTargets(em: EntityManager, deps: Pick<Deps, 'config'>, linkId
     `select ci.id as link_id, ci.channel_id, c.organisation_id, i.id, i.is_active, i.tick_url, i.spec, i.settings_schema,
             i.signing_secret, i.previous_signing_secret, i.previous_signing_secret_expires_at
      from channel_integrations ci join integrations i on i.id = ci.integration_id join channels c on c.id = ci.channel_id
-     where ci.id in (${inList(linkIds.length)}) and i.integration_type = 'interval'`,
+     where ci.id in (${placeholders(linkIds.length)}) and i.integration_type = 'interval'`,
     linkIds,
   );
   const integrations = new Map<string, { id: string; spec: Record<string, unknown>; settingsSchema: SettingSpec[]; target: TickTarget['integration'] }>();
@@ -599,7 +597,7 @@ export class TickBatches {
             await sqlRun(
               tx,
               `update tick_pairs set attempts = attempts + 1${last ? `, state = 'done'` : ''}
-               where link_id in (${inList(ids.length)}) and slot_at = ? and claimed_by = ?`,
+               where link_id in (${placeholders(ids.length)}) and slot_at = ? and claimed_by = ?`,
               [...ids, slot, this.replica],
             );
           }

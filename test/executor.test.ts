@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './support/app.js';
-import { createChannel, createOrg } from './support/seed.js';
+import { serveJson, type LocalServer } from './support/http-server.js';
+import { addIntegration, createChannel, createOrg } from './support/seed.js';
 
 const RUNS = 4;
 
@@ -18,6 +19,12 @@ describe('compiled GraphQL execution', () => {
     for (const name of ['a', 'b', 'c']) await createChannel(t, organisationId, name);
   });
   afterAll(() => t.close());
+
+  async function channelIdsOf(org: string) {
+    const read = await t.gqlData<{ organisation: { channels: { edges: { node: { id: string } }[] } } }>('query($id: ID!) { organisation(id: $id) { channels(first: 100) { edges { node { id } } } } }', { id: org });
+    return read.organisation.channels.edges.map((e) => e.node.id);
+  }
+  const channelIds = () => channelIdsOf(organisationId);
 
   async function channelNames() {
     const read = await t.gqlData<{ organisation: { channels: { edges: { node: { name: string } }[] } } }>('query($id: ID!) { organisation(id: $id) { channels(first: 100) { edges { node { name } } } } }', { id: organisationId });
@@ -48,6 +55,98 @@ describe('compiled GraphQL execution', () => {
     expect(answer.data.organisation.name).toBe('jit');
     expect(answer.data.organisation.list.edges.map((e) => e.node.label)).toHaveLength(2);
     expect(answer.data.organisation.list.pageInfo.hasNextPage).toBe(true);
+  });
+
+  it("batches its loads as graphql-js does: the same SQL statements on every run, however long the lists", async () => {
+    const spec = (i: number) => ({
+      data: {
+        descriptions: { app_name: `Loader ${i}` },
+        integration_type: 'output',
+        is_active: false,
+        settings: [0, 1].map((s) => ({ label: `s${s}`, type: 'text', required: false, default: `d${s}` })),
+        target_url: 'https://example.com/out',
+      },
+    });
+    const specs: LocalServer = await serveJson({ '/0.json': spec(0), '/1.json': spec(1) });
+    try {
+      const small = await createOrg(t, 'loads-small');
+      const large = await createOrg(t, 'loads-large');
+      for (const [org, channels] of [[small, 1], [large, 4]] as const) {
+        for (let c = 0; c < channels; c++) await createChannel(t, org, `c${c}`);
+        for (const i of channels === 1 ? [0] : [0, 1]) {
+          const integrationId = await addIntegration(t, org, `${specs.url}/${i}.json`);
+          await t.gqlData('mutation($i: ID!, $v: JSON) { setIntegrationSetting(input: { integrationId: $i, label: "s0", value: $v }) { __typename } }', { i: integrationId, v: 'org' });
+          for (const channelId of await channelIdsOf(org)) {
+            await t.gqlData('mutation($i: ID!, $c: ID!) { enableIntegration(input: { integrationId: $i, channelId: $c }) { __typename } }', { i: integrationId, c: channelId });
+            await t.gqlData('mutation($i: ID!, $c: ID!) { setChannelIntegrationSetting(input: { integrationId: $i, channelId: $c, label: "s1", value: "chan" }) { __typename } }', { i: integrationId, c: channelId });
+          }
+        }
+      }
+      const query = `query($id: ID!) { organisation(id: $id) { channels(first: 10) { edges { node { name integrations {
+        position integration { appName settings { label value } } settings { label value } effectiveSettings { label value source } } } } } } }`;
+      // Statements on the tables this read touches (background jobs use others), run by run.
+      const tables = /\b(organisations|memberships|channels|channel_integrations|integrations|integration_settings|channel_integration_settings)\b/;
+      let statements = 0;
+      const knex = (t.app.orm.em.getConnection() as unknown as { getKnex(): { on(e: string, f: (q: { sql: string }) => void): void; off(e: string, f: unknown): void } }).getKnex();
+      const count = (q: { sql: string }) => void (tables.test(q.sql) && statements++);
+      knex.on('query', count);
+      const perRun = async (id: string) => {
+        const counts: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          statements = 0;
+          const answer = await t.gqlRaw(query, { id });
+          expect(answer.errors).toBeUndefined();
+          counts.push(statements);
+        }
+        return counts;
+      };
+      const smallCounts = await perRun(small);
+      const largeCounts = await perRun(large);
+      knex.off('query', count);
+      expect(smallCounts.every((n) => n === smallCounts[0])).toBe(true);
+      expect(largeCounts).toEqual(smallCounts);
+    } finally {
+      await specs.close();
+    }
+  });
+
+  it('answers tricky documents as graphql-js does: directives on spreads, unions, enums, scalars, lists, introspection', async () => {
+    const sent = await t.gqlData<{ sendMessage: { __typename: string } }>(
+      'mutation($c: ID!) { sendMessage(input: { channelId: $c, message: "hello", eventName: "e", status: "ok", username: "u" }) { __typename } }',
+      { c: (await channelIds())[0] },
+    );
+    expect(sent.sendMessage.__typename).toBe('MutationSendMessageSuccess');
+    const documents: [string, Record<string, unknown>][] = [
+      [
+        `query($id: ID!, $on: Boolean!, $off: Boolean!) {
+          organisation(id: $id) {
+            ...Names @include(if: $on)
+            ...Ids @skip(if: $on)
+            ... on Organisation @include(if: $off) { viewerRole }
+            channels(first: 5) { edges { node { ...Names @skip(if: $off) messages(last: 2) { edges { cursor node { id seq createdAt eventName userId modifiersApplied attachments { title } } } } } } }
+          }
+        }
+        fragment Names on Node { __typename ... on Organisation { name } ... on Channel { name } }
+        fragment Ids on Node { id }`,
+        { id: organisationId, on: true, off: false },
+      ],
+      ['query($id: ID!, $type: IntegrationType) { organisation(id: $id) { a: integrations(type: $type) { id } b: integrations(active: true) { id } c: integrations { id } } }', { id: organisationId, type: 'OUTPUT' }],
+      ['query($id: ID!) { organisation(id: $id) { channels(first: 2, after: "not-a-cursor") { edges { node { id } } } } }', { id: organisationId }],
+      ['{ organisations { name } viewer { __typename } organisation(id: "not-a-uuid") { id } channel(id: "00000000-0000-4000-8000-000000000000") { id } }', {}],
+      ['{ __schema { queryType { name } types { name kind fields(includeDeprecated: true) { name args { name defaultValue } } } } }', {}],
+      ['{ __type(name: "Message") { name fields { name type { kind name ofType { kind name } } } } }', {}],
+      [`mutation($id: ID!, $value: JSON) {
+          ok: createChannel(input: { organisationId: $id, name: "s" }) { __typename ... on MutationCreateChannelSuccess { data { name description } } }
+          bad: createChannel(input: { organisationId: "00000000-0000-4000-8000-000000000000", name: "s" }) { __typename ... on Error { message } ... on NotFoundError { message } }
+          set: setIntegrationSetting(input: { integrationId: "00000000-0000-4000-8000-000000000000", label: "x", value: $value }) { __typename ... on Error { message } }
+        }`, { id: organisationId, value: { nested: [1, 'two', null, true] } }],
+    ];
+    for (const [query, variables] of documents) {
+      const answers = await runs(query, variables);
+      // The first run is graphql-js's; every compiled run answers the same bytes (for mutations: the same shape).
+      const same = (a: string) => (query.trimStart().startsWith('mutation') ? a.replace(/"[0-9a-f-]{36}"/g, '"<uuid>"') : a);
+      expect(answers.map(same), query).toEqual(Array(RUNS).fill(same(answers[0]!)));
+    }
   });
 
   it('runs mutations, error unions included, the same on every run', async () => {

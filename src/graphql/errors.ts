@@ -71,9 +71,10 @@ export function maskError(error: unknown, message: string): Error {
   if (original instanceof DomainError) {
     const code = codes.find(([type]) => original instanceof type)?.[1] ?? 'BAD_REQUEST';
     const field = (original as { field?: string }).field;
+    // Where it happened: the field's nodes (graphql-js), or the document and offsets (compiled execution).
+    const at = error instanceof GraphQLError ? { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path } : {};
     return new GraphQLError(original.message, {
-      nodes: error instanceof GraphQLError ? error.nodes : undefined,
-      path: error instanceof GraphQLError ? error.path : undefined,
+      ...at,
       extensions: { code, ...(field ? { field } : {}) },
     });
   }

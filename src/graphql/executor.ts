@@ -13,12 +13,14 @@
  *   one of its markers (`__MAGIC_DATE__…`, `__MAGIC_NAN__…`) into code: `"__MAGIC_DATE__<uuid>(anything)"`
  *   would run `anything` in this process. Documents with such a string literal are never compiled.
  * - Anything graphql-jit cannot compile runs on graphql-js.
+ * - graphql-jit's errors carry `locations` but not the document positions Yoga rebuilds errors from (so they
+ *   lost their locations on the way out): they are made graphql-js errors again, in graphql-js's result shape.
  *
  * Yoga's default executor (@graphql-tools/executor's normalizedExecutor) exists for incremental delivery
  * (@defer/@stream), which this schema does not enable. Subscriptions keep Yoga's (the source streams, and
  * src/modules/messages/shared-results.ts, are built on it).
  */
-import { BREAK, execute, Kind, visit, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { BREAK, execute, GraphQLError, Kind, visit, type DocumentNode, type ExecutionArgs, type ExecutionResult, type SourceLocation } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 
@@ -42,6 +44,30 @@ function hasMarkerLiteral(document: DocumentNode): boolean {
     },
   });
   return found;
+}
+
+/** The offset in `body` of a line and column (1-based), as graphql-js's `getLocation` counts them. */
+function positionOf(body: string, { line, column }: SourceLocation): number {
+  const lineBreak = /\r\n|[\n\r]/g;
+  let start = 0;
+  for (let l = 1; l < line; l++) {
+    const found = lineBreak.exec(body);
+    if (!found) break;
+    start = found.index + found[0].length;
+  }
+  return start + column - 1;
+}
+
+/** A graphql-jit error as the graphql-js error it stands for: same message, path, extensions and cause, located in the document. */
+function asGraphQLJsError(error: GraphQLError, document: DocumentNode): GraphQLError {
+  const source = document.loc?.source;
+  return new GraphQLError(error.message, {
+    source,
+    positions: source && error.locations?.map((l) => positionOf(source.body, l)),
+    path: error.path,
+    originalError: error.originalError,
+    extensions: error.extensions,
+  });
 }
 
 function compile(args: ExecutionArgs): CompiledQuery | null {
@@ -68,8 +94,11 @@ export function useCompiledExecute(): Plugin {
     if (operation.compiled === undefined) operation.compiled = compile(args);
     if (!operation.compiled) return execute(args);
     const result = operation.compiled.query(args.rootValue, args.contextValue, args.variableValues);
-    // No `data` at all: the variables were refused before anything ran.
-    const settle = (r: ExecutionResult) => ('data' in r ? r : execute(args));
+    const settle = (r: ExecutionResult) => {
+      // No `data` at all: the variables were refused before anything ran.
+      if (!('data' in r)) return execute(args);
+      return r.errors?.length ? { errors: r.errors.map((e) => asGraphQLJsError(e, args.document)), data: r.data } : r;
+    };
     return result instanceof Promise ? result.then(settle) : settle(result);
   };
 

@@ -27,9 +27,9 @@ import type { Plugin } from 'graphql-yoga';
 /** graphql-jit's markers for values it writes into generated code as code (see its execution.js). */
 const JIT_MARKER = '__MAGIC_';
 
-/** An operation of a document: how often it ran, and its compiled form once it has one (null: graphql-js for good). */
+/** An operation of a document: whether it ran once, and its compiled form once it has one (null: graphql-js for good). */
 interface Operation {
-  runs: number;
+  ran: boolean;
   compiled?: CompiledQuery | null;
 }
 
@@ -84,13 +84,16 @@ export function useCompiledExecute(): Plugin {
     if (!byName) operations.set(args.document, (byName = new Map()));
     const name = args.operationName ?? '';
     let operation = byName.get(name);
-    if (!operation) byName.set(name, (operation = { runs: 0 }));
+    if (!operation) byName.set(name, (operation = { ran: false }));
     return operation;
   };
 
   const run = (args: ExecutionArgs) => {
     const operation = operationOf(args);
-    if (operation.runs++ === 0) return execute(args);
+    if (!operation.ran) {
+      operation.ran = true;
+      return execute(args);
+    }
     if (operation.compiled === undefined) operation.compiled = compile(args);
     if (!operation.compiled) return execute(args);
     const result = operation.compiled.query(args.rootValue, args.contextValue, args.variableValues);

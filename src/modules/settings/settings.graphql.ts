@@ -99,7 +99,11 @@ builder.objectFields(ChannelIntegrationRef, (t) => ({
     type: ChannelIntegrationSettingRef,
     description: 'Channel-level values, oldest first.',
     load: async (keys: string[], ctx) => {
-      const records = await channelSettingRecords(ctx.em, keys.map((k) => ({ integrationId: k.split(':')[0]!, channelId: k.split(':')[1]! })));
+      const pairs = keys.map((k) => {
+        const [integrationId, channelId] = k.split(':') as [string, string];
+        return { integrationId, channelId };
+      });
+      const records = await channelSettingRecords(ctx.em, pairs);
       return groupBy(keys, records, pairKey);
     },
     resolve: (l) => pairKey(l),

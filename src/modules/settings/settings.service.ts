@@ -237,23 +237,16 @@ export function payloadSettings(integration: Pick<Integration, 'spec'>, inForce:
 export async function settingsInForceFor(em: EntityManager, pairs: { integration: Pick<Integration, 'id' | 'settingsSchema'>; channelId?: string | null }[]) {
   if (!pairs.length) return [];
   const integrationIds = [...new Set(pairs.map((p) => p.integration.id))];
-  const channelIds = [...new Set(pairs.map((p) => p.channelId).filter((id): id is string => !!id))];
   // Label and value rows, not entities: a read of 20 channels' integrations hydrated hundreds of setting
   // entities for these two columns, and that was most of the read's time.
   const [orgRows, channelRows] = await Promise.all([
     sqlRows<{ integration_id: string; label: string; value: unknown }>(em, `select integration_id, label, value from integration_settings where integration_id in (${placeholders(integrationIds.length)})`, integrationIds),
-    channelIds.length
-      ? sqlRows<{ integration_id: string; channel_id: string; label: string; value: unknown }>(
-          em,
-          `select integration_id, channel_id, label, value from channel_integration_settings where integration_id in (${placeholders(integrationIds.length)}) and channel_id in (${placeholders(channelIds.length)})`,
-          [...integrationIds, ...channelIds],
-        )
-      : [],
+    channelSettingRecords(em, pairs.flatMap((p) => (p.channelId ? [{ integrationId: p.integration.id, channelId: p.channelId }] : []))),
   ]);
   const org = new Map<string, Map<string, unknown>>();
   for (const r of orgRows) mapFor(org, r.integration_id).set(r.label, jsonValue(em, r.value));
   const chan = new Map<string, Map<string, unknown>>();
-  for (const r of channelRows) mapFor(chan, `${r.integration_id}:${r.channel_id}`).set(r.label, jsonValue(em, r.value));
+  for (const r of channelRows) mapFor(chan, `${r.integration.id}:${r.channel.id}`).set(r.label, r.value);
   const none = new Map<string, unknown>();
   return pairs.map(({ integration, channelId }) =>
     settingsInForce(integration.settingsSchema, org.get(integration.id) ?? none, (channelId && chan.get(`${integration.id}:${channelId}`)) || none),

@@ -49,6 +49,15 @@ for (const db of databases) {
     const gql = (query: string, variables: Record<string, unknown> = {}, token?: string | null) => t.gqlData(query, variables, token);
     const health = async (channelId: string) => (await gql(HEALTH, { id: channelId })).channel.integrations[0].health;
     const metrics = async () => (await fetch(`${t.url}/metrics`)).text();
+    /**
+     * The transition's count once it reaches `expected` (or what it is after 5 s). The worker counts a change after
+     * recording the attempt that caused it, so a reader can see the new state a moment before the count.
+     */
+    const counted = async (transition: string, expected: number) => {
+      let seen = 0;
+      await until(async () => (seen = transitions(await metrics(), transition)) >= expected, 5_000).catch(() => undefined);
+      return seen;
+    };
     const post = async (channelId: string, text: string) => expect((await fetch(`${t.url}/v1/webhooks/${channelId}?message=${encodeURIComponent(text)}`)).status).toBe(202);
 
     async function target(name: string, answer: () => number) {
@@ -78,7 +87,7 @@ for (const db of databases) {
         return h.state === 'OPEN' && h.attempts === FAILURES ? h : null;
       });
       expect(open).toMatchObject({ consecutiveFailures: FAILURES, lastError: 'HTTP 500', failures: FAILURES, attempts: FAILURES, failureRate: 1 });
-      expect(transitions(await metrics(), 'opened')).toBe(openedBefore + 1);
+      expect(await counted('opened', openedBefore + 1)).toBe(openedBefore + 1);
       const sentWhenOpened = receiver.requests.length;
 
       // While open, new calls wait: nothing reaches the endpoint before the cool-down ends.
@@ -100,7 +109,7 @@ for (const db of databases) {
         const texts = receiver.requests.map((r) => (r.json as { message: string }).message);
         return texts.includes('held 1') && texts.includes('held 2');
       });
-      expect(transitions(await metrics(), 'closed')).toBe(closedBefore + 1);
+      expect(await counted('closed', closedBefore + 1)).toBe(closedBefore + 1);
     });
 
     it('disables a target that keeps failing, fails its calls unsent with the reason, and an admin re-enables it', async () => {
@@ -123,7 +132,7 @@ for (const db of databases) {
       expect(Date.now() - started).toBeGreaterThanOrEqual(DISABLE_AFTER_H * 3_600_000 - 1_000);
       expect(disabled.disabledReason).toMatch(/failing without a success since .*last error: HTTP 503/);
       expect(disabled.disabledAt).not.toBeNull();
-      expect(transitions(await metrics(), 'disabled')).toBe(disabledBefore + 1);
+      expect(await counted('disabled', disabledBefore + 1)).toBe(disabledBefore + 1);
 
       // A call to a disabled target fails at once, unsent.
       status = 202;

@@ -50,16 +50,45 @@ export async function ormOptions(db: DatabaseConfig): Promise<Options> {
   } as Options;
 }
 
+interface SqliteConnection {
+  exec(sql: string): unknown;
+  prepare(sql: string): unknown;
+}
+
+/** Prepared statements each SQLite connection keeps, by SQL text (least recently used dropped first). */
+const KEPT_STATEMENTS = 256;
+
+/**
+ * knex's SQLite dialect prepares every statement it runs afresh: for the group commit's multi-row INSERT that is
+ * parsing hundreds of placeholders again on every batch (a twentieth of the ingest path's time). A connection keeps
+ * its statements instead; the same text is the same statement, run with new values. A statement is run to its end
+ * before the next one starts (the driver is synchronous), so reusing one is safe, and SQLite prepares it again by
+ * itself if the schema changed since.
+ */
+function keepPreparedStatements(connection: SqliteConnection) {
+  const prepare = connection.prepare.bind(connection);
+  const kept = new Map<string, unknown>();
+  connection.prepare = (sql) => {
+    let statement = kept.get(sql);
+    if (statement) kept.delete(sql);
+    else statement = prepare(sql);
+    kept.set(sql, statement);
+    if (kept.size > KEPT_STATEMENTS) kept.delete(kept.keys().next().value!);
+    return statement;
+  };
+}
+
 /**
  * Per-connection SQLite settings: foreign keys make cascades real; busy_timeout makes a write wait for
  * another process's lock; synchronous=normal is WAL's recommended durability (a commit survives a
  * process crash; only an OS crash can lose the last ones) and several times faster than full.
  */
-function configureSqliteConnection(connection: { exec(sql: string): unknown }, done: (error: Error | null, connection: unknown) => void) {
+function configureSqliteConnection(connection: SqliteConnection, done: (error: Error | null, connection: unknown) => void) {
   try {
     connection.exec('pragma foreign_keys = on');
     connection.exec('pragma busy_timeout = 5000');
     connection.exec('pragma synchronous = normal');
+    keepPreparedStatements(connection);
     done(null, connection);
   } catch (error) {
     done(error as Error, connection);

@@ -10,7 +10,7 @@ import type { GraphQLContext } from './graphql/context.js';
 import { schema } from './schema.js';
 import { maskError, yogaLogger } from './graphql/errors.js';
 import { useInputGuard } from './graphql/input-guard.js';
-import { useCompiledExecute } from './graphql/executor.js';
+import { compiledExecute, useCompiledExecute } from './graphql/executor.js';
 import { refuseBadInput } from './rest/input-guard.js';
 import { anonymousSchemaPrivacy, AUTHENTICATED, limitPlugins, withoutSuggestions, type AuthenticatedMark } from './graphql/limits.js';
 import { GraphQLError, type DocumentNode } from 'graphql';
@@ -134,6 +134,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // for anonymous callers), and then reused as the operation's context.
   const earlyScope = new WeakMap<object, Scope>();
 
+  const execute = compiledExecute();
   const yoga = createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
     plugins: [
@@ -141,8 +142,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       ...(config.production ? [openScopeBeforeValidation(graphqlScope, earlyScope), anonymousSchemaPrivacy()] : []),
       useInputGuard(),
       countSubscriptions(metrics),
-      useSharedSubscriptionResults(['channelMessages']),
-      useCompiledExecute(),
+      useSharedSubscriptionResults(['channelMessages'], execute),
+      useCompiledExecute(execute),
       // Subscriptions end when their token is revoked or expires, or their member leaves the organisation.
       useLiveAccess(),
     ],

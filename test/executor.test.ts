@@ -4,8 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './support/app.js';
+import { openSocket } from './support/live.js';
 import { serveJson, type LocalServer } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg } from './support/seed.js';
+import { until } from './support/wait.js';
 
 const RUNS = 4;
 
@@ -177,6 +179,45 @@ describe('compiled GraphQL execution', () => {
     const { errors } = JSON.parse(answers[0]!) as { errors: { message: string }[] };
     expect(errors[0]!.message).toContain('Variable "$input" got invalid value');
     expect(errors[0]!.message).toContain('at "input.name"');
+  });
+
+  it("runs a shared subscription's events the same on every one: the first on graphql-js, the rest compiled", async () => {
+    const channel = await createChannel(t, organisationId, 'live-jit');
+    const socket = await openSocket(t.url, { authorization: 'Bearer sb_test_admin_token_0123456789abcdef' });
+    try {
+      const selection = `__typename id seq createdAt channelId organisationId eventName username status message source userId
+        modifiersApplied alias avatar emoji recovered attachments { title text raw fields { title value short } }
+        also: message @include(if: $on) never: id @skip(if: $on)`;
+      socket.subscribe('all', `subscription All($c: ID!, $on: Boolean!) { channelMessages(channelId: $c) { ${selection} } }`, { c: channel.id, on: true });
+      await new Promise((r) => setTimeout(r, 300));
+      const texts = Array.from({ length: RUNS }, (_, i) => `event ${i}`);
+      for (const text of texts) {
+        const posted = await fetch(`${t.url}/v1/webhooks/${channel.id}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ event_name: 'jit', username: 'differ', status: 'success', message: text }),
+        });
+        expect(posted.status).toBe(202);
+      }
+      await until(() => socket.nexts('all').length >= RUNS, 10_000, 'every event');
+      const events = socket.nexts('all') as { data: { channelMessages: Record<string, unknown> } }[];
+      expect(events.map((e) => e.data.channelMessages.message)).toEqual(texts);
+      // What differs from one message to the next set aside, every event is the same bytes, keys in the same order.
+      const shapes = events.map(({ data: { channelMessages: m } }) => JSON.stringify({ ...m, id: 'id', seq: 0, createdAt: 'at', message: 'text', also: 'text' }));
+      expect(new Set(shapes).size).toBe(1);
+      expect(events[RUNS - 1]).toEqual({
+        data: {
+          channelMessages: expect.objectContaining({
+            __typename: 'Message', channelId: channel.id, organisationId, eventName: 'jit', username: 'differ', status: 'success', source: 'webhook',
+            modifiersApplied: [], alias: null, avatar: null, emoji: null, recovered: null, attachments: [], also: `event ${RUNS - 1}`,
+          }),
+        },
+      });
+      expect(events.every((e) => typeof e.data.channelMessages.seq === 'number' && !Number.isNaN(Date.parse(e.data.channelMessages.createdAt as string)))).toBe(true);
+      expect(events.every((e) => !('never' in e.data.channelMessages))).toBe(true);
+    } finally {
+      await socket.close();
+    }
   });
 
   it("never runs a string literal shaped like graphql-jit's code markers", async () => {

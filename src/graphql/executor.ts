@@ -17,8 +17,8 @@
  *   lost their locations on the way out): they are made graphql-js errors again, in graphql-js's result shape.
  *
  * Yoga's default executor (@graphql-tools/executor's normalizedExecutor) exists for incremental delivery
- * (@defer/@stream), which this schema does not enable. Subscriptions keep Yoga's (the source streams, and
- * src/modules/messages/shared-results.ts, are built on it).
+ * (@defer/@stream), which this schema does not enable. Subscriptions keep Yoga's (the source streams are built on
+ * it); the shared subscriptions of src/modules/messages/shared-results.ts run each event through `compiledExecute`.
  */
 import { BREAK, execute, GraphQLError, Kind, visit, type DocumentNode, type ExecutionArgs, type ExecutionResult, type SourceLocation } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
@@ -76,7 +76,16 @@ function compile(args: ExecutionArgs): CompiledQuery | null {
   return isCompiledQuery(compiled) ? compiled : null;
 }
 
-export function useCompiledExecute(): Plugin {
+/** An `execute` as graphql-js's is called, answering a result or its promise. */
+export type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult>;
+
+/**
+ * graphql-js's `execute` for a document's first run, its compiled function from the second on (see the file's
+ * comment). One instance serves queries and mutations (useCompiledExecute) and each event of a shared
+ * subscription (src/modules/messages/shared-results.ts), where a subscription document's compiled function
+ * executes its selection on the event.
+ */
+export function compiledExecute(): Execute {
   const operations = new WeakMap<DocumentNode, Map<string, Operation>>();
 
   const operationOf = (args: ExecutionArgs): Operation => {
@@ -104,7 +113,11 @@ export function useCompiledExecute(): Plugin {
     };
     return result instanceof Promise ? result.then(settle) : settle(result);
   };
+  return run;
+}
 
+/** Queries and mutations run through `run`. */
+export function useCompiledExecute(run: Execute = compiledExecute()): Plugin {
   return {
     onExecute({ setExecuteFn }) {
       setExecuteFn(run as typeof execute);

@@ -18,7 +18,7 @@
  * stream also pushes its in-order live events synchronously (LIVE_PUSH), so the common case costs no
  * promise per subscriber and event.
  */
-import { createSourceEventStream, execute, getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createSourceEventStream, execute as graphqlExecute, getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
@@ -173,7 +173,11 @@ function sharedStream(
   return stream;
 }
 
-export function useSharedSubscriptionResults(fields: string[]): Plugin {
+/**
+ * `execute` runs a subscription's selection on an event: graphql-js's by default, or one that compiles
+ * documents that come back (src/graphql/executor.ts), given by the app.
+ */
+export function useSharedSubscriptionResults(fields: string[], execute: (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult> = graphqlExecute): Plugin {
   const shared = new Set(fields);
   const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
   return {

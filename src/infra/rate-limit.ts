@@ -103,6 +103,9 @@ export function clientAddressReader(trustProxy: boolean | string[]): (request: I
   return (request) => proxyAddr(request, trust);
 }
 
+/** Addresses whose rate-limit key a RateLimits keeps. */
+const ADDRESS_KEYS_KEPT = 10_000;
+
 /** A token is never kept, only its hash (the first 32 hex digits of SHA-256). */
 export const tokenKey = (token: string) => hashToken(token).slice(0, 32);
 
@@ -257,6 +260,7 @@ class RedisTurns implements TurnStore {
 export class RateLimits {
   readonly kind: 'redis' | 'memory';
   private readonly windows: Partial<Record<LimitName, RateLimiterAbstract>> = {};
+  private readonly addressKeys = new Map<string, string>();
   private readonly slots: SlotStore;
   private readonly turns: TurnStore;
   private readonly prefix: string;
@@ -292,6 +296,20 @@ export class RateLimits {
     return { limit, retryAfterSeconds, message: `${MESSAGES[limit]}: retry after ${retryAfterSeconds} s` };
   }
 
+  /**
+   * `addressKey`, kept per address: every request is counted under its address, most come from a few, and parsing
+   * one was a sixtieth of a webhook post. Bounded: a flood from many addresses empties it rather than growing it.
+   */
+  private addressKey(address: string | undefined): string {
+    if (!address) return addressKey(address);
+    let key = this.addressKeys.get(address);
+    if (key === undefined) {
+      if (this.addressKeys.size >= ADDRESS_KEYS_KEPT) this.addressKeys.clear();
+      this.addressKeys.set(address, (key = addressKey(address)));
+    }
+    return key;
+  }
+
   /** Spend `points` of one window; a refusal once it is spent (refused requests count too). */
   private async take(limit: LimitName, key: string, points = 1): Promise<Refusal | null> {
     const limiter = this.windows[limit];
@@ -308,7 +326,7 @@ export class RateLimits {
 
   /** One request (an HTTP request, a graphql-ws operation or connection) from this address. */
   async fromAddress(address: string | undefined): Promise<Refusal | null> {
-    return this.take('address', addressKey(address));
+    return this.take('address', this.addressKey(address));
   }
 
   /** One request that presents this token (whether or not it is valid). */
@@ -335,7 +353,7 @@ export class RateLimits {
     const limiter = this.windows.auth_failures;
     if (!limiter) return null;
     try {
-      const state = await limiter.get(addressKey(address));
+      const state = await limiter.get(this.addressKey(address));
       if (!state || state.consumedPoints < limiter.points) return null;
       return this.refuse('auth_failures', retryAfter(state.msBeforeNext));
     } catch (error) {
@@ -349,7 +367,7 @@ export class RateLimits {
     this.metrics.authFailures.inc();
     const limiter = this.windows.auth_failures;
     if (!limiter || address === undefined) return;
-    await limiter.penalty(addressKey(address), 1).catch((error: unknown) => this.logger.warn({ err: error }, 'rate limit store unavailable: failed authentication not counted'));
+    await limiter.penalty(this.addressKey(address), 1).catch((error: unknown) => this.logger.warn({ err: error }, 'rate limit store unavailable: failed authentication not counted'));
   }
 
   /**
@@ -359,7 +377,7 @@ export class RateLimits {
   async openConnection(address: string | undefined, token?: string | null): Promise<Lease | Refusal> {
     const held: Lease[] = [];
     const caps: [LimitName, number, string | null][] = [
-      ['sockets_per_address', this.config.socketsPerAddress, address === undefined ? null : `a:${addressKey(address)}`],
+      ['sockets_per_address', this.config.socketsPerAddress, address === undefined ? null : `a:${this.addressKey(address)}`],
       ['sockets_per_token', this.config.socketsPerToken, token ? `t:${tokenKey(token)}` : null],
     ];
     for (const [limit, max, id] of caps) {

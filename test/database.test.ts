@@ -28,4 +28,26 @@ describe('SQLite connections', () => {
       await orm.close(true);
     }
   });
+  it('keep their connection past the libsql dialect\'s 10 s, and their prepared statements with it', async () => {
+    const orm = await initOrm({ driver: 'sqlite', dbName: path.join(mkdtempSync(path.join(tmpdir(), 'sb-db-')), 'db.sqlite') });
+    try {
+      const { client } = (orm.em.getConnection() as unknown as { getKnex(): { client: { acquireConnection(): Promise<any>; releaseConnection(c: unknown): unknown } } }).getKnex();
+      const hold = async () => {
+        const connection = await client.acquireConnection();
+        client.releaseConnection(connection);
+        return connection;
+      };
+      const first = await hold();
+      const statement = first.prepare('select count(*) as n from channels where organisation_id = ?');
+      // The same text is the same statement, run again with new values.
+      expect(first.prepare('select count(*) as n from channels where organisation_id = ?')).toBe(statement);
+      expect(statement.all(['none'])).toEqual([{ n: 0 }]);
+      await new Promise((resolve) => setTimeout(resolve, 10_500));
+      const later = await hold();
+      expect(later).toBe(first);
+      expect(later.prepare('select count(*) as n from channels where organisation_id = ?')).toBe(statement);
+    } finally {
+      await orm.close(true);
+    }
+  }, 20_000);
 });

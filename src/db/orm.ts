@@ -53,6 +53,8 @@ export async function ormOptions(db: DatabaseConfig): Promise<Options> {
 interface SqliteConnection {
   exec(sql: string): unknown;
   prepare(sql: string): unknown;
+  /** When MikroORM's libsql dialect opened it (epoch ms); its pool drops connections older than 10 s. */
+  __created?: number;
 }
 
 /** Prepared statements each SQLite connection keeps, by SQL text (least recently used dropped first). */
@@ -89,6 +91,10 @@ function configureSqliteConnection(connection: SqliteConnection, done: (error: E
     connection.exec('pragma busy_timeout = 5000');
     connection.exec('pragma synchronous = normal');
     keepPreparedStatements(connection);
+    // MikroORM's libsql dialect replaces a connection once it is 10 s old (remote libsql servers expire theirs).
+    // A local file's connection does not expire, and each replacement cost the next statement the file's opening,
+    // the pragmas and every prepared statement: 20-40 ms for the first message after a pause. It is kept.
+    connection.__created = Number.MAX_SAFE_INTEGER;
     done(null, connection);
   } catch (error) {
     done(error as Error, connection);

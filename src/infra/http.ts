@@ -122,23 +122,29 @@ export function createHttpClient(config: Config['outbound']): HttpClient {
     const chunks: Buffer[] = [];
     let size = 0;
     let statusCode = 0;
-    try {
-      const stream = instance.stream(parsed, { headers: { accept: 'application/json' } });
-      stream.on('response', (res: { statusCode: number; headers: Record<string, string | undefined> }) => {
-        statusCode = res.statusCode;
-        const declared = Number(res.headers['content-length'] ?? 0);
-        if (declared > maxBytes) stream.destroy(new OutboundError('too_large', tooLarge(maxBytes)));
-      });
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > maxBytes) {
-          stream.destroy();
-          throw new OutboundError('too_large', tooLarge(maxBytes));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stream = instance.stream(parsed, { headers: { accept: 'application/json' } });
+        stream.on('response', (res: { statusCode: number; headers: Record<string, string | undefined> }) => {
+          statusCode = res.statusCode;
+          const declared = Number(res.headers['content-length'] ?? 0);
+          if (declared > maxBytes) stream.destroy(new OutboundError('too_large', tooLarge(maxBytes)));
+        });
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > maxBytes) {
+            stream.destroy();
+            throw new OutboundError('too_large', tooLarge(maxBytes));
+          }
+          chunks.push(chunk);
         }
-        chunks.push(chunk);
+        break;
+      } catch (error) {
+        // A kept-alive socket the server closed just as it was reused: the GET got no answer at all, so it is sent
+        // once more, on a new socket (as browsers do; a GET changes nothing).
+        if (attempt === 1 && statusCode === 0 && (error as { code?: string }).code === 'ECONNRESET') continue;
+        throw describe(error);
       }
-    } catch (error) {
-      throw describe(error);
     }
     if (statusCode < 200 || statusCode >= 300) {
       throw new OutboundError('status', `the server answered HTTP ${statusCode}`, statusCode);

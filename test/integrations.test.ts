@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentedInterval, documentedModifier, realWorldOutput } from './fixtures/specs.js';
 import { graphql } from './gql/index.js';
@@ -207,6 +209,36 @@ for (const db of databases) {
       expect((r.addIntegration as { message: string }).message).toMatch(/could not be reached/);
       const ftp = await t.gql(AddIntegration, { organisationId: orgId, jsonUrl: 'ftp://example.com/spec.json' });
       expect(ftp.addIntegration).toMatchObject({ __typename: 'ValidationError', field: 'jsonUrl', message: 'must be an http(s) URL' });
+    });
+
+    it('loads a spec when its server resets the kept-alive socket as it is reused: the GET goes once more, on a new socket', async () => {
+      const org = await createOrg(t, 'Kept-alive');
+      // Answers the first request of each connection, and cuts the connection at the second (a keep-alive closed just then).
+      const served = new WeakMap<Socket, number>();
+      let resets = 0;
+      const server = createServer((req, res) => {
+        const n = (served.get(req.socket) ?? 0) + 1;
+        served.set(req.socket, n);
+        if (n > 1) {
+          resets++;
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(req.url === '/first.json' ? realWorldOutput(`${specs.url}/hook`) : documentedInterval(`${specs.url}/tick`)));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        for (const path of ['/first.json', '/second.json']) {
+          const r = await t.gql(AddIntegration, { organisationId: org, jsonUrl: `${url}${path}` });
+          expect(r.addIntegration.__typename).toBe('MutationAddIntegrationSuccess');
+        }
+        expect(resets).toBeGreaterThanOrEqual(1);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
 
     it('lists with filters, updates, refreshes and removes', async () => {

@@ -90,13 +90,21 @@ export interface HttpClient {
   close(): void;
 }
 
+/**
+ * How long a kept-alive socket may idle before the agent closes it. Node's agent closes a socket a second before the
+ * server's announced `Keep-Alive: timeout=N` only when it has a timeout of its own (Node 20 ignores the hint
+ * without one): with none, a call 5 s after the last one to a Node server (its default keep-alive) reused the socket
+ * as the server closed it, and failed with ECONNRESET. Only idle sockets are closed by it: got's timeouts govern calls.
+ */
+const IDLE_SOCKET_MS = 30_000;
+
 /** Open connections per host and scheme: calls beyond it wait in the agent's queue for a socket. */
 export const MAX_SOCKETS_PER_HOST = 256;
 
 export function createHttpClient(config: Config['outbound']): HttpClient {
   const allow = config.allowPrivate;
   const policy: AllowPolicy = allow === true ? true : parseAllowList(allow === false ? [] : allow);
-  const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_HOST };
+  const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_HOST, timeout: IDLE_SOCKET_MS };
   const agent = { http: new GuardedHttpAgent(agentOptions, policy), https: new GuardedHttpsAgent(agentOptions, policy) };
 
   const instance = got.extend({

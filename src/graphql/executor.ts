@@ -116,8 +116,8 @@ export function compiledExecute(): Execute {
   return run;
 }
 
-/** Queries and mutations run through `run`. */
-export function useCompiledExecute(run: Execute = compiledExecute()): Plugin {
+/** Queries and mutations run through `run` (the app's one `compiledExecute`). */
+export function useCompiledExecute(run: Execute): Plugin {
   return {
     onExecute({ setExecuteFn }) {
       setExecuteFn(run as typeof execute);

@@ -18,7 +18,7 @@
  * stream also pushes its in-order live events synchronously (LIVE_PUSH), so the common case costs no
  * promise per subscriber and event.
  */
-import { createSourceEventStream, execute as graphqlExecute, getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createSourceEventStream, getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
@@ -174,10 +174,10 @@ function sharedStream(
 }
 
 /**
- * `execute` runs a subscription's selection on an event: graphql-js's by default, or one that compiles
- * documents that come back (src/graphql/executor.ts), given by the app.
+ * `execute` runs a subscription's selection on an event, called as graphql-js's `execute` is: the app gives the
+ * one that compiles documents that come back (src/graphql/executor.ts).
  */
-export function useSharedSubscriptionResults(fields: string[], execute: (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult> = graphqlExecute): Plugin {
+export function useSharedSubscriptionResults(fields: string[], execute: (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult>): Plugin {
   const shared = new Set(fields);
   const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
   return {

@@ -29,6 +29,7 @@ import type { RateLimitConfig, RateWindow } from '../config.js';
 import { parseAddress } from './address-guard.js';
 import { hashToken } from './crypto.js';
 import { newRedis, type Redis } from './redis.js';
+import { TtlCache } from './ttl-cache.js';
 import type { Metrics } from './metrics.js';
 
 /** The limits, as named in /metrics (`limit` label), in 429 bodies and in the README. */
@@ -260,7 +261,8 @@ class RedisTurns implements TurnStore {
 export class RateLimits {
   readonly kind: 'redis' | 'memory';
   private readonly windows: Partial<Record<LimitName, RateLimiterAbstract>> = {};
-  private readonly addressKeys = new Map<string, string>();
+  /** Addresses' keys: an address's key never changes, so they live until the cache starts over when full. */
+  private readonly addressKeys = new TtlCache<string, string>(Number.POSITIVE_INFINITY, ADDRESS_KEYS_KEPT);
   private readonly slots: SlotStore;
   private readonly turns: TurnStore;
   private readonly prefix: string;
@@ -298,15 +300,12 @@ export class RateLimits {
 
   /**
    * `addressKey`, kept per address: every request is counted under its address, most come from a few, and parsing
-   * one was a sixtieth of a webhook post. Bounded: a flood from many addresses empties it rather than growing it.
+   * one was a fiftieth of a webhook post. Bounded: a flood from many addresses empties it rather than growing it.
    */
   private addressKey(address: string | undefined): string {
     if (!address) return addressKey(address);
     let key = this.addressKeys.get(address);
-    if (key === undefined) {
-      if (this.addressKeys.size >= ADDRESS_KEYS_KEPT) this.addressKeys.clear();
-      this.addressKeys.set(address, (key = addressKey(address)));
-    }
+    if (key === undefined) this.addressKeys.set(address, (key = addressKey(address)));
     return key;
   }
 

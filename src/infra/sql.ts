@@ -84,7 +84,8 @@ async function runOnSqlite<T>(em: EntityManager, pool: KnexClient, text: string,
 
 async function run<T>(em: EntityManager, text: string, params: readonly unknown[], method: 'all' | 'run'): Promise<T> {
   const connection = em.getConnection() as Connection;
-  const { client } = connection.getKnex() as unknown as { client: KnexClient };
+  const knex = connection.getKnex();
+  const { client } = knex as unknown as { client: KnexClient };
   if (client.dialect === 'sqlite3') {
     try {
       return await runOnSqlite<T>(em, client, text, params, method);
@@ -93,7 +94,7 @@ async function run<T>(em: EntityManager, text: string, params: readonly unknown[
     }
   }
   // undefined goes in as NULL, as the ORM wrote it (knex refuses an undefined binding).
-  const query = connection.getKnex().raw(text, params.includes(undefined) ? params.map((v) => (v === undefined ? null : v)) : params);
+  const query = knex.raw(text, params.includes(undefined) ? params.map((v) => (v === undefined ? null : v)) : params);
   const trx = em.getTransactionContext();
   if (trx) query.transacting(trx);
   try {

@@ -173,11 +173,17 @@ function sharedStream(
   return stream;
 }
 
+/** Runs a subscription's selection on an event, called as graphql-js's `execute` is; `prepare` readies an operation before its first event. */
+interface EventExecute {
+  (args: ExecutionArgs): ExecutionResult | Promise<ExecutionResult>;
+  prepare(args: ExecutionArgs): void;
+}
+
 /**
- * `execute` runs a subscription's selection on an event, called as graphql-js's `execute` is: the app gives the
- * one that compiles documents that come back (src/graphql/executor.ts).
+ * `execute` runs a subscription's selection on an event: the app gives the one that compiles documents
+ * (src/graphql/executor.ts), and each shared subscription's operation is compiled when it is subscribed.
  */
-export function useSharedSubscriptionResults(fields: string[], execute: (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult>): Plugin {
+export function useSharedSubscriptionResults(fields: string[], execute: EventExecute): Plugin {
   const shared = new Set(fields);
   const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
   return {
@@ -190,6 +196,7 @@ export function useSharedSubscriptionResults(fields: string[], execute: (args: E
       setSubscribeFn(async (a: ExecutionArgs) => {
         const source = await createSourceEventStream(a);
         if (!isAsyncIterable(source)) return source;
+        execute.prepare(a);
         const key = `${documentId(a.document)}:${a.operationName ?? ''}:${JSON.stringify(a.variableValues ?? {})}`;
         const run = (event: unknown) => {
           if (typeof event !== 'object' || event === null) return execute({ ...a, rootValue: event });

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { percentile } from './load.js';
 import { ADMIN_TOKEN, benchDatabase, REDIS_URL, seedChannel } from './setup.js';
-import { spawnGateway, spawnScript } from './spawn.js';
+import { spawnBuiltGateway, spawnScript } from './spawn.js';
 
 const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
 const paced = Number(process.env.BENCH_PACED ?? 100);
@@ -155,7 +155,7 @@ async function openSockets(url: string, protocol: string | undefined, onOpen: (w
 }
 
 const db = await benchDatabase(kind);
-const gateway = await spawnGateway({
+const gateway = await spawnBuiltGateway({
   DATABASE_URL: db.url,
   SWITCHBOARD_DATA_DIR: db.dataDir,
   SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,

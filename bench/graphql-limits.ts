@@ -9,11 +9,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawnGateway } from './spawn.js';
+import { spawnBuiltGateway } from './spawn.js';
 
 const ROUNDS = 25;
 const dir = mkdtempSync(path.join(tmpdir(), 'sb-bench-limits-'));
-const gateway = await spawnGateway({ SWITCHBOARD_DATA_DIR: dir, DATABASE_URL: path.join(dir, 'bench.db'), SWITCHBOARD_ADMIN_TOKEN: 'sb_bench_admin_token_0123456789abcdef' });
+const gateway = await spawnBuiltGateway({ SWITCHBOARD_DATA_DIR: dir, DATABASE_URL: path.join(dir, 'bench.db'), SWITCHBOARD_ADMIN_TOKEN: 'sb_bench_admin_token_0123456789abcdef' });
 
 const id = '00000000-0000-4000-8000-000000000000';
 let nested = 'id';

@@ -13,7 +13,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { runLoad, type LoadResult } from './load.js';
 import { ADMIN_TOKEN, benchDatabase, median, postgresReachable, seedChannel } from './setup.js';
-import { spawnGateway, spawnScript } from './spawn.js';
+import { spawnBuiltGateway, spawnScript } from './spawn.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -40,7 +40,7 @@ const fmt = (r: LoadResult) => `${r.perSecond.toFixed(0).padStart(6)} req/s  p50
 for (const kind of kinds) {
   const db = await benchDatabase(kind);
   const env = { DATABASE_URL: db.url, SWITCHBOARD_DATA_DIR: db.dataDir, SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' };
-  const gateway = await spawnGateway(env, 60_000, (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
+  const gateway = await spawnBuiltGateway(env, 60_000, (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const { channelId } = await seedChannel(gateway.url);
   const baseDb = await benchDatabase(kind);
   const baseline = await spawnScript('bench/ingest-baseline.ts', { DATABASE_URL: baseDb.url, SWITCHBOARD_DATA_DIR: baseDb.dataDir, LOG_LEVEL: 'warn' });

@@ -14,7 +14,7 @@ import http from 'node:http';
 import { loadavg } from 'node:os';
 import { runLoad, type LoadResult } from './load.js';
 import { ADMIN_TOKEN, benchDatabase, gql } from './setup.js';
-import { spawnGateway, spawnScript } from './spawn.js';
+import { spawnBuiltGateway, spawnScript } from './spawn.js';
 
 const kind = (process.env.BENCH_DB ?? 'sqlite') as 'sqlite' | 'postgres';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -58,7 +58,7 @@ const env = {
   RATE_LIMIT_ADDRESS: 'off',
   RATE_LIMIT_TOKEN: 'off',
 };
-const gateway = await spawnGateway(env, 60_000, (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
+const gateway = await spawnBuiltGateway(env, 60_000, (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
 
 /** Several mutations in one document, `perDocument` at a time (under the alias limit). */
 async function batched(calls: string[], perDocument = 10) {

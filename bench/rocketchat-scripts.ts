@@ -13,7 +13,7 @@
  */
 import { runLoad, type LoadResult } from './load.js';
 import { ADMIN_TOKEN, benchDatabase, gql, seedChannel } from './setup.js';
-import { spawnGateway } from './spawn.js';
+import { spawnBuiltGateway } from './spawn.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -22,7 +22,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const kind = (process.env.BENCH_DB ?? 'sqlite') as 'sqlite' | 'postgres';
 
 const db = await benchDatabase(kind);
-const gateway = await spawnGateway({ DATABASE_URL: db.url, SWITCHBOARD_DATA_DIR: db.dataDir, SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' }, 60_000, ['--no-node-snapshot']);
+const gateway = await spawnBuiltGateway({ DATABASE_URL: db.url, SWITCHBOARD_DATA_DIR: db.dataDir, SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' });
 try {
   const { orgId, channelId } = await seedChannel(gateway.url);
   const viewer = await gql<{ viewer: { id: string } }>(gateway.url, '{ viewer { id } }');

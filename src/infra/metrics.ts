@@ -162,15 +162,17 @@ function rejectReason(status: number): RejectReason {
  * else is a rejection.
  */
 export function instrumentHttp(server: FastifyInstance, metrics: Metrics) {
-  server.addHook('onResponse', async (request, reply) => {
+  // A callback, not a promise: nothing here waits.
+  server.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const labels = { method: request.method, route };
     metrics.httpRequests.inc({ ...labels, status_code: String(reply.statusCode) });
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
-    if (request.method !== 'POST' && request.method !== 'GET') return;
+    if (request.method !== 'POST' && request.method !== 'GET') return done();
     const inbound = INBOUND_ROUTES.find(([prefix]) => route.startsWith(prefix));
-    if (!inbound) return;
+    if (!inbound) return done();
     const ok = reply.statusCode >= 200 && reply.statusCode < 300;
     metrics.webhookMessages.inc({ outcome: ok ? 'accepted' : 'rejected', source: inbound[1], reason: ok ? '' : rejectReason(reply.statusCode) });
+    done();
   });
 }

@@ -136,10 +136,12 @@ export function limitHttp(server: FastifyInstance, limits: RateLimits, backpress
     if (refusal) return sendRefusal(request, reply, refusal);
   });
 
+  // The hooks below do nothing for most requests: they take a callback, not a promise, so those cost no
+  // promise (each of which async context tracking also pays for).
   // A chunked body announces no length: its bytes are counted as they are read, and charged before the handler.
-  server.addHook('preParsing', async (request, _reply, payload) => {
+  server.addHook('preParsing', (request, _reply, payload, done) => {
     const pending = chunked.get(request);
-    if (!pending) return payload;
+    if (!pending) return done(null, payload);
     const counted = { bytes: 0 };
     pending.counted = counted;
     const counter = new Transform({
@@ -149,26 +151,27 @@ export function limitHttp(server: FastifyInstance, limits: RateLimits, backpress
       },
     });
     payload.on('error', (error) => counter.destroy(error));
-    return payload.pipe(counter);
+    done(null, payload.pipe(counter));
   });
-  server.addHook('preHandler', async (request, reply) => {
+  server.addHook('preHandler', (request, reply, done) => {
     const pending = chunked.get(request);
-    if (!pending?.counted) return;
-    const refusal = await limits.inboundBytes(pending.channel, pending.counted.bytes);
-    if (refusal) return sendRefusal(request, reply, refusal);
+    if (!pending?.counted) return done();
+    limits.inboundBytes(pending.channel, pending.counted.bytes).then(
+      (refusal) => (refusal ? sendRefusal(request, reply, refusal) : done()),
+      done,
+    );
   });
 
   // The capability doors' wrong tokens are failed authentications of their address.
-  server.addHook('onResponse', async (request, reply) => {
+  server.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     const inbound = route ? INBOUND[route] : undefined;
-    if (!inbound?.failures?.includes(reply.statusCode)) return;
-    if (!inbound.capability?.(request, presentedCredential(request))) return;
-    await limits.authFailed(request.ip);
+    if (!inbound?.failures?.includes(reply.statusCode) || !inbound.capability?.(request, presentedCredential(request))) return done();
+    limits.authFailed(request.ip).then(() => done(), done);
   });
 
-  server.addHook('onSend', async (_request, reply, payload) => {
+  server.addHook('onSend', (_request, reply, payload, done) => {
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream')) boundEventStream(reply.raw, backpressure, metrics, logger);
-    return payload;
+    done(null, payload);
   });
 }

@@ -11,7 +11,7 @@
 import { cpus, loadavg } from 'node:os';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { runLoad, type LoadResult } from './load.js';
+import { processCpuMs, runLoad, type LoadResult } from './load.js';
 import { ADMIN_TOKEN, benchDatabase, median, postgresReachable, seedChannel } from './setup.js';
 import { spawnBuiltGateway, spawnScript } from './spawn.js';
 
@@ -35,7 +35,8 @@ function body(channelId: string, i: number) {
   });
 }
 
-const fmt = (r: LoadResult) => `${r.perSecond.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  failed ${r.failed}`;
+type Measured = LoadResult & { cpuUs: number | null };
+const fmt = (r: Measured) => `${r.perSecond.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  failed ${r.failed}  CPU ${r.cpuUs === null ? '?' : r.cpuUs.toFixed(0)} µs/req`;
 
 for (const kind of kinds) {
   const db = await benchDatabase(kind);
@@ -57,18 +58,25 @@ for (const kind of kinds) {
   });
 
   const run = (url: string, path: string, s: number) => runLoad({ url, concurrency, seconds: s, request: (i) => ({ method: 'POST', path, body: body(channelId, i) }) });
+  /** A round of load, with the CPU time the serving process spent per answered request (µs; null without /proc). */
+  const measured = async (server: { child: { pid?: number } }, url: string, path: string) => {
+    const before = processCpuMs(server.child.pid);
+    const result = await run(url, path, seconds);
+    const after = processCpuMs(server.child.pid);
+    return { ...result, cpuUs: before === null || after === null ? null : ((after - before) * 1000) / Math.max(1, result.ok) };
+  };
   const gatewayPath = `/v1/webhooks/${channelId}`;
   await run(baseline.url, '/', 1);
   await run(gateway.url, gatewayPath, 1);
   await new Promise((r) => setTimeout(r, 1_000));
 
-  const base: LoadResult[] = [];
-  const ours: LoadResult[] = [];
+  const base: Measured[] = [];
+  const ours: Measured[] = [];
   let accepted = 0;
   const receivedBefore = received;
   for (let r = 0; r < rounds; r++) {
-    base.push(await run(baseline.url, '/', seconds));
-    const g = await run(gateway.url, gatewayPath, seconds);
+    base.push(await measured(baseline, baseline.url, '/'));
+    const g = await measured(gateway, gateway.url, gatewayPath);
     accepted += g.ok;
     ours.push(g);
   }
@@ -83,6 +91,8 @@ for (const kind of kinds) {
   const ratio = median(ours.map((r) => r.perSecond)) / median(base.map((r) => r.perSecond));
   const p99 = median(ours.map((r) => r.p99)) / median(base.map((r) => r.p99));
   console.log(`  median ratio gateway/baseline: ${ratio.toFixed(2)}x req/s (target >= 2.0x), ${p99.toFixed(2)}x p99 (target <= 1.5x)`);
+  const cpu = (rs: Measured[]) => (rs.every((r) => r.cpuUs !== null) ? `${median(rs.map((r) => r.cpuUs!)).toFixed(0)} µs` : 'unknown');
+  console.log(`  median CPU per request (every thread of the serving process): gateway ${cpu(ours)}, baseline ${cpu(base)}`);
   console.log(`  load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${cpus().length} CPUs, shared)`);
   console.log(`  accepted ${accepted}, received by the live subscriber ${received - receivedBefore}, lost ${lost}`);
 

@@ -2,7 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { initOrm } from '../src/db/orm.js';
+import { sqliteTransaction, sqlRows, sqlRun } from '../src/infra/sql.js';
 
 describe('SQLite connections', () => {
   it('all carry the pragmas, not only the first the pool opened', async () => {
@@ -50,4 +52,37 @@ describe('SQLite connections', () => {
       await orm.close(true);
     }
   }, 20_000);
+
+  it('run a synchronous transaction whole or not at all, with the ORM\'s errors for the database\'s', async () => {
+    const orm = await initOrm({ driver: 'sqlite', dbName: path.join(mkdtempSync(path.join(tmpdir(), 'sb-db-')), 'db.sqlite') });
+    try {
+      const em = orm.em.fork();
+      await sqlRun(em, 'create table pairs (k text primary key, v integer not null)');
+      const put = (k: string, v: number) => ({ text: 'insert into pairs (k, v) values (?, ?)', params: [k, v] });
+      const all = () => sqlRows<{ k: string; v: number }>(em, 'select k, v from pairs order by k');
+
+      expect(await sqliteTransaction(em, (sql) => [sql.run(put('a', 1)), sql.rows<{ n: number }>({ text: 'select count(*) as n from pairs', params: [] })[0].n])).toEqual([1, 1]);
+      // A statement that fails after another succeeded: neither stays, and the error is the ORM's.
+      const duplicate = sqliteTransaction(em, (sql) => {
+        sql.run(put('b', 2));
+        sql.run(put('a', 3));
+      });
+      await expect(duplicate).rejects.toBeInstanceOf(UniqueConstraintViolationException);
+      // The work's own error, as it is: what it wrote is rolled back.
+      const mine = new Error('not this batch');
+      await expect(
+        sqliteTransaction(em, (sql) => {
+          sql.run(put('c', 4));
+          throw mine;
+        }),
+      ).rejects.toBe(mine);
+      expect(await all()).toEqual([{ k: 'a', v: 1 }]);
+      // The connection went back to the pool out of any transaction: the next one commits as usual.
+      await sqliteTransaction(em, (sql) => sql.run(put('d', 5)));
+      expect(await all()).toEqual([{ k: 'a', v: 1 }, { k: 'd', v: 5 }]);
+      await expect(em.transactional((tx) => sqliteTransaction(tx, () => 0))).rejects.toThrow(/not inside a transaction/);
+    } finally {
+      await orm.close(true);
+    }
+  });
 });

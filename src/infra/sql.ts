@@ -82,6 +82,57 @@ async function runOnSqlite<T>(em: EntityManager, pool: KnexClient, text: string,
   }
 }
 
+/** A statement with its values, for callers that build statements before they know where they will run. */
+export interface Statement {
+  text: string;
+  params: unknown[];
+}
+
+/** Statements run one after another on a SQLite connection, each to its end before the call returns. */
+export interface SqliteStatements {
+  rows<T = Record<string, unknown>>(statement: Statement): T[];
+  run(statement: Statement): number;
+}
+
+/**
+ * SQLite: `work` as one write transaction (BEGIN IMMEDIATE ... COMMIT) on the pool's one connection, run from
+ * start to end in one turn of the event loop. The driver is synchronous, so no statement of anyone else can
+ * fall between `work`'s, and the transaction needs none of knex's and MikroORM's machinery, which cost the
+ * group commit more than its own statements did. `work` must be synchronous: anything it left pending would
+ * run after the commit. Not inside another transaction: the connection is taken from the pool.
+ */
+export async function sqliteTransaction<T>(em: EntityManager, work: (sql: SqliteStatements) => T): Promise<T> {
+  if (em.getTransactionContext()) throw new Error('sqliteTransaction runs on the pool, not inside a transaction');
+  const { client } = (em.getConnection() as Connection).getKnex() as unknown as { client: KnexClient };
+  const db = (await client.acquireConnection()) as SqliteDatabase & { exec(sql: string): void; inTransaction: boolean };
+  // The database's errors as the ORM's own statements raise them (a unique key, a foreign key ...); `work`'s own as they are.
+  const driver = <R>(call: () => R): R => {
+    try {
+      return call();
+    } catch (error) {
+      throw em.getPlatform().getExceptionConverter().convertException(error as Error);
+    }
+  };
+  const sql: SqliteStatements = {
+    rows: <R>(statement: Statement) => driver(() => db.prepare(statement.text).all(statement.params.map(sqliteValue)) as R[]),
+    run: (statement) => driver(() => db.prepare(statement.text).run(statement.params.map(sqliteValue)).changes),
+  };
+  try {
+    driver(() => db.exec('begin immediate'));
+    try {
+      const result = work(sql);
+      driver(() => db.exec('commit'));
+      return result;
+    } catch (error) {
+      // A failed statement leaves the transaction open (and so may a failed COMMIT): nothing of it stays.
+      if (db.inTransaction) db.exec('rollback');
+      throw error;
+    }
+  } finally {
+    client.releaseConnection(db);
+  }
+}
+
 async function run<T>(em: EntityManager, text: string, params: readonly unknown[], method: 'all' | 'run'): Promise<T> {
   const connection = em.getConnection() as Connection;
   const knex = connection.getKnex();

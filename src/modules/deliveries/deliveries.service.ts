@@ -148,6 +148,11 @@ export class Deliveries {
     return this.ledger.insert(em, rows);
   }
 
+  /** The statements `insert` runs, for a caller that runs them itself (the SQLite group commit). */
+  insertStatements(rows: DeliveryRow[]) {
+    return this.ledger.insertStatements(rows);
+  }
+
   /** Count committed finished rows in `switchboard_deliveries_total`. */
   count(rows: DeliveryRow[]) {
     this.ledger.count(rows);

@@ -10,7 +10,7 @@ import type { Deps } from '../../context.js';
 import { decryptSecret, encryptSecret } from '../../infra/crypto.js';
 import { currentRequestId } from '../../infra/logger.js';
 import { newId } from '../../infra/ulid.js';
-import { jsonText, sqlRun } from '../../infra/sql.js';
+import { jsonText, sqlRun, type Statement } from '../../infra/sql.js';
 import type { DeliveryStatus } from './delivery.entity.js';
 
 /** Standard Webhooks' schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
@@ -210,13 +210,20 @@ export class DeliveryLedger {
    * rows would pay.
    */
   async insert(em: EntityManager, rows: DeliveryRow[]) {
+    for (const statement of this.insertStatements(rows)) await sqlRun(em, statement.text, statement.params);
+  }
+
+  /** The INSERT statements of `insert`, for a caller that runs them itself (the SQLite group commit). */
+  insertStatements(rows: DeliveryRow[]): Statement[] {
     // Without its place an ordered call could never be placed among its target's others.
     const unplaced = rows.find((r) => r.orderKey && r.seq == null);
     if (unplaced) throw new Error(`delivery ${unplaced.id} of an ordered target has no seq`);
+    const statements: Statement[] = [];
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
       const chunk = rows.slice(i, i + INSERT_CHUNK);
-      await sqlRun(em, DELIVERY_INSERT + chunk.map(() => DELIVERY_ROW).join(', '), chunk.flatMap(deliveryValues));
+      statements.push({ text: DELIVERY_INSERT + chunk.map(() => DELIVERY_ROW).join(', '), params: chunk.flatMap(deliveryValues) });
     }
+    return statements;
   }
 
   /** Count finished attempts (succeeded/failed/retried rows) in `switchboard_deliveries_total`, once committed. */

@@ -31,7 +31,7 @@ import type { Integration } from '../integrations/integration.entity.js';
 import { activeChannelIntegrations, detachIntegration, integrationSigningKeys, signingKeysOf } from '../integrations/integrations.service.js';
 import { payloadSettings, settingsInForceFor } from '../settings/settings.service.js';
 import { newId } from '../../infra/ulid.js';
-import { jsonText, sqlRows, sqlRun } from '../../infra/sql.js';
+import { jsonText, sqlRows, sqliteTransaction, type SqliteStatements, type Statement } from '../../infra/sql.js';
 import { Message } from './message.entity.js';
 
 export { toView, type MessageView };
@@ -175,19 +175,26 @@ function groupCommitter(root: EntityManager, deliveries: Deliveries, sqlite: boo
     async (batch) => {
       const messages = batch.map((p) => p.message);
       const rows = batch.flatMap((p) => p.deliveries);
-      // PostgreSQL numbers and inserts in one statement: alone (atomic by itself) it is one round trip.
-      if (!sqlite && !rows.length) return insertNumbered(root.fork(), messages);
-      return root.fork().transactional(async (tx) => {
-        let seqs: number[];
-        if (sqlite) {
-          seqs = await takeSequence(tx, messages.map((m) => m.channel));
-          await insertMessages(tx, messages, seqs);
-        } else seqs = await insertNumbered(tx, messages);
-        // Each call carries its message's place in the commit order: an ordered target's calls leave in it.
+      // Each call carries its message's place in the commit order: an ordered target's calls leave in it.
+      const place = (seqs: number[]) =>
         batch.forEach((p, i) => {
           for (const d of p.deliveries) d.seq = seqs[i];
         });
-        if (rows.length) await deliveries.insert(tx, rows);
+      if (sqlite) {
+        return sqliteTransaction(root, (sql) => {
+          const seqs = takeSequence(sql, messages.map((m) => m.channel));
+          sql.run(messagesInsert(messages, seqs));
+          place(seqs);
+          for (const statement of deliveries.insertStatements(rows)) sql.run(statement);
+          return seqs;
+        });
+      }
+      // PostgreSQL numbers and inserts in one statement: alone (atomic by itself) it is one round trip.
+      if (!rows.length) return insertNumbered(root.fork(), messages);
+      return root.fork().transactional(async (tx) => {
+        const seqs = await insertNumbered(tx, messages);
+        place(seqs);
+        await deliveries.insert(tx, rows);
         return seqs;
       });
     },
@@ -200,9 +207,11 @@ const PG_CASTS = ['text', 'bigint', 'uuid', 'uuid', 'text', 'text', 'text', 'tex
 const PG_ROW = `(${PG_CASTS.map((c) => `?::${c}`).join(', ')})`;
 
 /**
- * PostgreSQL: the sequence upsert (see takeSequence) and the INSERT of the batch's messages in one
+ * PostgreSQL: the sequence upsert (as `takeSequence` does it) and the INSERT of the batch's messages in one
  * statement. Each message carries how far below its channel's new last number it sits; the numbers
- * come back with the inserted rows.
+ * come back with the inserted rows. A channel's sequence row stays locked until the transaction ends, so
+ * another replica's batch for the same channel numbers after this one commits: numbers follow commit order
+ * with no hole. Channels are locked in one order (sorted), so two batches that share channels cannot deadlock.
  */
 async function insertNumbered(em: EntityManager, rows: ReturnType<typeof messageRow>[]): Promise<number[]> {
   const counts = new Map<string, number>();
@@ -238,7 +247,7 @@ const MESSAGE_INSERT = `insert into messages (${MESSAGE_COLUMNS.join(', ')}) val
  * One multi-row INSERT of a batch's messages (SQLite), written as the ORM would write them (JSON as text)
  * without its per-row metadata work: on the ingest path that work cost more than the statement.
  */
-function insertMessages(tx: EntityManager, rows: ReturnType<typeof messageRow>[], seqs: number[]) {
+function messagesInsert(rows: ReturnType<typeof messageRow>[], seqs: number[]): Statement {
   const params: unknown[] = [];
   rows.forEach((r, i) =>
     params.push(
@@ -246,26 +255,25 @@ function insertMessages(tx: EntityManager, rows: ReturnType<typeof messageRow>[]
       JSON.stringify(r.modifiersApplied), r.alias, r.avatar, r.emoji, jsonText(r.attachments), r.createdAt,
     ),
   );
-  return sqlRun(tx, MESSAGE_INSERT + rows.map(() => MESSAGE_ROW).join(', '), params);
+  return { text: MESSAGE_INSERT + rows.map(() => MESSAGE_ROW).join(', '), params };
 }
 
 /**
- * Numbers for a batch's messages (one per entry of `channelIds`, in batch order): one upsert adds each
- * channel's count to its last number and answers the new last. The row stays locked until the
- * transaction ends, so another replica's batch for the same channel numbers after this one commits:
- * numbers follow commit order with no hole. Channels are locked in one order (sorted), so two batches
- * that share channels cannot deadlock.
+ * SQLite: numbers for a batch's messages (one per entry of `channelIds`, in batch order): one upsert adds each
+ * channel's count to its last number and answers the new last. The transaction holds the database's write
+ * lock from its start (BEGIN IMMEDIATE) until it commits, so another process's batch numbers after this one
+ * commits: numbers follow commit order with no hole. (PostgreSQL: the same upsert, in `insertNumbered`.)
  */
-async function takeSequence(tx: EntityManager, channelIds: string[]): Promise<number[]> {
+function takeSequence(sql: SqliteStatements, channelIds: string[]): number[] {
   const counts = new Map<string, number>();
   for (const c of channelIds) counts.set(c, (counts.get(c) ?? 0) + 1);
   const channels = [...counts.keys()].sort();
-  const rows = await sqlRows<{ channel_id: string; last_seq: string | number }>(
-    tx,
-    `insert into channel_sequences (channel_id, last_seq) values ${channels.map(() => '(?, ?)').join(', ')} ` +
+  const rows = sql.rows<{ channel_id: string; last_seq: string | number }>({
+    text:
+      `insert into channel_sequences (channel_id, last_seq) values ${channels.map(() => '(?, ?)').join(', ')} ` +
       'on conflict (channel_id) do update set last_seq = channel_sequences.last_seq + excluded.last_seq returning channel_id, last_seq',
-    channels.flatMap((c) => [c, counts.get(c)]),
-  );
+    params: channels.flatMap((c) => [c, counts.get(c)]),
+  });
   const next = new Map<string, number>();
   for (const r of rows) next.set(r.channel_id, Number(r.last_seq) - counts.get(r.channel_id)! + 1);
   return channelIds.map((c) => {

@@ -13,8 +13,9 @@ export interface LoadResult {
 }
 
 /**
- * CPU time a process (all its threads) has used so far, in ms, from Linux's /proc (null elsewhere). Throughput
- * ratios swing with what else the shared machine runs; CPU per request is steadier, and says where a change went.
+ * CPU time a process (all its threads) has used so far, in ms, from Linux's /proc (null elsewhere). Per request,
+ * it tells a change in the server's own work from a change in what the load generator and the rest of the shared
+ * machine left it (both move throughput; on a shared machine CPU time still varies with the cores' speed).
  */
 export function processCpuMs(pid: number | undefined): number | null {
   try {

@@ -249,6 +249,44 @@ for (const db of databases) {
       }
     });
 
+    it('stores messages committed together, across channels, exactly as sent and numbered with no hole in each channel', async () => {
+      const channels = await Promise.all(['batch-a', 'batch-b', 'batch-c'].map((name) => createChannel(t, orgId, name)));
+      // What array literals, JSON and SQL quoting each treat specially, in the text, the other columns and the stored body.
+      const tricky = (i: number) => `m${i} "quoted" \\back\\slash {braces}, commas; 'single' NULL ünï 🎉\nline`;
+      const sent = channels.flatMap((c, ci) => Array.from({ length: 12 }, (_, i) => ({ channel: c.id, i: ci * 100 + i })));
+      const ids = await Promise.all(
+        sent.map(({ channel, i }) =>
+          fetch(`${t.url}/v1/webhooks/${channel}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ event_name: '{x}', username: 'NULL', status: '"ok"', message: tricky(i), extra: { nested: tricky(-i), list: [1, null, '}{'] } }),
+          }).then(async (r) => {
+            expect(r.status).toBe(202);
+            return ((await r.json()) as { data: { id: string } }).data.id;
+          }),
+        ),
+      );
+      for (const [ci, c] of channels.entries()) {
+        const read = await t.gqlData<{ messages: { edges: { node: { id: string; seq: number; message: string; username: string; status: string; eventName: string } }[] } }>(
+          'query($c: ID!) { messages(channelId: $c, first: 100) { edges { node { id seq message username status eventName } } } }',
+          { c: c.id },
+        );
+        const nodes = read.messages.edges.map((e) => e.node);
+        expect(nodes.map((n) => n.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+        expect(new Set(nodes.map((n) => n.message))).toEqual(new Set(Array.from({ length: 12 }, (_, i) => tricky(ci * 100 + i))));
+        expect(nodes.every((n) => n.username === 'NULL' && n.status === '"ok"' && n.eventName === '{x}')).toBe(true);
+      }
+      // The stored bodies, as JSON.
+      const stored = await t.app.orm.em.fork().getConnection().execute<{ id: string; payload: unknown }[]>(
+        `select id, payload from messages where id in (${ids.map(() => '?').join(', ')})`,
+        ids,
+      );
+      const payloads = new Map(stored.map((r) => [r.id, (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as { message: string; extra: unknown }]));
+      sent.forEach(({ i }, k) => {
+        expect(payloads.get(ids[k])).toMatchObject({ message: tricky(i), extra: { nested: tricky(-i), list: [1, null, '}{'] } });
+      });
+    });
+
     it('streams over SSE', async () => {
       const channel = await createChannel(t, orgId, 'sse');
       const cursor = await post(channel.id, 'already seen');

@@ -277,10 +277,10 @@ for (const db of databases) {
         expect(nodes.every((n) => n.username === 'NULL' && n.status === '"ok"' && n.eventName === '{x}')).toBe(true);
       }
       // The stored bodies, as JSON.
-      const stored = await t.app.orm.em.fork().getConnection().execute<{ id: string; payload: unknown }[]>(
-        `select id, payload from messages where id in (${ids.map(() => '?').join(', ')})`,
-        ids,
-      );
+      const stored = (await t.app.orm.em.fork().getConnection().execute(`select id, payload from messages where id in (${ids.map(() => '?').join(', ')})`, ids)) as {
+        id: string;
+        payload: unknown;
+      }[];
       const payloads = new Map(stored.map((r) => [r.id, (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as { message: string; extra: unknown }]));
       sent.forEach(({ i }, k) => {
         expect(payloads.get(ids[k])).toMatchObject({ message: tricky(i), extra: { nested: tricky(-i), list: [1, null, '}{'] } });

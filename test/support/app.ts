@@ -33,6 +33,7 @@ export async function startTestApp(db: DbKind, env: Record<string, string> = {})
     SWITCHBOARD_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'sb-data-')),
     SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
     OUTBOUND_ALLOW_PRIVATE: '127.0.0.0/8,::1',
+    // TEST_LOG_LEVEL=error shows what a test's gateway logged (an unexpected error's stack, say).
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });

@@ -33,24 +33,41 @@ export function findBadInput(
   prefix: string[] = [],
   { maxDepth = MAX_INPUT_DEPTH, text = true }: { maxDepth?: number; text?: boolean } = {},
 ): { field: string; message: string } | null {
-  const stack: { value: unknown; path: string[] }[] = [{ value, path: prefix }];
-  const name = (path: string[]) => path.join('.') || 'body';
+  // Each value is held with its key and its parent's entry: the dotted path is built only for a problem.
+  const stack: Visit[] = [{ value, key: null, parent: null, depth: 0 }];
+  const name = (at: Visit) => {
+    const path: string[] = [];
+    for (let v: Visit | null = at; v && v.key !== null; v = v.parent) path.push(v.key);
+    return [...prefix, ...path.reverse()].join('.') || 'body';
+  };
   while (stack.length) {
-    const { value: v, path } = stack.pop()!;
+    const at = stack.pop()!;
+    const v = at.value;
     if (typeof v === 'string') {
       const problem = text ? badText(v) : null;
-      if (problem) return { field: name(path), message: `${name(path)} ${problem}` };
+      if (problem) return { field: name(at), message: `${name(at)} ${problem}` };
       continue;
     }
     if (v === null || typeof v !== 'object') continue;
-    if (path.length - prefix.length >= maxDepth) return { field: name(path), message: `${name(path)} nests deeper than ${maxDepth} levels` };
-    const entries: [string, unknown][] = Array.isArray(v) ? v.map((item, i) => [String(i), item]) : Object.entries(v);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, item] = entries[i];
-      const problem = Array.isArray(v) || !text ? null : badText(key);
-      if (problem) return { field: name(path), message: `${name(path)} has a key that ${problem}` };
-      stack.push({ value: item, path: [...path, key] });
+    if (at.depth >= maxDepth) return { field: name(at), message: `${name(at)} nests deeper than ${maxDepth} levels` };
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], key: String(i), parent: at, depth: at.depth + 1 });
+      continue;
+    }
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const problem = text ? badText(keys[i]) : null;
+      if (problem) return { field: name(at), message: `${name(at)} has a key that ${problem}` };
+      stack.push({ value: (v as Record<string, unknown>)[keys[i]], key: keys[i], parent: at, depth: at.depth + 1 });
     }
   }
   return null;
+}
+
+/** A value findBadInput has still to look at: its key in its parent (null at the top) and how deep it sits. */
+interface Visit {
+  value: unknown;
+  key: string | null;
+  parent: Visit | null;
+  depth: number;
 }

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { ValidationError } from '../errors.js';
 import { findBadInput } from '../validation.js';
 
@@ -10,17 +10,19 @@ import { findBadInput } from '../validation.js';
  * and nothing is stored. GraphQL strings are checked by the GraphQL input guard (variables and literals, on every
  * transport); only the depth of its body is checked here, answered in GraphQL's shape.
  */
-export async function refuseBadInput(request: FastifyRequest, reply: FastifyReply) {
+export function refuseBadInput(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+  // A callback, not a promise: the check never waits, and it runs on every request.
   if (request.routeOptions.url === '/graphql') {
     const deep = findBadInput(request.body, [], { text: false });
     if (deep) {
-      return reply.code(400).send({ errors: [{ message: deep.message, extensions: { code: 'BAD_USER_INPUT', field: deep.field } }] });
+      void reply.code(400).send({ errors: [{ message: deep.message, extensions: { code: 'BAD_USER_INPUT', field: deep.field } }] });
+      return;
     }
-    return;
+    return done();
   }
   const bad =
     findBadInput(request.params, []) ??
     findBadInput(request.query, []) ??
     findBadInput(request.body, []);
-  if (bad) throw new ValidationError(bad.field, bad.message);
+  done(bad ? new ValidationError(bad.field, bad.message) : undefined);
 }

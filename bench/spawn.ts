@@ -69,7 +69,7 @@ export async function spawnBuiltGateway(env: Record<string, string>, timeoutMs =
 }
 
 /** A TCP port nothing listens on right now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

@@ -142,11 +142,4 @@ export async function spawnGateway(env: Record<string, string>, port: number): P
 }
 
 /** A TCP port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../bench/spawn.js';

@@ -324,12 +324,11 @@ export function plainText(message: string, attachments: Record<string, unknown>[
   return parts.join('\n');
 }
 
-/** The message as it is published to subscribers: JSON-safe (the date as text), without the body it came in. */
-function toEvent(view: MessageView): MessageEvent {
+/** The message's own fields, as the 'message.created' hook carries them. */
+function storedMessage(view: MessageView): StoredMessage {
   // Field by field, not `{ payload, ...rest }`: copying all but some keys is the slow path of object spread.
   return {
     id: view.id,
-    seq: view.seq,
     channelId: view.channelId,
     organisationId: view.organisationId,
     eventName: view.eventName,
@@ -338,13 +337,17 @@ function toEvent(view: MessageView): MessageEvent {
     message: view.message,
     source: view.source,
     userId: view.userId,
-    modifiersApplied: view.modifiersApplied,
     alias: view.alias,
     avatar: view.avatar,
     emoji: view.emoji,
     attachments: view.attachments,
-    createdAt: view.createdAt.toISOString(),
+    createdAt: view.createdAt,
   };
+}
+
+/** The message as it is published to subscribers: JSON-safe (the date as text), without the body it came in. */
+function toEvent(view: MessageView): MessageEvent {
+  return { ...storedMessage(view), seq: view.seq, modifiersApplied: view.modifiersApplied, createdAt: view.createdAt.toISOString() };
 }
 
 /**
@@ -463,24 +466,7 @@ export async function postMessage(ctx: WorkScope, input: PostMessageInput): Prom
   ctx.deps.deliveries.count(attempts);
   ctx.deps.pubsub.publish(route.channelId, toEvent(view));
   ctx.deps.deliveries.dispatch(outputs);
-  void ctx.deps.hooks.emit('message.created', {
-    message: {
-      id,
-      channelId: view.channelId,
-      organisationId: view.organisationId,
-      eventName: view.eventName,
-      username: view.username,
-      status: view.status,
-      message: view.message,
-      source: view.source,
-      userId: view.userId,
-      alias: view.alias,
-      avatar: view.avatar,
-      emoji: view.emoji,
-      attachments: view.attachments,
-      createdAt: view.createdAt,
-    },
-  });
+  void ctx.deps.hooks.emit('message.created', { message: storedMessage(view) });
 
   // A snapshot of the stored row, not an entity managed by the caller's EntityManager: merging one
   // cost more than the rest of the path together. Load it with `em.findOne(Message, id)` to change it.

@@ -156,10 +156,11 @@ export function limitHttp(server: FastifyInstance, limits: RateLimits, backpress
   server.addHook('preHandler', (request, reply, done) => {
     const pending = chunked.get(request);
     if (!pending?.counted) return done();
-    limits.inboundBytes(pending.channel, pending.counted.bytes).then(
-      (refusal) => (refusal ? sendRefusal(request, reply, refusal) : done()),
-      done,
-    );
+    limits.inboundBytes(pending.channel, pending.counted.bytes).then((refusal) => {
+      // A refusal is the answer: the request goes no further.
+      if (refusal) void sendRefusal(request, reply, refusal);
+      else done();
+    }, done);
   });
 
   // The capability doors' wrong tokens are failed authentications of their address.

@@ -224,18 +224,14 @@ async function insertNumbered(em: EntityManager, rows: ReturnType<typeof message
   rows.forEach((r, i) => {
     const k = (taken.get(r.channel) ?? 0) + 1;
     taken.set(r.channel, k);
-    const values = [
-      r.id, counts.get(r.channel)! - k, r.channel, r.organisation, r.eventName, r.username, r.status, r.message, jsonText(r.payload), r.source, r.userId,
-      JSON.stringify(r.modifiersApplied), r.alias, r.avatar, r.emoji, jsonText(r.attachments), r.createdAt,
-    ];
-    values.forEach((v, c) => (columns[c][i] = v));
+    rowValues(r, counts.get(r.channel)! - k).forEach((v, c) => (columns[c][i] = v));
   });
   const inserted = await sqlRows<{ id: string; seq: string | number }>(em, PG_INSERT_NUMBERED, [channels, channels.map((c) => counts.get(c)), ...columns]);
   const seqs = new Map(inserted.map((r) => [r.id, Number(r.seq)]));
   return rows.map((r) => seqs.get(r.id)!);
 }
 
-/** The columns of `messages` the group commit writes, in the order `insertMessages` gives their values. */
+/** The columns of `messages` the group commit writes, in the order `rowValues` gives their values. */
 export const MESSAGE_COLUMNS = ['id', 'seq', 'channel_id', 'organisation_id', 'event_name', 'username', 'status', 'message', 'payload', 'source', 'user_id', 'modifiers_applied', 'alias', 'avatar', 'emoji', 'attachments', 'created_at'];
 const MESSAGE_ROW = `(${MESSAGE_COLUMNS.map(() => '?').join(', ')})`;
 const MESSAGE_INSERT = `insert into messages (${MESSAGE_COLUMNS.join(', ')}) values `;
@@ -250,14 +246,15 @@ const PG_INSERT_NUMBERED =
  * without its per-row metadata work: on the ingest path that work cost more than the statement.
  */
 function messagesInsert(rows: ReturnType<typeof messageRow>[], seqs: number[]): Statement {
-  const params: unknown[] = [];
-  rows.forEach((r, i) =>
-    params.push(
-      r.id, seqs[i], r.channel, r.organisation, r.eventName, r.username, r.status, r.message, jsonText(r.payload), r.source, r.userId,
-      JSON.stringify(r.modifiersApplied), r.alias, r.avatar, r.emoji, jsonText(r.attachments), r.createdAt,
-    ),
-  );
-  return { text: MESSAGE_INSERT + rows.map(() => MESSAGE_ROW).join(', '), params };
+  return { text: MESSAGE_INSERT + rows.map(() => MESSAGE_ROW).join(', '), params: rows.flatMap((r, i) => rowValues(r, seqs[i])) };
+}
+
+/** A message row's values in MESSAGE_COLUMNS order, JSON columns as text, with `seq` (or PostgreSQL's offset) in its place. */
+function rowValues(r: ReturnType<typeof messageRow>, seq: number): unknown[] {
+  return [
+    r.id, seq, r.channel, r.organisation, r.eventName, r.username, r.status, r.message, jsonText(r.payload), r.source, r.userId,
+    JSON.stringify(r.modifiersApplied), r.alias, r.avatar, r.emoji, jsonText(r.attachments), r.createdAt,
+  ];
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 /**
  * Calls made while the event loop turns, gathered and run together: a group commit (every message that
  * arrived while the previous commit ran goes in the next one), or the reads and writes of the ticks of
@@ -8,6 +9,15 @@ export class Batcher<I, O = void> {
   private queue: { input: I; resolve: (output: O) => void; reject: (error: unknown) => void }[] = [];
   private running = 0;
   private scheduled = false;
+  /**
+   * Starts the queued batches in the async context the batcher was made in, not in that of whichever caller
+   * queued first: a batch serves many callers, so it carries none's request id in its log lines, and none's
+   * database transaction (a batch run inside one would write in it).
+   */
+  private readonly wake = AsyncResource.bind(() => {
+    this.scheduled = false;
+    this.pump();
+  });
 
   constructor(
     private readonly run: (inputs: I[]) => Promise<O[]>,
@@ -19,10 +29,7 @@ export class Batcher<I, O = void> {
       this.queue.push({ input, resolve, reject });
       if (!this.scheduled && this.running < this.options.lanes) {
         this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.pump();
-        });
+        setImmediate(this.wake);
       }
     });
   }

@@ -49,9 +49,11 @@ export async function sqlRun(em: EntityManager, text: string, params: readonly u
   return Number((await run<{ affectedRows?: number }>(em, text, params, 'run')).affectedRows ?? 0);
 }
 
-/** What of a SQLite connection (libsql's, better-sqlite3's API) a statement is run with. */
+/** What of a SQLite connection (libsql's, better-sqlite3's API) statements and transactions are run with. */
 interface SqliteDatabase {
   prepare(sql: string): { all(params: unknown[]): unknown[]; run(params: unknown[]): { changes: number } };
+  exec(sql: string): void;
+  readonly inTransaction: boolean;
 }
 interface KnexClient {
   dialect: string;
@@ -62,9 +64,21 @@ interface KnexClient {
 /** A value as SQLite takes it, as knex's SQLite dialects bind it: Dates as epoch milliseconds, booleans as 0/1, undefined as NULL. */
 const sqliteValue = (v: unknown) => (v instanceof Date ? v.valueOf() : typeof v === 'boolean' ? Number(v) : v === undefined ? null : v);
 
+/** The database's errors as the ORM's own statements raise them (a unique key, a foreign key ...), so callers can tell them apart. */
+const ormError = (em: EntityManager, error: unknown) => em.getPlatform().getExceptionConverter().convertException(error as Error);
+
 /**
- * SQLite: the statement runs on the connection itself (the transaction's, or the pool's one connection), prepared
- * once per connection (src/db/orm.ts keeps them), with none of knex's query building around it. The driver is
+ * One statement on a SQLite connection, prepared once per connection (src/db/orm.ts keeps them), with none of knex's
+ * query building around it: its rows, or how many rows it changed. The driver's errors as they are (callers convert).
+ */
+function runStatement(db: SqliteDatabase, text: string, params: readonly unknown[], method: 'all' | 'run'): unknown[] | number {
+  const statement = db.prepare(text);
+  const values = params.map(sqliteValue);
+  return method === 'all' ? statement.all(values) : statement.run(values).changes;
+}
+
+/**
+ * SQLite: the statement runs on the connection itself (the transaction's, or one of the pool's). The driver is
  * synchronous, so knex's machinery was all the statement cost besides SQLite's own work: on the group commit, more
  * than the INSERT itself.
  */
@@ -73,9 +87,8 @@ async function runOnSqlite<T>(em: EntityManager, pool: KnexClient, text: string,
   const client = trx?.client ?? pool;
   const db = (await client.acquireConnection()) as SqliteDatabase;
   try {
-    const statement = db.prepare(text);
-    const values = params.map(sqliteValue);
-    return (method === 'all' ? statement.all(values) : { affectedRows: statement.run(values).changes }) as T;
+    const result = runStatement(db, text, params, method);
+    return (method === 'all' ? result : { affectedRows: result }) as T;
   } finally {
     // A transaction's connection stays with it; the pool's goes back.
     if (!trx) client.releaseConnection(db);
@@ -95,27 +108,27 @@ export interface SqliteStatements {
 }
 
 /**
- * SQLite: `work` as one write transaction (BEGIN IMMEDIATE ... COMMIT) on the pool's one connection, run from
+ * SQLite: `work` as one write transaction (BEGIN IMMEDIATE ... COMMIT) on a connection of the pool, run from
  * start to end in one turn of the event loop. The driver is synchronous, so no statement of anyone else can
  * fall between `work`'s, and the transaction needs none of knex's and MikroORM's machinery, which cost the
  * group commit more than its own statements did. `work` must be synchronous: anything it left pending would
- * run after the commit. Not inside another transaction: the connection is taken from the pool.
+ * run after the commit. Not inside another transaction: the connection is taken from the pool. The database's
+ * errors come as the ORM's (see `ormError`), `work`'s own as they are.
  */
 export async function sqliteTransaction<T>(em: EntityManager, work: (sql: SqliteStatements) => T): Promise<T> {
   if (em.getTransactionContext()) throw new Error('sqliteTransaction runs on the pool, not inside a transaction');
   const { client } = (em.getConnection() as Connection).getKnex() as unknown as { client: KnexClient };
-  const db = (await client.acquireConnection()) as SqliteDatabase & { exec(sql: string): void; inTransaction: boolean };
-  // The database's errors as the ORM's own statements raise them (a unique key, a foreign key ...); `work`'s own as they are.
+  const db = (await client.acquireConnection()) as SqliteDatabase;
   const driver = <R>(call: () => R): R => {
     try {
       return call();
     } catch (error) {
-      throw em.getPlatform().getExceptionConverter().convertException(error as Error);
+      throw ormError(em, error);
     }
   };
   const sql: SqliteStatements = {
-    rows: <R>(statement: Statement) => driver(() => db.prepare(statement.text).all(statement.params.map(sqliteValue)) as R[]),
-    run: (statement) => driver(() => db.prepare(statement.text).run(statement.params.map(sqliteValue)).changes),
+    rows: <R>(statement: Statement) => driver(() => runStatement(db, statement.text, statement.params, 'all') as R[]),
+    run: (statement) => driver(() => runStatement(db, statement.text, statement.params, 'run') as number),
   };
   try {
     driver(() => db.exec('begin immediate'));
@@ -141,7 +154,7 @@ async function run<T>(em: EntityManager, text: string, params: readonly unknown[
     try {
       return await runOnSqlite<T>(em, client, text, params, method);
     } catch (error) {
-      throw em.getPlatform().getExceptionConverter().convertException(error as Error);
+      throw ormError(em, error);
     }
   }
   // undefined goes in as NULL, as the ORM wrote it (knex refuses an undefined binding).
@@ -151,7 +164,6 @@ async function run<T>(em: EntityManager, text: string, params: readonly unknown[
   try {
     return connection.transformRawResult<T>(await query, method);
   } catch (error) {
-    // The same errors as the ORM's own statements (a unique key, a foreign key ...), so callers can tell them apart.
-    throw em.getPlatform().getExceptionConverter().convertException(error as Error);
+    throw ormError(em, error);
   }
 }

@@ -43,17 +43,7 @@ export async function spawnBuiltGateway(env: Record<string, string>, timeoutMs =
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
   const url = `http://127.0.0.1:${port}`;
-  const started = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${stderr}`);
-    const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
-    if (ready) break;
-    if (Date.now() - started > timeoutMs) {
-      kill();
-      throw new Error(`gateway did not start in ${timeoutMs} ms: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilReady(child, url, timeoutMs, () => stderr);
   return {
     url,
     child,
@@ -66,6 +56,23 @@ export async function spawnBuiltGateway(env: Record<string, string>, timeoutMs =
       clearTimeout(force);
     },
   };
+}
+
+/**
+ * Wait until a gateway process answers 200 on /readyz (polled every 100 ms). Throws, with what it printed (`output`),
+ * when it exits first or is not ready within `timeoutMs`, then killed.
+ */
+export async function untilReady(child: ChildProcess, url: string, timeoutMs: number, output: () => string): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output()}`);
+    if (await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false)) return;
+    if (Date.now() - started > timeoutMs) {
+      child.kill('SIGKILL');
+      throw new Error(`gateway did not become ready in ${timeoutMs} ms:\n${output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** A TCP port nothing listens on right now. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { untilReady } from '../../bench/spawn.js';
 import { ADMIN_TOKEN, remoteGateway, type TestApp } from './app.js';
 
 export { remoteGateway };
@@ -123,21 +124,7 @@ export async function spawnGateway(env: Record<string, string>, port: number): P
     child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
   );
   const url = `http://127.0.0.1:${port}`;
-  const started = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${out}`);
-    try {
-      const res = await fetch(`${url}/readyz`);
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() - started > 30_000) {
-      child.kill('SIGKILL');
-      throw new Error(`gateway did not become ready:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilReady(child, url, 30_000, () => out);
   return { child, url, stdout: () => out, exited, kill: () => child.exitCode === null && child.kill('SIGKILL') };
 }
 

@@ -40,8 +40,8 @@ export const boolValue = (v: unknown) => v === true || v === 1 || v === '1' || v
 export const placeholders = (n: number) => Array(n).fill('?').join(', ');
 
 /** Rows of a statement that answers rows (select, or `returning`), in `em`'s transaction when it is in one. */
-export function sqlRows<T = Record<string, unknown>>(em: EntityManager, text: string, params: readonly unknown[] = []): Promise<T[]> {
-  return run<T[]>(em, text, params, 'all');
+export function sqlRows<T = Record<string, unknown>>(em: EntityManager, text: string, params: readonly unknown[] = [], name?: string): Promise<T[]> {
+  return run<T[]>(em, text, params, 'all', name);
 }
 
 /** A statement run for its effect; answers how many rows it changed. */
@@ -146,7 +146,7 @@ export async function sqliteTransaction<T>(em: EntityManager, work: (sql: Sqlite
   }
 }
 
-async function run<T>(em: EntityManager, text: string, params: readonly unknown[], method: 'all' | 'run'): Promise<T> {
+async function run<T>(em: EntityManager, text: string, params: readonly unknown[], method: 'all' | 'run', name?: string): Promise<T> {
   const connection = em.getConnection() as Connection;
   const knex = connection.getKnex();
   const { client } = knex as unknown as { client: KnexClient };
@@ -159,6 +159,7 @@ async function run<T>(em: EntityManager, text: string, params: readonly unknown[
   }
   // undefined goes in as NULL, as the ORM wrote it (knex refuses an undefined binding).
   const query = knex.raw(text, params.includes(undefined) ? params.map((v) => (v === undefined ? null : v)) : params);
+  if (name) (query as unknown as { options(o: object): void }).options({ name });
   const trx = em.getTransactionContext();
   if (trx) query.transacting(trx);
   try {

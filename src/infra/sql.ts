@@ -39,7 +39,12 @@ export const boolValue = (v: unknown) => v === true || v === 1 || v === '1' || v
 /** The placeholders of an `in (...)` list of `n` values: `?, ?, ?`. */
 export const placeholders = (n: number) => Array(n).fill('?').join(', ');
 
-/** Rows of a statement that answers rows (select, or `returning`), in `em`'s transaction when it is in one. */
+/**
+ * Rows of a statement that answers rows (select, or `returning`), in `em`'s transaction when it is in one.
+ * `name`: PostgreSQL prepares the statement under it once per connection and then sends only its values; for
+ * a hot statement whose text never changes (a name must never stand for two texts). SQLite statements are
+ * prepared once per connection whatever their name.
+ */
 export function sqlRows<T = Record<string, unknown>>(em: EntityManager, text: string, params: readonly unknown[] = [], name?: string): Promise<T[]> {
   return run<T[]>(em, text, params, 'all', name);
 }

@@ -178,6 +178,39 @@ for (const db of databases) {
       expect(byTarget[ids.slow].latencyMs).toBeLessThan(1_000);
     });
 
+    it("skips a modifier whose rewrite could not be stored (a NUL, a lone surrogate, too long) and stores the message", async () => {
+      const answers: Record<string, string> = {
+        // Written by hand: JSON.stringify would escape the lone surrogate the same way, but say it plainly.
+        '/nul': '{"message":"a\\u0000b"}',
+        '/surrogate': '{"message":"half \\ud800 a pair"}',
+        '/long': JSON.stringify({ message: 'x'.repeat(65_537) }),
+        '/fine': '{"message":"rewritten"}',
+      };
+      const modifiers = await startServer(async (req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(answers[req.url]);
+      });
+      servers.push(modifiers);
+      const names = ['nul', 'surrogate', 'long', 'fine'];
+      const specs = await serveJson(Object.fromEntries(names.map((n) => [`/${n}.json`, spec('modifier', `${modifiers.url}/${n}`, n)])));
+      servers.push(specs);
+      const channel = await createChannel(t, orgId, 'unstorable rewrites');
+      const ids: Record<string, string> = {};
+      for (const [i, n] of names.entries()) {
+        ids[n] = await addIntegration(t, orgId, `${specs.url}/${n}.json`);
+        await t.gql(Enable, { integrationId: ids[n], channelId: channel.id, position: i });
+      }
+      const id = await post(channel.id, 'original');
+      const [stored] = (await t.gql(Messages, { channelId: channel.id })).messages.edges.map((e) => e.node);
+      expect(stored).toEqual({ id, message: 'rewritten', modifiersApplied: [ids.fine] });
+      const history = (await t.gql(ModifierHistory, { id: channel.id })).channel!.deliveries.edges.map((e) => e.node);
+      const byTarget = Object.fromEntries(history.map((d) => [d.targetId, d]));
+      expect(byTarget[ids.nul]).toMatchObject({ status: 'failed', statusCode: 200, error: expect.stringMatching(/NUL byte.*skipped/) });
+      expect(byTarget[ids.surrogate]).toMatchObject({ status: 'failed', statusCode: 200, error: expect.stringMatching(/lone surrogate.*skipped/) });
+      expect(byTarget[ids.long]).toMatchObject({ status: 'failed', statusCode: 200, error: expect.stringMatching(/longer than 65536 characters: skipped/) });
+      expect(byTarget[ids.fine]).toMatchObject({ status: 'succeeded' });
+    });
+
     it('sendMessage posts as the viewer and refuses channels of other organisations', async () => {
       const channel = await createChannel(t, orgId, 'chat');
       const r = await t.gql(Send, { channelId: channel.id, message: 'from the admin' });

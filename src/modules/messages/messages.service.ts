@@ -22,7 +22,7 @@ import { idCursor, idPage, type PageArgs } from '../../pagination.js';
 import type { MessageEvent } from '../../infra/pubsub.js';
 import { ChannelFeeds, READ_PAGE, readCommitted, toView, type MessageView } from './channel-feeds.js';
 import type { StoredMessage } from '../../infra/hooks.js';
-import { parseInput } from '../../validation.js';
+import { badText, parseInput } from '../../validation.js';
 import { requireChannel, findChannelById } from '../channels/channels.service.js';
 import { channelIntegrationTarget, type Deliveries, type DeliveryRow } from '../deliveries/deliveries.service.js';
 import { TtlCache } from '../../infra/ttl-cache.js';
@@ -41,11 +41,14 @@ const Text255 = (name: string) => z.string().max(255, `${name} is at most 255 ch
 /** Rocket.Chat attachment objects: shape checked by the Rocket.Chat door (rocketchat/message-content.ts), bounded here too. */
 const Attachments = z.array(z.record(z.string(), z.unknown()), { error: 'attachments must be an array of objects' }).max(100, 'attachments holds at most 100 items');
 
+/** The longest message text, posted or rewritten by a modifier (characters). */
+const MAX_MESSAGE = 65_536;
+
 const PostInput = z
   .object({
     channelId: z.string(),
     // Empty only beside attachments (a Rocket.Chat attachments-only message); checked below.
-    message: z.string({ error: 'message must be a string' }).max(65_536, 'message is at most 65536 characters'),
+    message: z.string({ error: 'message must be a string' }).max(MAX_MESSAGE, `message is at most ${MAX_MESSAGE} characters`),
     eventName: Text255('eventName').optional().nullable(),
     status: Text255('status').optional().nullable(),
     username: Text255('username').optional().nullable(),
@@ -364,8 +367,13 @@ export async function postMessage(ctx: WorkScope, input: PostMessageInput): Prom
     let error = outcome.error;
     // Why it was skipped, as a bounded metrics label: timeout, blocked, error (unreachable), status, invalid_answer.
     let skip: string | null = null;
+    // A rewrite must be storable as a posted message is: its text has the same limits.
+    const unstorable = !error && typeof answer?.message === 'string' && (badText(answer.message) ?? (answer.message.length > MAX_MESSAGE ? `is longer than ${MAX_MESSAGE} characters` : null));
     if (!error && (typeof answer !== 'object' || answer === null || typeof answer.message !== 'string' || !answer.message)) {
       error = 'the answer is not JSON with a non-empty string "message": skipped';
+      skip = 'invalid_answer';
+    } else if (unstorable) {
+      error = `the answer's "message" ${unstorable}: skipped`;
       skip = 'invalid_answer';
     } else if (error) {
       error = `${error}: skipped`;

@@ -51,16 +51,42 @@ export class Hooks {
     const list = (this.handlers.get(event) ?? []) as Handler<K>[];
     list.push(handler);
     this.handlers.set(event, list as Handler<never>[]);
-    return () => list.splice(list.indexOf(handler), 1);
+    return () => {
+      // Twice is once: a second call must not take another handler off.
+      const at = list.indexOf(handler);
+      if (at >= 0) list.splice(at, 1);
+    };
   }
 
-  async emit<K extends keyof HookEvents>(event: K, payload: HookEvents[K]): Promise<void> {
-    for (const handler of (this.handlers.get(event) ?? []) as Handler<K>[]) {
-      try {
-        await handler(payload);
-      } catch (error) {
-        this.logger?.error({ err: error, event }, 'hook handler failed');
-      }
+  /**
+   * Run the event's handlers in order. Handlers that answer at once cost no promise: a listener that has
+   * nothing to do for most events (no outgoing integration, no connected channel) returns without one, and
+   * then so does `emit`, on the message path's every message. Awaitable either way.
+   */
+  emit<K extends keyof HookEvents>(event: K, payload: HookEvents[K]): Promise<void> | undefined {
+    const handlers = this.handlers.get(event) as Handler<K>[] | undefined;
+    if (!handlers) return;
+    for (let i = 0; i < handlers.length; i++) {
+      const pending = this.call(handlers[i], event, payload);
+      if (pending) return this.finish(pending, handlers.slice(i + 1), event, payload);
     }
+  }
+
+  private call<K extends keyof HookEvents>(handler: Handler<K>, event: K, payload: HookEvents[K]): Promise<void> | undefined {
+    try {
+      const result = handler(payload);
+      return result ? result.catch((error: unknown) => this.failed(error, event)) : undefined;
+    } catch (error) {
+      this.failed(error, event);
+    }
+  }
+
+  private async finish<K extends keyof HookEvents>(pending: Promise<void>, rest: Handler<K>[], event: K, payload: HookEvents[K]) {
+    await pending;
+    for (const handler of rest) await this.call(handler, event, payload);
+  }
+
+  private failed(error: unknown, event: keyof HookEvents) {
+    this.logger?.error({ err: error, event }, 'hook handler failed');
   }
 }

@@ -278,12 +278,12 @@ export class CustomChannelSender {
 
   /** Send the messages of connected channels out; returns the unsubscribe function. */
   start(root: { em: EntityManager }, deps: Deps): () => void {
-    return deps.hooks.on('message.created', async (payload) => {
-      try {
-        await onMessageCreated(forkOnUse(root, { deps }), payload);
-      } catch (error) {
+    return deps.hooks.on('message.created', (payload) => {
+      // Most channels have no connection, and that is known at once: no promise on the message path.
+      if (this.unconnected.get(payload.message.channelId)) return;
+      return onMessageCreated(forkOnUse(root, { deps }), payload).catch((error: unknown) => {
         deps.logger.error({ err: error }, 'custom channel outbound failed');
-      }
+      });
     });
   }
 }

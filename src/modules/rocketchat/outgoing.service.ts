@@ -9,7 +9,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { forkOnUse, type Deps, type WorkScope } from '../../context.js';
 import { ValidationError } from '../../errors.js';
 import { decryptSecret, maskSecret } from '../../infra/crypto.js';
-import type { HookEvents } from '../../infra/hooks.js';
+import type { HookEvents, StoredMessage } from '../../infra/hooks.js';
 import { findChannelById } from '../channels/channels.service.js';
 import type { Channel } from '../channels/channel.entity.js';
 import type { DeliveryResult, ReplayedCall } from '../deliveries/deliveries.service.js';
@@ -170,6 +170,9 @@ function outgoingCache(deps: Deps) {
   return deps.rocketchat.outgoingNone;
 }
 
+/** The cache's key for an organisation's outgoing integrations on `event`. */
+const outgoingKey = (organisationId: string, event: string) => `${organisationId}:${event}`;
+
 export function forgetOutgoing(deps: Deps) {
   outgoingCache(deps).clear();
 }
@@ -177,11 +180,19 @@ export function forgetOutgoing(deps: Deps) {
 async function outgoingFor(ctx: WorkScope, organisationId: string, event: string): Promise<WebhookIntegration[]> {
   // That there are none is cached, and read once however many messages miss at the same time.
   const find = () => ctx.em.find(WebhookIntegration, { organisation: organisationId, type: 'webhook-outgoing', enabled: true, event });
-  return (await outgoingCache(ctx.deps).unlessNone(`${organisationId}:${event}`, find, (rows) => !rows.length)) ?? [];
+  return (await outgoingCache(ctx.deps).unlessNone(outgoingKey(organisationId, event), find, (rows) => !rows.length)) ?? [];
+}
+
+/**
+ * A message no outgoing integration can take, known at once (most of them: no outgoing integration in its
+ * organisation, cached): the hook returns with no promise on the message path. Replies of outgoing
+ * integrations never trigger outgoing integrations (no ping-pong between bots).
+ */
+function quiet(deps: Deps, message: StoredMessage): boolean {
+  return message.source === OUTGOING_SOURCE || outgoingCache(deps).get(outgoingKey(message.organisationId, 'sendMessage')) === true;
 }
 
 async function onMessageCreated(ctx: WorkScope, { message }: HookEvents['message.created']) {
-  // Replies of outgoing integrations never trigger outgoing integrations (no ping-pong between bots).
   if (message.source === OUTGOING_SOURCE) return;
   const integrations = await outgoingFor(ctx, message.organisationId, 'sendMessage');
   if (!integrations.length) return;
@@ -349,10 +360,11 @@ export function startRocketChatTriggers(root: { em: EntityManager }, deps: Deps)
   };
   deps.deliveries.registerKind(DELIVERY_KIND, { onResult: (result, ctx) => onDeliveryResult(result, ctx), onReplay: (replay, ctx) => onReplay(replay, ctx), healthPerUrl: true });
   const forgetChannels = async () => forgetAllIncoming(deps);
+  const sendMessageTrigger = guard('message.created', onMessageCreated);
   const offs = [
     deps.hooks.on('channel.created', forgetChannels),
     deps.hooks.on('channel.deleted', forgetChannels),
-    deps.hooks.on('message.created', guard('message.created', onMessageCreated)),
+    deps.hooks.on('message.created', (payload) => (quiet(deps, payload.message) ? undefined : sendMessageTrigger(payload))),
     deps.hooks.on('channel.created', guard('channel.created', onChannelCreated)),
   ];
   return () => offs.forEach((off) => off());

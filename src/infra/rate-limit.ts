@@ -3,10 +3,11 @@
  * shared by every door: REST and GraphQL over HTTP and SSE (src/rest/rate-limit.ts), graphql-ws
  * (src/graphql/socket-limits.ts), and openScope, which reports failed authentications.
  *
- * Request rates are fixed windows of rate-limiter-flexible: with REDIS_URL each window is one Redis key
- * (INCRBY and its expiry in one Lua script, atomic), so every replica counts against the same number; without,
- * an in-memory map. If Redis stops answering, each replica falls back to its own in-memory window
- * (rate-limiter-flexible's insurance limiter) rather than refusing or waiting.
+ * Request rates are fixed windows: with REDIS_URL each window is one Redis key (rate-limiter-flexible: INCRBY and
+ * its expiry in one Lua script, atomic), so every replica counts against the same number; without, a map in this
+ * process (`MemoryWindow`), checked at once: a request's checks then cost no promise. If Redis stops answering, each
+ * replica falls back to its own in-memory window (rate-limiter-flexible's insurance limiter) rather than refusing or
+ * waiting.
  *
  * Connection caps (sockets per address or token) are counts of what is open now, not rates: in Redis a sorted set
  * per key whose members are the open connections, each with an expiry its replica pushes forward while the
@@ -24,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
 import type { Logger } from 'pino';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig, RateWindow } from '../config.js';
 import { parseAddress } from './address-guard.js';
 import { hashToken } from './crypto.js';
@@ -49,6 +50,22 @@ export interface Refusal {
   /** Whole seconds (at least 1): the `Retry-After` value. */
   retryAfterSeconds: number;
   message: string;
+}
+
+/** A limit's verdict: a refusal or null, at once from memory windows, by promise from Redis. */
+export type Verdict = Refusal | null | Promise<Refusal | null>;
+
+/**
+ * The first refusal of `checks`, run in order, each only while none before it refused: at once as long as each
+ * answers at once, by promise from the first that waits (on Redis).
+ */
+export function firstRefusal(checks: readonly (() => Verdict)[], from = 0): Verdict {
+  for (let i = from; i < checks.length; i++) {
+    const verdict = checks[i]!();
+    if (verdict instanceof Promise) return verdict.then((refusal) => refusal ?? firstRefusal(checks, i + 1));
+    if (verdict) return verdict;
+  }
+  return null;
 }
 
 /** An open connection's hold on its caps; release it once, when the connection closes. */
@@ -111,6 +128,49 @@ const ADDRESS_KEYS_KEPT = 10_000;
 export const tokenKey = (token: string) => hashToken(token).slice(0, 32);
 
 const retryAfter = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** A window's count for a key: the points spent in it, and the ms until it ends (rate-limiter-flexible's names). */
+interface Spent {
+  consumedPoints: number;
+  msBeforeNext: number;
+}
+
+/**
+ * Fixed windows in this process, counted as rate-limiter-flexible counts its own (a key's window opens with its first
+ * point and lasts the window's duration), but answered at once. Ended windows are dropped once per duration, so the
+ * map holds the keys of about the last two windows.
+ */
+class MemoryWindow {
+  readonly points: number;
+  private readonly durationMs: number;
+  private readonly keys = new Map<string, { spent: number; endsAt: number }>();
+  private nextSweep = 0;
+
+  constructor(window: RateWindow) {
+    this.points = window.points;
+    this.durationMs = window.durationMs;
+  }
+
+  spend(key: string, points: number): Spent {
+    const now = Date.now();
+    if (now >= this.nextSweep) this.sweep(now);
+    let counted = this.keys.get(key);
+    if (!counted || counted.endsAt <= now) this.keys.set(key, (counted = { spent: 0, endsAt: now + this.durationMs }));
+    counted.spent += points;
+    return { consumedPoints: counted.spent, msBeforeNext: counted.endsAt - now };
+  }
+
+  get(key: string): Spent | null {
+    const counted = this.keys.get(key);
+    const now = Date.now();
+    return counted && counted.endsAt > now ? { consumedPoints: counted.spent, msBeforeNext: counted.endsAt - now } : null;
+  }
+
+  private sweep(now: number) {
+    for (const [key, counted] of this.keys) if (counted.endsAt <= now) this.keys.delete(key);
+    this.nextSweep = now + this.durationMs;
+  }
+}
 
 /** Open connections per key: a set in memory, or a sorted set in Redis (see the file's comment). */
 interface SlotStore {
@@ -260,7 +320,7 @@ class RedisTurns implements TurnStore {
 
 export class RateLimits {
   readonly kind: 'redis' | 'memory';
-  private readonly windows: Partial<Record<LimitName, RateLimiterAbstract>> = {};
+  private readonly windows: Partial<Record<LimitName, MemoryWindow | RateLimiterRedis>> = {};
   /** Addresses' keys: an address's key never changes, so they live until the cache starts over when full. */
   private readonly addressKeys = new TtlCache<string, string>(Number.POSITIVE_INFINITY, ADDRESS_KEYS_KEPT);
   private readonly slots: SlotStore;
@@ -287,9 +347,9 @@ export class RateLimits {
     this.turns = redis ? new RedisTurns(redis as TurnRedis, logger) : new MemoryTurns();
   }
 
-  private windowLimiter(name: LimitName, window: RateWindow): RateLimiterAbstract {
+  private windowLimiter(name: LimitName, window: RateWindow): MemoryWindow | RateLimiterRedis {
+    if (!this.redis) return new MemoryWindow(window);
     const options = { keyPrefix: `${this.prefix}${name}`, points: window.points, duration: window.durationMs / 1000 };
-    if (!this.redis) return new RateLimiterMemory(options);
     return new RateLimiterRedis({ ...options, storeClient: this.redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) });
   }
 
@@ -310,36 +370,38 @@ export class RateLimits {
   }
 
   /** Spend `points` of one window; a refusal once it is spent (refused requests count too). */
-  private async take(limit: LimitName, key: string, points = 1): Promise<Refusal | null> {
+  private take(limit: LimitName, key: string, points = 1): Verdict {
     const limiter = this.windows[limit];
     if (!limiter || points <= 0) return null;
-    try {
-      await limiter.consume(key, points);
-      return null;
-    } catch (error) {
-      if (error instanceof RateLimiterRes) return this.refuse(limit, retryAfter(error.msBeforeNext));
-      this.logger.warn({ err: error, limit }, 'rate limit store unavailable: limit not applied');
-      return null;
-    }
+    const verdict = (spent: Spent) => (spent.consumedPoints > limiter.points ? this.refuse(limit, retryAfter(spent.msBeforeNext)) : null);
+    if (limiter instanceof MemoryWindow) return verdict(limiter.spend(key, points));
+    return limiter.consume(key, points).then(
+      () => null,
+      (error: unknown) => {
+        if (error instanceof RateLimiterRes) return verdict(error);
+        this.logger.warn({ err: error, limit }, 'rate limit store unavailable: limit not applied');
+        return null;
+      },
+    );
   }
 
   /** One request (an HTTP request, a graphql-ws operation or connection) from this address. */
-  async fromAddress(address: string | undefined): Promise<Refusal | null> {
+  fromAddress(address: string | undefined): Verdict {
     return this.take('address', this.addressKey(address));
   }
 
   /** One request that presents this token (whether or not it is valid). */
-  async withToken(token: string): Promise<Refusal | null> {
+  withToken(token: string): Verdict {
     return this.take('token', tokenKey(token));
   }
 
   /** One post to an inbound channel (`key` names the channel or hook) of `bytes` body bytes. */
-  async inbound(key: string, bytes: number): Promise<Refusal | null> {
-    return (await this.take('channel', key)) ?? (await this.take('channel_bytes', key, bytes));
+  inbound(key: string, bytes: number): Verdict {
+    return firstRefusal([() => this.take('channel', key), () => this.take('channel_bytes', key, bytes)]);
   }
 
   /** Body bytes of a post counted after reading it (chunked bodies, which announce no length). */
-  async inboundBytes(key: string, bytes: number): Promise<Refusal | null> {
+  inboundBytes(key: string, bytes: number): Verdict {
     return this.take('channel_bytes', key, bytes);
   }
 
@@ -348,17 +410,16 @@ export class RateLimits {
    * refused before any lookup, until the window ends. Only the address that guessed is refused, never the token
    * it guessed at: its holder elsewhere goes on.
    */
-  async authBlocked(address: string | undefined): Promise<Refusal | null> {
+  authBlocked(address: string | undefined): Verdict {
     const limiter = this.windows.auth_failures;
     if (!limiter) return null;
-    try {
-      const state = await limiter.get(this.addressKey(address));
-      if (!state || state.consumedPoints < limiter.points) return null;
-      return this.refuse('auth_failures', retryAfter(state.msBeforeNext));
-    } catch (error) {
+    const verdict = (state: Spent | null) => (!state || state.consumedPoints < limiter.points ? null : this.refuse('auth_failures', retryAfter(state.msBeforeNext)));
+    const key = this.addressKey(address);
+    if (limiter instanceof MemoryWindow) return verdict(limiter.get(key));
+    return limiter.get(key).then(verdict, (error: unknown) => {
       this.logger.warn({ err: error }, 'rate limit store unavailable: failed authentications not checked');
       return null;
-    }
+    });
   }
 
   /** A credential that matched nothing (a token of no user, a wrong hook token ...) from this address. */
@@ -366,7 +427,9 @@ export class RateLimits {
     this.metrics.authFailures.inc();
     const limiter = this.windows.auth_failures;
     if (!limiter || address === undefined) return;
-    await limiter.penalty(this.addressKey(address), 1).catch((error: unknown) => this.logger.warn({ err: error }, 'rate limit store unavailable: failed authentication not counted'));
+    const key = this.addressKey(address);
+    if (limiter instanceof MemoryWindow) return void limiter.spend(key, 1);
+    await limiter.penalty(key, 1).catch((error: unknown) => this.logger.warn({ err: error }, 'rate limit store unavailable: failed authentication not counted'));
   }
 
   /**

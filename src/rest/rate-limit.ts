@@ -21,7 +21,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BackpressureConfig } from '../config.js';
 import { boundEventStream } from '../infra/backpressure.js';
 import type { Metrics } from '../infra/metrics.js';
-import { isRefusal, tokenKey, type RateLimits, type Refusal } from '../infra/rate-limit.js';
+import { firstRefusal, isRefusal, tokenKey, type RateLimits, type Refusal, type Verdict } from '../infra/rate-limit.js';
 import type { Logger } from 'pino';
 
 /** Routes never limited: probes and scrapes come often, from few addresses, and must not be refused. */
@@ -100,6 +100,13 @@ export function sendRefusal(request: FastifyRequest, reply: FastifyReply, refusa
   return reply.send({ status: 'error', status_code: 429, message: refusal.message });
 }
 
+/** A callback hook's end once `verdict` is known: a refusal is the answer (the request goes no further), else on. */
+function settle(verdict: Verdict, request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
+  const answer = (refusal: Refusal | null) => (refusal ? void sendRefusal(request, reply, refusal) : done());
+  if (verdict instanceof Promise) verdict.then(answer, done);
+  else answer(verdict);
+}
+
 interface Pending {
   channel: string;
   counted?: { bytes: number };
@@ -112,28 +119,31 @@ interface Pending {
 export function limitHttp(server: FastifyInstance, limits: RateLimits, backpressure: BackpressureConfig, metrics: Metrics, logger: Logger) {
   const chunked = new WeakMap<FastifyRequest, Pending>();
 
-  server.addHook('onRequest', async (request, reply) => {
+  // A callback, not an async hook: with limits in memory every check answers at once, and a request costs no promise here.
+  server.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url;
-    if (route && EXEMPT.has(route)) return;
+    if (route && EXEMPT.has(route)) return done();
     const address = request.ip;
     const credential = presentedCredential(request);
     const inbound = route ? INBOUND[route] : undefined;
-
-    let refusal = await limits.fromAddress(address);
-    if (!refusal && (credential || inbound?.capability?.(request, credential))) refusal = await limits.authBlocked(address);
-    if (!refusal && credential) refusal = await limits.withToken(credential);
+    const checks: (() => Verdict)[] = [() => limits.fromAddress(address)];
+    if (credential || inbound?.capability?.(request, credential)) checks.push(() => limits.authBlocked(address));
+    if (credential) checks.push(() => limits.withToken(credential));
     const channel = inbound?.channel(request, credential);
-    if (!refusal && channel) {
+    if (channel) {
       const length = Number(request.headers['content-length']);
-      refusal = await limits.inbound(channel, Number.isSafeInteger(length) ? length : 0);
-      if (!refusal && !request.headers['content-length'] && request.headers['transfer-encoding']) chunked.set(request, { channel });
+      checks.push(() => limits.inbound(channel, Number.isSafeInteger(length) ? length : 0));
+      if (!request.headers['content-length'] && request.headers['transfer-encoding']) chunked.set(request, { channel });
     }
-    if (!refusal && route === '/graphql' && String(request.headers.accept ?? '').includes('text/event-stream')) {
-      const lease = await limits.openConnection(address, credential);
-      if (isRefusal(lease)) refusal = lease;
-      else reply.raw.once('close', () => lease.release());
+    if (route === '/graphql' && String(request.headers.accept ?? '').includes('text/event-stream')) {
+      checks.push(async () => {
+        const lease = await limits.openConnection(address, credential);
+        if (isRefusal(lease)) return lease;
+        reply.raw.once('close', () => lease.release());
+        return null;
+      });
     }
-    if (refusal) return sendRefusal(request, reply, refusal);
+    settle(firstRefusal(checks), request, reply, done);
   });
 
   // The hooks below do nothing for most requests: they take a callback, not a promise, so those cost no
@@ -156,11 +166,7 @@ export function limitHttp(server: FastifyInstance, limits: RateLimits, backpress
   server.addHook('preHandler', (request, reply, done) => {
     const pending = chunked.get(request);
     if (!pending?.counted) return done();
-    limits.inboundBytes(pending.channel, pending.counted.bytes).then((refusal) => {
-      // A refusal is the answer: the request goes no further.
-      if (refusal) void sendRefusal(request, reply, refusal);
-      else done();
-    }, done);
+    settle(limits.inboundBytes(pending.channel, pending.counted.bytes), request, reply, done);
   });
 
   // The capability doors' wrong tokens are failed authentications of their address.

@@ -346,7 +346,8 @@ function toEvent(view: MessageView): MessageEvent {
  */
 export async function postMessage(ctx: WorkScope, input: PostMessageInput): Promise<Message> {
   const data = parseInput(PostInput, input);
-  const route = await loadRoute(ctx, data.channelId);
+  // A cached route is taken as it is: awaiting it would cost two promises on every message.
+  const route = ctx.deps.messages.routes.get(data.channelId) ?? (await loadRoute(ctx, data.channelId));
   if (!route) throw new NotFoundError('channel', data.channelId);
 
   const threadId = data.threadId ?? null;

@@ -35,8 +35,9 @@ function body(channelId: string, i: number) {
   });
 }
 
-type Measured = LoadResult & { cpuUs: number | null };
-const fmt = (r: Measured) => `${r.perSecond.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  failed ${r.failed}  CPU ${r.cpuUs === null ? '?' : r.cpuUs.toFixed(0)} µs/req`;
+/** A round, with the CPU time per answered request of the serving process and of this one (the load generator and the live subscriber). */
+type Measured = LoadResult & { cpuUs: number | null; loadCpuUs: number | null };
+const fmt = (r: Measured) => `${r.perSecond.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  failed ${r.failed}  CPU ${r.cpuUs === null ? '?' : r.cpuUs.toFixed(0)} µs/req (load generator ${r.loadCpuUs === null ? '?' : r.loadCpuUs.toFixed(0)})`;
 
 for (const kind of kinds) {
   const db = await benchDatabase(kind);
@@ -61,9 +62,12 @@ for (const kind of kinds) {
   /** A round of load, with the CPU time the serving process spent per answered request (µs; null without /proc). */
   const measured = async (server: { child: { pid?: number } }, url: string, path: string) => {
     const before = processCpuMs(server.child.pid);
+    const ownBefore = processCpuMs(process.pid);
     const result = await run(url, path, seconds);
     const after = processCpuMs(server.child.pid);
-    return { ...result, cpuUs: before === null || after === null ? null : ((after - before) * 1000) / Math.max(1, result.ok) };
+    const ownAfter = processCpuMs(process.pid);
+    const perRequest = (a: number | null, b: number | null) => (a === null || b === null ? null : ((b - a) * 1000) / Math.max(1, result.ok));
+    return { ...result, cpuUs: perRequest(before, after), loadCpuUs: perRequest(ownBefore, ownAfter) };
   };
   const gatewayPath = `/v1/webhooks/${channelId}`;
   await run(baseline.url, '/', 1);

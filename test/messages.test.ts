@@ -287,6 +287,7 @@ for (const db of databases) {
       // What array literals, JSON and SQL quoting each treat specially, in the text, the other columns and the stored body.
       const tricky = (i: number) => `m${i} "quoted" \\back\\slash {braces}, commas; 'single' NULL ünï 🎉\nline`;
       const sent = channels.flatMap((c, ci) => Array.from({ length: 12 }, (_, i) => ({ channel: c.id, i: ci * 100 + i })));
+      const before = Date.now();
       const ids = await Promise.all(
         sent.map(({ channel, i }) =>
           fetch(`${t.url}/v1/webhooks/${channel}`, {
@@ -299,12 +300,15 @@ for (const db of databases) {
           }),
         ),
       );
+      const after = Date.now();
       for (const [ci, c] of channels.entries()) {
-        const read = await t.gqlData<{ messages: { edges: { node: { id: string; seq: number; message: string; username: string; status: string; eventName: string } }[] } }>(
-          'query($c: ID!) { messages(channelId: $c, first: 100) { edges { node { id seq message username status eventName } } } }',
+        const read = await t.gqlData<{ messages: { edges: { node: { id: string; seq: number; message: string; username: string; status: string; eventName: string; createdAt: string } }[] } }>(
+          'query($c: ID!) { messages(channelId: $c, first: 100) { edges { node { id seq message username status eventName createdAt } } } }',
           { c: c.id },
         );
         const nodes = read.messages.edges.map((e) => e.node);
+        for (const n of nodes) expect(Date.parse(n.createdAt)).toBeGreaterThanOrEqual(before);
+        for (const n of nodes) expect(Date.parse(n.createdAt)).toBeLessThanOrEqual(after);
         expect(nodes.map((n) => n.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
         expect(new Set(nodes.map((n) => n.message))).toEqual(new Set(Array.from({ length: 12 }, (_, i) => tricky(ci * 100 + i))));
         expect(nodes.every((n) => n.username === 'NULL' && n.status === '"ok"' && n.eventName === '{x}')).toBe(true);
@@ -318,6 +322,24 @@ for (const db of databases) {
       sent.forEach(({ i }, k) => {
         expect(payloads.get(ids[k])).toMatchObject({ message: tricky(i), extra: { nested: tricky(-i), list: [1, null, '}{'] } });
       });
+    });
+
+    it('stores the time a message was posted to the millisecond, as its answer gives it', async () => {
+      const channel = await createChannel(t, orgId, 'timed');
+      const answered: Record<string, string> = {};
+      for (let i = 0; i < 5; i++) {
+        const sent = await t.gqlData<{ sendMessage: { data: { id: string; createdAt: string } } }>(
+          'mutation($c: ID!, $m: String!) { sendMessage(input: { channelId: $c, message: $m }) { ... on MutationSendMessageSuccess { data { id createdAt } } } }',
+          { c: channel.id, m: `timed ${i}` },
+        );
+        answered[sent.sendMessage.data.id] = sent.sendMessage.data.createdAt;
+      }
+      const read = await t.gqlData<{ messages: { edges: { node: { id: string; createdAt: string } }[] } }>(
+        'query($c: ID!) { messages(channelId: $c) { edges { node { id createdAt } } } }',
+        { c: channel.id },
+      );
+      expect(Object.fromEntries(read.messages.edges.map((e) => [e.node.id, e.node.createdAt]))).toEqual(answered);
+      expect(Object.values(answered).every((at) => /\.\d{3}Z$/.test(at))).toBe(true);
     });
 
     it('streams over SSE', async () => {

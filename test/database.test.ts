@@ -4,7 +4,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { initOrm } from '../src/db/orm.js';
+import { loadConfig } from '../src/config.js';
 import { sqliteTransaction, sqlRows, sqlRun } from '../src/infra/sql.js';
+import { databases, freshDatabase } from './support/services.js';
 
 describe('SQLite connections', () => {
   it('all carry the pragmas, not only the first the pool opened', async () => {
@@ -86,3 +88,40 @@ describe('SQLite connections', () => {
     }
   });
 });
+
+for (const db of databases) {
+  describe(`raw statements on ${db}`, () => {
+    it('run on the transaction they are in, bind values, keep named statements, and raise the ORM\'s errors', async () => {
+      const fresh = await freshDatabase(db);
+      const orm = await initOrm(loadConfig({ DATABASE_URL: fresh.url }).database);
+      try {
+        const em = orm.em.fork();
+        await sqlRun(em, 'create table pairs (k text primary key, v integer not null)');
+        const named = (k: string) => sqlRows<{ k: string; v: number }>(em, 'select k, v from pairs where k = ?', [k], 'pairs_by_key');
+        // Inside a transaction, on its connection: its own uncommitted rows are visible to it, and (PostgreSQL) not to
+        // others. SQLite's pool is one connection, which the transaction holds: nothing else may ask for one meanwhile.
+        await em.transactional(async (tx) => {
+          expect(await sqlRun(tx, 'insert into pairs (k, v) values (?, ?), (?, ?)', ['a', 1, "it's ? 'quoted'", 2])).toBe(2);
+          expect(await sqlRows(tx, 'select count(*) as n from pairs')).toEqual([{ n: db === 'postgres' ? '2' : 2 }]);
+          if (db === 'postgres') expect(await named('a')).toEqual([]);
+        });
+        // A named statement is prepared once per connection and run again with other values.
+        expect(await named('a')).toEqual([{ k: 'a', v: 1 }]);
+        expect(await named("it's ? 'quoted'")).toEqual([{ k: "it's ? 'quoted'", v: 2 }]);
+        expect(await sqlRun(em, 'update pairs set v = ? where k = ?', [3, 'a'])).toBe(1);
+        await expect(sqlRun(em, 'insert into pairs (k, v) values (?, ?)', ['a', 9])).rejects.toBeInstanceOf(UniqueConstraintViolationException);
+        // A failed transaction leaves nothing behind.
+        await expect(
+          em.transactional(async (tx) => {
+            await sqlRun(tx, 'insert into pairs (k, v) values (?, ?)', ['b', 1]);
+            await sqlRun(tx, 'insert into pairs (k, v) values (?, ?)', ['b', 2]);
+          }),
+        ).rejects.toBeInstanceOf(UniqueConstraintViolationException);
+        expect(await sqlRows(em, 'select k, v from pairs order by v')).toEqual([{ k: "it's ? 'quoted'", v: 2 }, { k: 'a', v: 3 }]);
+      } finally {
+        await orm.close(true);
+        await fresh.drop();
+      }
+    });
+  });
+}

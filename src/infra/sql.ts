@@ -4,18 +4,17 @@
  * MikroORM's `Connection.execute` writes every value into the SQL text (`formatQuery`) before the driver sees it.
  * A 500-row INSERT then becomes a statement of hundreds of KB that is quoted value by value, scanned again by the
  * driver, and parsed afresh by the database on every call. Bound, the text depends on the row count only, and the
- * values go to the driver as they are.
+ * values go to the driver as they are, on the connection itself: knex's query runner around each statement cost
+ * more than the driver's own work on the hot paths.
  *
  * Values are passed as the drivers take them: strings, numbers, null and Dates (written on SQLite as epoch
  * milliseconds, as the ORM writes them). JSON columns are given as text (JSON.stringify): the PostgreSQL driver would
- * write a JS array as an array literal. `?` is the placeholder; `??` is not allowed (knex reads it as an identifier).
+ * write a JS array as an array literal. `?` is the placeholder, and only that: no `?` may appear in the text otherwise
+ * (no `??`, no jsonb `?` operator).
  */
 import type { EntityManager } from '@mikro-orm/core';
 
-type Connection = ReturnType<EntityManager['getConnection']> & {
-  getKnex(): { raw(sql: string, bindings: readonly unknown[]): { transacting(trx: unknown): unknown } & PromiseLike<unknown> };
-  transformRawResult<T>(result: unknown, method: 'all' | 'run'): T;
-};
+type Connection = ReturnType<EntityManager['getConnection']> & { getKnex(): { client: KnexClient } };
 
 /** A JSON column's value as text (null stays null). */
 export const jsonText = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
@@ -122,7 +121,7 @@ export interface SqliteStatements {
  */
 export async function sqliteTransaction<T>(em: EntityManager, work: (sql: SqliteStatements) => T): Promise<T> {
   if (em.getTransactionContext()) throw new Error('sqliteTransaction runs on the pool, not inside a transaction');
-  const { client } = (em.getConnection() as Connection).getKnex() as unknown as { client: KnexClient };
+  const { client } = (em.getConnection() as Connection).getKnex();
   const db = (await client.acquireConnection()) as SqliteDatabase;
   const driver = <R>(call: () => R): R => {
     try {
@@ -151,24 +150,39 @@ export async function sqliteTransaction<T>(em: EntityManager, work: (sql: Sqlite
   }
 }
 
-async function run<T>(em: EntityManager, text: string, params: readonly unknown[], method: 'all' | 'run', name?: string): Promise<T> {
-  const connection = em.getConnection() as Connection;
-  const knex = connection.getKnex();
-  const { client } = knex as unknown as { client: KnexClient };
-  if (client.dialect === 'sqlite3') {
-    try {
-      return await runOnSqlite<T>(em, client, text, params, method);
-    } catch (error) {
-      throw ormError(em, error);
-    }
-  }
-  // undefined goes in as NULL, as the ORM wrote it (knex refuses an undefined binding).
-  const query = knex.raw(text, params.includes(undefined) ? params.map((v) => (v === undefined ? null : v)) : params);
-  if (name) (query as unknown as { options(o: object): void }).options({ name });
-  const trx = em.getTransactionContext();
-  if (trx) query.transacting(trx);
+/** What of a node-postgres client statements are run with. */
+interface PostgresClient {
+  query(config: { text: string; values: unknown[]; name?: string }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+/** `?` placeholders as PostgreSQL's `$1, $2 ...` (what knex does to a raw statement). */
+const numbered = (text: string) => {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+};
+
+/**
+ * PostgreSQL: the statement goes to the driver on the connection itself (the transaction's, or one of the pool's),
+ * with none of knex's query runner around it, as on SQLite. undefined goes in as NULL, as the ORM writes it.
+ */
+async function runOnPostgres<T>(pool: KnexClient, trx: { client: KnexClient } | undefined, text: string, params: readonly unknown[], method: 'all' | 'run', name?: string): Promise<T> {
+  const client = trx?.client ?? pool;
+  const connection = (await client.acquireConnection()) as PostgresClient;
   try {
-    return connection.transformRawResult<T>(await query, method);
+    const values = params.includes(undefined) ? params.map((v) => (v === undefined ? null : v)) : (params as unknown[]);
+    const result = await connection.query({ text: numbered(text), values, name });
+    return (method === 'all' ? result.rows : { affectedRows: result.rowCount ?? 0 }) as T;
+  } finally {
+    // A transaction's connection stays with it; the pool's goes back.
+    if (!trx) client.releaseConnection(connection);
+  }
+}
+
+async function run<T>(em: EntityManager, text: string, params: readonly unknown[], method: 'all' | 'run', name?: string): Promise<T> {
+  const { client } = (em.getConnection() as Connection).getKnex();
+  try {
+    if (client.dialect === 'sqlite3') return await runOnSqlite<T>(em, client, text, params, method);
+    return await runOnPostgres<T>(client, em.getTransactionContext<{ client: KnexClient }>(), text, params, method, name);
   } catch (error) {
     throw ormError(em, error);
   }

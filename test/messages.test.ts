@@ -6,6 +6,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { json, serveJson, startServer, type LocalServer } from './support/http-server.js';
 import { addIntegration, createChannel, createOrg, createUser } from './support/seed.js';
 import { databases } from './support/services.js';
+import { untilLive } from './support/live.js';
 import { until } from './support/wait.js';
 
 const Enable = graphql(`
@@ -287,6 +288,14 @@ for (const db of databases) {
       // What array literals, JSON and SQL quoting each treat specially, in the text, the other columns and the stored body.
       const tricky = (i: number) => `m${i} "quoted" \\back\\slash {braces}, commas; 'single' NULL ünï 🎉\nline`;
       const sent = channels.flatMap((c, ci) => Array.from({ length: 12 }, (_, i) => ({ channel: c.id, i: ci * 100 + i })));
+      // The numbers each message was published with are the ones stored.
+      const client = wsClient(t, t.token);
+      const live: { id: string; seq: number }[] = [];
+      const stop = client.subscribe<{ channelMessages: { id: string; seq: number } }>(
+        { query: 'subscription($c: ID!) { channelMessages(channelId: $c) { id seq } }', variables: { c: channels[0].id } },
+        { next: (r) => void live.push(r.data!.channelMessages), error: () => {}, complete: () => {} },
+      );
+      await untilLive(`${t.url}/v1/webhooks/${channels[0].id}`, () => live.length > 0);
       const before = Date.now();
       const ids = await Promise.all(
         sent.map(({ channel, i }) =>
@@ -306,10 +315,21 @@ for (const db of databases) {
           'query($c: ID!) { messages(channelId: $c, first: 100) { edges { node { id seq message username status eventName createdAt } } } }',
           { c: c.id },
         );
-        const nodes = read.messages.edges.map((e) => e.node);
+        const all = read.messages.edges.map((e) => e.node);
+        // The live check's probes came first on the first channel.
+        const nodes = all.filter((n) => n.message !== 'probe');
         for (const n of nodes) expect(Date.parse(n.createdAt)).toBeGreaterThanOrEqual(before);
         for (const n of nodes) expect(Date.parse(n.createdAt)).toBeLessThanOrEqual(after);
-        expect(nodes.map((n) => n.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+        expect(all.map((n) => n.seq)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
+        expect(nodes).toHaveLength(12);
+        if (ci === 0) {
+          const posted = new Set(ids);
+          const heard = () => live.filter((e) => posted.has(e.id));
+          await until(() => heard().length === 12);
+          expect(heard()).toEqual(nodes.map((n) => ({ id: n.id, seq: n.seq })));
+          stop();
+          await client.dispose();
+        }
         expect(new Set(nodes.map((n) => n.message))).toEqual(new Set(Array.from({ length: 12 }, (_, i) => tricky(ci * 100 + i))));
         expect(nodes.every((n) => n.username === 'NULL' && n.status === '"ok"' && n.eventName === '{x}')).toBe(true);
       }

@@ -207,19 +207,20 @@ function groupCommitter(root: EntityManager, deliveries: Deliveries, sqlite: boo
 
 /**
  * PostgreSQL: the sequence upsert (as `takeSequence` does it) and the INSERT of the batch's messages in one
- * statement; the numbers come back with the inserted rows. A channel's sequence row stays locked until the
- * transaction ends, so another replica's batch for the same channel numbers after this one commits: numbers
- * follow commit order with no hole. Channels are locked in one order (sorted), so two batches that share
- * channels cannot deadlock.
+ * statement, which answers each channel's new last number (one row a channel, not one a message). A channel's
+ * sequence row stays locked until the transaction ends, so another replica's batch for the same channel numbers
+ * after this one commits: numbers follow commit order with no hole. Channels are locked in one order (sorted), so
+ * two batches that share channels cannot deadlock.
  *
  * The batch goes as one parameter, its rows as JSON (`PG_INSERT_NUMBERED`): one native JSON.stringify where
  * the driver escaped a text array per column value by value, and the statement's text never changes, so
  * each connection prepares it once.
  */
 async function insertNumbered(em: EntityManager, rows: ReturnType<typeof messageRow>[]): Promise<number[]> {
-  const inserted = await sqlRows<{ id: string; seq: string | number }>(em, PG_INSERT_NUMBERED, [JSON.stringify(rows)], 'messages_insert_numbered');
-  const seqs = new Map(inserted.map((r) => [r.id, Number(r.seq)]));
-  return rows.map((r) => seqs.get(r.id)!);
+  const lasts = await sqlRows<{ channel_id: string; last_seq: string | number }>(em, PG_INSERT_NUMBERED, [JSON.stringify(rows)], 'messages_insert_numbered');
+  // Numbered as the statement numbers them: within a channel, in id order, up to its new last number.
+  const order = rows.map((_, i) => i).sort((a, b) => (rows[a].id < rows[b].id ? -1 : 1));
+  return numberInOrder(order.map((i) => rows[i].channel), new Map(lasts.map((r) => [r.channel_id, Number(r.last_seq)])), order);
 }
 
 /** The columns of `messages` the group commit writes, in the order `rowValues` gives their values. */
@@ -232,16 +233,17 @@ const PG_ROW_FIELDS =
   '"userId" text, "modifiersApplied" jsonb, alias text, avatar text, emoji text, attachments jsonb, "createdAt" bigint';
 /**
  * Each channel's count is added to its last number; a message's number is that new last, less the channel's
- * messages after it in the batch. A batch is in queue order, which on one replica is id order (see `newId`).
+ * messages after it (by id) in the batch.
  */
 const PG_INSERT_NUMBERED =
   `with v as materialized (select * from json_to_recordset(?::json) as r (${PG_ROW_FIELDS})), ` +
   's as (insert into channel_sequences (channel_id, last_seq) select channel, count(*) from v group by channel order by channel ' +
   'on conflict (channel_id) do update set last_seq = channel_sequences.last_seq + excluded.last_seq returning channel_id, last_seq) ' +
-  `insert into messages (${MESSAGE_COLUMNS.join(', ')}) ` +
+  `, m as (insert into messages (${MESSAGE_COLUMNS.join(', ')}) ` +
   'select v.id, s.last_seq - count(*) over (partition by v.channel) + row_number() over (partition by v.channel order by v.id), ' +
   'v.channel, v.organisation, v."eventName", v.username, v.status, v.message, v.payload, v.source, v."userId", v."modifiersApplied", ' +
-  'v.alias, v.avatar, v.emoji, v.attachments, to_timestamp(v."createdAt" / 1000.0) from v join s on s.channel_id = v.channel returning id, seq';
+  'v.alias, v.avatar, v.emoji, v.attachments, to_timestamp(v."createdAt" / 1000.0) from v join s on s.channel_id = v.channel) ' +
+  'select channel_id, last_seq from s';
 
 /**
  * One multi-row INSERT of a batch's messages (SQLite), written as the ORM would write them (JSON as text)
@@ -275,13 +277,25 @@ function takeSequence(sql: SqliteStatements, channelIds: string[]): number[] {
       'on conflict (channel_id) do update set last_seq = channel_sequences.last_seq + excluded.last_seq returning channel_id, last_seq',
     params: channels.flatMap((c) => [c, counts.get(c)]),
   });
+  return numberInOrder(channelIds, new Map(rows.map((r) => [r.channel_id, Number(r.last_seq)])));
+}
+
+/**
+ * A batch's numbers from each channel's new last number: the channel's messages, in the order of `channelIds` (one
+ * entry a message), take the numbers up to its last. `at`: where each entry's number goes in the answer (default: in
+ * order).
+ */
+function numberInOrder(channelIds: string[], lasts: Map<string, number>, at?: number[]): number[] {
+  // Each channel's first number: its last, less one for each of its messages in the batch but the last.
   const next = new Map<string, number>();
-  for (const r of rows) next.set(r.channel_id, Number(r.last_seq) - counts.get(r.channel_id)! + 1);
-  return channelIds.map((c) => {
+  for (const c of channelIds) next.set(c, (next.get(c) ?? lasts.get(c)! + 1) - 1);
+  const seqs = new Array<number>(channelIds.length);
+  channelIds.forEach((c, k) => {
     const seq = next.get(c)!;
     next.set(c, seq + 1);
-    return seq;
+    seqs[at ? at[k] : k] = seq;
   });
+  return seqs;
 }
 
 function messageRow(data: StoredMessage & { payload?: unknown; modifiersApplied: string[] }) {

@@ -38,6 +38,18 @@ describe('Hooks', () => {
     expect(errors.map((e) => (e as Error).message)).toEqual(['sync failure', 'async failure']);
   });
 
+  it('ignores what a handler returns unless it is a promise', () => {
+    const errors: unknown[] = [];
+    const hooks = new Hooks({ error: (fields: { err: unknown }) => errors.push(fields.err) } as never);
+    const seen = new Map([['c', 1]]);
+    // Allowed by its type: a function that returns something (true here) is a function that returns nothing.
+    const drop: (event: { channelId: string }) => void = ({ channelId }) => seen.delete(channelId);
+    hooks.on('channel.created', drop);
+    expect(hooks.emit('channel.created', event)).toBeUndefined();
+    expect(seen.size).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it('takes a handler off once, however often its unsubscribe is called', () => {
     const hooks = new Hooks();
     const seen: string[] = [];

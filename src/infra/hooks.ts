@@ -74,8 +74,9 @@ export class Hooks {
 
   private call<K extends keyof HookEvents>(handler: Handler<K>, event: K, payload: HookEvents[K]): Promise<void> | undefined {
     try {
-      const result = handler(payload);
-      return result ? result.catch((error: unknown) => this.failed(error, event)) : undefined;
+      // A handler typed to return nothing may still return a value (a `() => map.delete(key)`): only a promise is awaited.
+      const result: unknown = handler(payload);
+      return result instanceof Promise ? result.catch((error: unknown) => this.failed(error, event)) : undefined;
     } catch (error) {
       this.failed(error, event);
     }

@@ -259,8 +259,9 @@ for (const db of databases) {
       await sleep(300);
       // Commit through the group committer without publishing: what a replica killed between the two leaves.
       const stored = await t.app.orm.em.fork().findOneOrFail(Message, ids[0]);
-      const row = (id: string, message: string) =>
-        ({ id, channel: channelId, organisation: stored.organisation.id, eventName: '', username: 'lost', status: '', message, payload: null, source: 'webhook', userId: null, modifiersApplied: [], alias: null, avatar: null, emoji: null, attachments: null, createdAt: new Date() }) as never;
+      type Row = Parameters<typeof t.app.deps.messages.committer.add>[0]['message'];
+      const row = (id: string, message: string): Row =>
+        ({ id, channel: channelId, organisation: stored.organisation.id, eventName: '', username: 'lost', status: '', message, payload: null, source: 'webhook', userId: null, modifiersApplied: [], alias: null, avatar: null, emoji: null, attachments: null, createdAt: Date.now() });
       const seq = await t.app.deps.messages.committer.add({ message: row(newId(), 'never published'), deliveries: [] });
       const published = await postGet(t.url, channelId, 'published after it');
       await until(() => live.events.length === 2, 15_000, 'both messages');

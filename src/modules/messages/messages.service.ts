@@ -288,7 +288,12 @@ function takeSequence(sql: SqliteStatements, channelIds: string[]): number[] {
 function numberInOrder(channelIds: string[], lasts: Map<string, number>, at?: number[]): number[] {
   // Each channel's first number: its last, less one for each of its messages in the batch but the last.
   const next = new Map<string, number>();
-  for (const c of channelIds) next.set(c, (next.get(c) ?? lasts.get(c)! + 1) - 1);
+  for (const c of channelIds) {
+    const last = lasts.get(c);
+    // The statement answers each channel as it was given (the route's own id): never silently a NaN number.
+    if (last === undefined) throw new Error(`no sequence number came back for channel ${c}`);
+    next.set(c, (next.get(c) ?? last + 1) - 1);
+  }
   const seqs = new Array<number>(channelIds.length);
   channelIds.forEach((c, k) => {
     const seq = next.get(c)!;

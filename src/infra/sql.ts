@@ -82,21 +82,30 @@ function runStatement(db: SqliteDatabase, text: string, params: readonly unknown
 }
 
 /**
- * SQLite: the statement runs on the connection itself (the transaction's, or one of the pool's). The driver is
- * synchronous, so knex's machinery was all the statement cost besides SQLite's own work: on the group commit, more
- * than the INSERT itself.
+ * `use` on the driver's connection itself: the transaction's when `em` is in one (it stays with the transaction),
+ * else one taken from the pool and given back after.
  */
-async function runOnSqlite<T>(em: EntityManager, pool: KnexClient, text: string, params: readonly unknown[], method: 'all' | 'run'): Promise<T> {
+async function onConnection<C, T>(em: EntityManager, pool: KnexClient, use: (connection: C) => T | Promise<T>): Promise<T> {
   const trx = em.getTransactionContext<{ client: KnexClient }>();
   const client = trx?.client ?? pool;
-  const db = (await client.acquireConnection()) as SqliteDatabase;
+  const connection = (await client.acquireConnection()) as C;
   try {
+    return await use(connection);
+  } finally {
+    if (!trx) client.releaseConnection(connection);
+  }
+}
+
+/**
+ * SQLite: the statement runs on the connection itself (the transaction's, or the pool's one connection). The driver
+ * is synchronous, so knex's machinery was all the statement cost besides SQLite's own work: on the group commit,
+ * more than the INSERT itself.
+ */
+function runOnSqlite<T>(em: EntityManager, pool: KnexClient, text: string, params: readonly unknown[], method: 'all' | 'run'): Promise<T> {
+  return onConnection(em, pool, (db: SqliteDatabase) => {
     const result = runStatement(db, text, params, method);
     return (method === 'all' ? result : { affectedRows: result }) as T;
-  } finally {
-    // A transaction's connection stays with it; the pool's goes back.
-    if (!trx) client.releaseConnection(db);
-  }
+  });
 }
 
 /** A statement with its values, for callers that build statements before they know where they will run. */
@@ -112,7 +121,7 @@ export interface SqliteStatements {
 }
 
 /**
- * SQLite: `work` as one write transaction (BEGIN IMMEDIATE ... COMMIT) on a connection of the pool, run from
+ * SQLite: `work` as one write transaction (BEGIN IMMEDIATE ... COMMIT) on the pool's one connection, run from
  * start to end in one turn of the event loop. The driver is synchronous, so no statement of anyone else can
  * fall between `work`'s, and the transaction needs none of knex's and MikroORM's machinery, which cost the
  * group commit more than its own statements did. `work` must be synchronous: anything it left pending would
@@ -122,19 +131,18 @@ export interface SqliteStatements {
 export async function sqliteTransaction<T>(em: EntityManager, work: (sql: SqliteStatements) => T): Promise<T> {
   if (em.getTransactionContext()) throw new Error('sqliteTransaction runs on the pool, not inside a transaction');
   const { client } = (em.getConnection() as Connection).getKnex();
-  const db = (await client.acquireConnection()) as SqliteDatabase;
-  const driver = <R>(call: () => R): R => {
-    try {
-      return call();
-    } catch (error) {
-      throw ormError(em, error);
-    }
-  };
-  const sql: SqliteStatements = {
-    rows: <R>(statement: Statement) => driver(() => runStatement(db, statement.text, statement.params, 'all') as R[]),
-    run: (statement) => driver(() => runStatement(db, statement.text, statement.params, 'run') as number),
-  };
-  try {
+  return onConnection(em, client, (db: SqliteDatabase) => {
+    const driver = <R>(call: () => R): R => {
+      try {
+        return call();
+      } catch (error) {
+        throw ormError(em, error);
+      }
+    };
+    const sql: SqliteStatements = {
+      rows: <R>(statement: Statement) => driver(() => runStatement(db, statement.text, statement.params, 'all') as R[]),
+      run: (statement) => driver(() => runStatement(db, statement.text, statement.params, 'run') as number),
+    };
     driver(() => db.exec('begin immediate'));
     try {
       const result = work(sql);
@@ -145,9 +153,7 @@ export async function sqliteTransaction<T>(em: EntityManager, work: (sql: Sqlite
       if (db.inTransaction) db.exec('rollback');
       throw error;
     }
-  } finally {
-    client.releaseConnection(db);
-  }
+  });
 }
 
 /** What of a node-postgres client statements are run with. */
@@ -165,24 +171,19 @@ const numbered = (text: string) => {
  * PostgreSQL: the statement goes to the driver on the connection itself (the transaction's, or one of the pool's),
  * with none of knex's query runner around it, as on SQLite. undefined goes in as NULL, as the ORM writes it.
  */
-async function runOnPostgres<T>(pool: KnexClient, trx: { client: KnexClient } | undefined, text: string, params: readonly unknown[], method: 'all' | 'run', name?: string): Promise<T> {
-  const client = trx?.client ?? pool;
-  const connection = (await client.acquireConnection()) as PostgresClient;
-  try {
+function runOnPostgres<T>(em: EntityManager, pool: KnexClient, text: string, params: readonly unknown[], method: 'all' | 'run', name?: string): Promise<T> {
+  return onConnection(em, pool, async (connection: PostgresClient) => {
     const values = params.includes(undefined) ? params.map((v) => (v === undefined ? null : v)) : (params as unknown[]);
     const result = await connection.query({ text: numbered(text), values, name });
     return (method === 'all' ? result.rows : { affectedRows: result.rowCount ?? 0 }) as T;
-  } finally {
-    // A transaction's connection stays with it; the pool's goes back.
-    if (!trx) client.releaseConnection(connection);
-  }
+  });
 }
 
 async function run<T>(em: EntityManager, text: string, params: readonly unknown[], method: 'all' | 'run', name?: string): Promise<T> {
   const { client } = (em.getConnection() as Connection).getKnex();
   try {
     if (client.dialect === 'sqlite3') return await runOnSqlite<T>(em, client, text, params, method);
-    return await runOnPostgres<T>(client, em.getTransactionContext<{ client: KnexClient }>(), text, params, method, name);
+    return await runOnPostgres<T>(em, client, text, params, method, name);
   } catch (error) {
     throw ormError(em, error);
   }

@@ -192,8 +192,8 @@ function quiet(deps: Deps, message: StoredMessage): boolean {
   return message.source === OUTGOING_SOURCE || outgoingCache(deps).get(outgoingKey(message.organisationId, 'sendMessage')) === true;
 }
 
+/** Called only for messages that are not `quiet`. */
 async function onMessageCreated(ctx: WorkScope, { message }: HookEvents['message.created']) {
-  if (message.source === OUTGOING_SOURCE) return;
   const integrations = await outgoingFor(ctx, message.organisationId, 'sendMessage');
   if (!integrations.length) return;
   const channel = await findChannelById(ctx, message.channelId);

@@ -31,7 +31,7 @@ import { startRocketChatTriggers } from './modules/rocketchat/outgoing.service.j
 import { startMemberRemovalHandling } from './modules/rocketchat/management.service.js';
 import { LiveAccess } from './modules/auth/live-access.js';
 import { authenticateSocket, connectionToken, useLiveAccess } from './modules/auth/live-access.graphql.js';
-import { graphqlWsNextFrames, useSharedSubscriptionResults } from './modules/messages/shared-results.js';
+import { NextFrameWriter, useSharedSubscriptionResults } from './modules/messages/shared-results.js';
 import { acceptableRequestId, childLoggerOnFirstLine, createLogger, withRequestId } from './infra/logger.js';
 import { createMetrics, instrumentHttp, type Metrics } from './infra/metrics.js';
 import { waitForDependency } from './infra/startup.js';
@@ -215,6 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // graphql-ws on the same port and path, through Yoga's envelope so HTTP and WebSocket share one context.
   const wss = new WebSocketServer({ server: server.server, path: yoga.graphqlEndpoint });
+  const frames = new NextFrameWriter();
   const wsServer = useServer(
     withSocketLimits({
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
@@ -228,7 +229,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           // Shared subscription results are serialised once and written straight to the socket.
-          sendNextFrame: graphqlWsNextFrames(ctx.extra.socket, id, config.backpressure.subscriberMaxBufferedBytes),
+          sendNextFrame: frames.forSubscription(ctx.extra.socket, id, config.backpressure.subscriberMaxBufferedBytes),
           params,
           address: clientAddressOf(ctx.extra.request),
           reqId: acceptableRequestId(ctx.extra.request.headers['x-request-id']) ? ctx.extra.request.headers['x-request-id'] : randomUUID(),

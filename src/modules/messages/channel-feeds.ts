@@ -17,6 +17,10 @@
  *   whichever replica committed it.
  * Subscribers of one channel on one replica share its feed and its event objects, so shared-results.ts
  * runs each distinct subscription once per event.
+ *
+ * What a feed delivers in one turn of the event loop (the messages of one commit, a page read back) reaches
+ * its subscribers when that turn's work is done, each subscriber taking all of them in a row: the frames of
+ * one subscriber then leave in one write (shared-results.ts), as soon as its turn in the loop comes.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Deps } from '../../context.js';
@@ -86,6 +90,8 @@ interface Feed {
   filling: boolean;
   /** A number was found with no message: the next event delivered says continuity is not proven. */
   broken: boolean;
+  /** Delivered (counted in `head`) but not yet handed to the sinks: they get it when this turn's work is done. */
+  outbox: MessageView[];
   closed: boolean;
 }
 
@@ -112,7 +118,9 @@ export class ChannelFeeds {
     } finally {
       feed.joining--;
     }
-    // Registered and positioned in one step, so nothing is delivered in between.
+    // Registered and positioned in one step, so nothing is delivered in between; what was delivered before
+    // (up to `head`) goes to the sinks already there, not to this one.
+    this.flush(feed);
     feed.sinks.add(sink);
     return {
       head: feed.head,
@@ -141,6 +149,7 @@ export class ChannelFeeds {
       gapTimer: null,
       filling: false,
       broken: false,
+      outbox: [],
       closed: false,
     };
     this.feeds.set(channelId, feed);
@@ -202,7 +211,22 @@ export class ChannelFeeds {
     }
     feed.head = view.seq;
     if (feed.known < feed.head) feed.known = feed.head;
-    for (const sink of feed.sinks) sink(view);
+    if (feed.outbox.push(view) === 1) process.nextTick(() => this.flush(feed));
+  }
+
+  /** Hands the outbox to every sink, each sink all of it in a row. */
+  private flush(feed: Feed) {
+    if (!feed.outbox.length) return;
+    const views = feed.outbox;
+    feed.outbox = [];
+    for (const sink of feed.sinks) {
+      try {
+        for (const view of views) sink(view);
+      } catch (error) {
+        // A subscriber's own failure; the others still get their messages.
+        this.deps.logger.warn({ err: error, channelId: feed.channelId }, 'channel feed: a subscriber failed to take a message');
+      }
+    }
   }
 
   private drain(feed: Feed) {

@@ -9,7 +9,7 @@
  * It applies only to root fields whose selected data does not depend on the viewer (the `Message` type's
  * fields read only the message), listed in `fields`.
  *
- * Over graphql-ws, the context carries a `sendNextFrame` (see `graphqlWsNextFrames`): a result without
+ * Over graphql-ws, the context carries a `sendNextFrame` (see `NextFrameWriter`): a result without
  * errors is then serialised once per event and written straight to each socket as a `next` frame built
  * around the subscription id, skipping the per-delivery work of Yoga's result hooks and graphql-ws's
  * emit. Results with errors, and every result over SSE, take the usual path (error masking, hooks).
@@ -40,29 +40,54 @@ interface WsInternals {
 const SENDER_IDLE = 0;
 
 /**
- * A `next` frame writer for subscription `id` on a graphql-ws socket. The bytes are those graphql-ws
- * itself sends (`JSON.stringify({ id, type: 'next', payload })`, in that key order). Like graphql-ws,
- * nothing is written once the socket is no longer open.
+ * Writes graphql-ws `next` frames straight to sockets (one writer per app, see `forSubscription`).
  *
- * The result's JSON is encoded once per result; each subscription adds its own head (its id, encoded once)
- * and the WebSocket header, copying bytes only. The whole frame is written to the socket's TCP stream in one
- * chunk (one system call per socket when uncorked), as ws itself would write it. That needs ws's sender to
- * be between messages, with no extension (compression) agreed; otherwise, and once more than
- * `maxBufferedBytes` wait on the socket, the payload goes through `socket.send` (which
- * src/infra/backpressure.ts bounds, closing a subscriber that stopped reading).
+ * A channel feed hands each subscriber all of a turn's messages in a row (channel-feeds.ts), so a socket's
+ * frames of one turn come one after another: the socket being written is held corked, and uncorked as soon as
+ * a frame for another socket comes, or when the turn's work is done. Its frames then leave in one write (one
+ * syscall), at once: the first subscribers do not wait for everyone's frames to be made. `ws` keeps its
+ * socket in `_socket`; its own cork/uncork around each frame nests inside this one.
  */
-export function graphqlWsNextFrames(socket: WebSocket, id: string, maxBufferedBytes: number): NextFrameSender {
-  const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
-  const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
-  // Agreed in the handshake, before any subscription (ws builds the string on each read).
-  const plain = !socket.extensions;
-  return (result) => {
-    if (socket.readyState !== socket.OPEN) return;
-    corkUntilTickEnds(socket);
-    if (raw && plain && sender?._state === SENDER_IDLE && sender._firstFragment && socket.bufferedAmount <= maxBufferedBytes) {
-      raw.write(textFrame(head, bodyOf(result)));
-    } else socket.send(Buffer.concat([head, bodyOf(result)]), { binary: false });
+export class NextFrameWriter {
+  /** The socket being written, held corked; an uncork at the end of the turn is pending while there is one. */
+  private corked: Duplex | null = null;
+  private readonly endTurn = () => {
+    this.corked?.uncork();
+    this.corked = null;
   };
+
+  private corkWhileWriting(raw: Duplex) {
+    if (this.corked === raw) return;
+    if (this.corked) this.corked.uncork();
+    else process.nextTick(this.endTurn);
+    raw.cork();
+    this.corked = raw;
+  }
+
+  /**
+   * A `next` frame writer for subscription `id` on a graphql-ws socket. The bytes are those graphql-ws
+   * itself sends (`JSON.stringify({ id, type: 'next', payload })`, in that key order). Like graphql-ws,
+   * nothing is written once the socket is no longer open.
+   *
+   * The result's JSON is encoded once per result; each subscription adds its own head (its id, encoded once)
+   * and the WebSocket header, copying bytes only. The whole frame is written to the socket's TCP stream in one
+   * chunk, as ws itself would write it. That needs ws's sender to be between messages, with no extension
+   * (compression) agreed; otherwise, and once more than `maxBufferedBytes` wait on the socket, the payload
+   * goes through `socket.send` (which src/infra/backpressure.ts bounds, closing a subscriber that stopped reading).
+   */
+  forSubscription(socket: WebSocket, id: string, maxBufferedBytes: number): NextFrameSender {
+    const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+    const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
+    // Agreed in the handshake, before any subscription (ws builds the string on each read).
+    const plain = !socket.extensions;
+    return (result) => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (raw) this.corkWhileWriting(raw);
+      if (raw && plain && sender?._state === SENDER_IDLE && sender._firstFragment && socket.bufferedAmount <= maxBufferedBytes) {
+        raw.write(textFrame(head, bodyOf(result)));
+      } else socket.send(Buffer.concat([head, bodyOf(result)]), { binary: false });
+    };
+  }
 }
 
 /** The end of a `next` frame's payload, after its head: the result's JSON and the closing brace, encoded once. */
@@ -90,25 +115,6 @@ function textFrame(a: Buffer, b: Buffer): Buffer {
   a.copy(frame, headerLength);
   b.copy(frame, headerLength + a.length);
   return frame;
-}
-
-/**
- * Messages committed together are published in the same tick, and each subscriber's frames for them
- * are written one after another in that tick: holding the TCP socket corked until the tick's work is
- * done turns them into one write (one syscall) per socket instead of one per frame. `ws` keeps its
- * socket in `_socket`; its own cork/uncork around each frame nests inside this one.
- */
-const corked = new Set<Duplex>();
-function uncorkAll() {
-  for (const s of corked) s.uncork();
-  corked.clear();
-}
-function corkUntilTickEnds(socket: WebSocket) {
-  const raw = (socket as unknown as { _socket?: Duplex })._socket;
-  if (!raw || corked.has(raw)) return;
-  if (!corked.size) process.nextTick(uncorkAll);
-  raw.cork();
-  corked.add(raw);
 }
 
 const documentIds = new WeakMap<DocumentNode, number>();

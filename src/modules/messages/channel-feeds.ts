@@ -69,7 +69,8 @@ export function readCommitted(em: EntityManager, channelId: string, after: numbe
   return em.find(Message, { channel: channelId, seq: { $gt: after, $lte: upTo } }, { orderBy: { seq: 'asc' }, limit: READ_PAGE });
 }
 
-type Sink = (view: MessageView) => void;
+/** Takes one message; `more`: further messages for this sink follow at once, in this same hand-over. */
+type Sink = (view: MessageView, more: boolean) => void;
 
 interface Feed {
   channelId: string;
@@ -221,7 +222,7 @@ export class ChannelFeeds {
     feed.outbox = [];
     for (const sink of feed.sinks) {
       try {
-        for (const view of views) sink(view);
+        for (let i = 0; i < views.length; i++) sink(views[i], i < views.length - 1);
       } catch (error) {
         // A subscriber's own failure; the others still get their messages.
         this.deps.logger.warn({ err: error, channelId: feed.channelId }, 'channel feed: a subscriber failed to take a message');

@@ -529,12 +529,13 @@ export async function listMessages(scope: Scope, channelId: string, args: PageAr
 /**
  * A stream from `channelMessageStream` may hand its live events straight to a synchronous consumer: given
  * `push`, each event that is next in order, while the consumer waits on `next()` with nothing before it, goes
- * to `push` in the feed's own delivery loop, with no promise and no microtask per subscriber. When `push`
- * answers false (it cannot take this one), the event is queued for `next()` as usual.
+ * to `push` in the feed's own delivery loop, with no promise and no microtask per subscriber (`more`: the
+ * feed hands it further events right after this one). When `push` answers false (it cannot take this one),
+ * the event is queued for `next()` as usual.
  */
 export const LIVE_PUSH = Symbol('live push');
 export interface LivePushStream extends AsyncIterableIterator<MessageView> {
-  [LIVE_PUSH](push: (view: MessageView) => boolean): void;
+  [LIVE_PUSH](push: (view: MessageView, more: boolean) => boolean): void;
 }
 
 /** How many live events a subscriber may have waiting; beyond that it reads them back from the database. */
@@ -569,7 +570,7 @@ export async function channelMessageStream(scope: Scope, channelId: string, afte
   const live: MessageView[] = [];
   let wake: (() => void) | null = null;
   let done = false;
-  let push: ((view: MessageView) => boolean) | null = null;
+  let push: ((view: MessageView, more: boolean) => boolean) | null = null;
   // Messages up to this number are read from the database (the replay, and any live backlog dropped).
   let readUpTo = 0;
   let read: MessageView[] = [];
@@ -577,10 +578,10 @@ export async function channelMessageStream(scope: Scope, channelId: string, afte
   let last = 0;
   // `recovered` for the next event, when there is something to say.
   let mark: boolean | null = null;
-  const { head, leave } = await scope.deps.messages.feeds.join(channel.id, (view) => {
+  const { head, leave } = await scope.deps.messages.feeds.join(channel.id, (view, more) => {
     // Straight to the consumer only when it is waiting and this event is exactly the next one, with nothing
     // read, queued or to be said (`recovered`) before it: what `next()` would have answered at once.
-    if (push && wake && !live.length && !read.length && last >= readUpTo && mark === null && view.seq === last + 1 && push(view)) {
+    if (push && wake && !live.length && !read.length && last >= readUpTo && mark === null && view.seq === last + 1 && push(view, more)) {
       last = view.seq;
       return;
     }

@@ -24,8 +24,11 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { LIVE_PUSH, type LivePushStream } from './messages.service.js';
 
-/** Writes one graphql-ws `next` frame whose payload is the given (shared, error-free) result. */
-export type NextFrameSender = (result: ExecutionResult) => void;
+/**
+ * Writes one graphql-ws `next` frame whose payload is the given (shared, error-free) result; `more`: another
+ * frame for the same subscriber follows at once (messages committed together), so this one may wait for it.
+ */
+export type NextFrameSender = (result: ExecutionResult, more?: boolean) => void;
 
 /** Context key under which the graphql-ws door passes a subscription's `NextFrameSender`. */
 export interface DirectFrames {
@@ -42,26 +45,35 @@ const SENDER_IDLE = 0;
 /**
  * Writes graphql-ws `next` frames straight to sockets (one writer per app, see `forSubscription`).
  *
- * A channel feed hands each subscriber all of a turn's messages in a row (channel-feeds.ts), so a socket's
- * frames of one turn come one after another: the socket being written is held corked, and uncorked as soon as
- * a frame for another socket comes, or when the turn's work is done. Its frames then leave in one write (one
- * syscall), at once: the first subscribers do not wait for everyone's frames to be made. `ws` keeps its
- * socket in `_socket`; its own cork/uncork around each frame nests inside this one.
+ * A channel feed hands each subscriber all of a turn's messages in a row (channel-feeds.ts), saying whether
+ * more follow (`more`). A lone frame is written at once, as it is made: the first subscribers do not wait
+ * for everyone's frames. A socket with more to come is held corked until its last frame of the turn, so its
+ * frames leave in one write (one syscall); if that last frame does not come this way (a subscriber whose
+ * next event took the usual path), the socket is uncorked when a frame for another socket is written, or at
+ * the end of the turn. `ws` keeps its socket in `_socket`; its own cork/uncork around each frame nests inside this one.
  */
 export class NextFrameWriter {
-  /** The socket being written, held corked; an uncork at the end of the turn is pending while there is one. */
+  /** The socket held corked for the frames that follow, if any. */
   private corked: Duplex | null = null;
-  private readonly endTurn = () => {
+  private endOfTurnScheduled = false;
+  private readonly release = () => {
     this.corked?.uncork();
     this.corked = null;
   };
+  private readonly endTurn = () => {
+    this.endOfTurnScheduled = false;
+    this.release();
+  };
 
-  private corkWhileWriting(raw: Duplex) {
+  private hold(raw: Duplex) {
     if (this.corked === raw) return;
-    if (this.corked) this.corked.uncork();
-    else process.nextTick(this.endTurn);
+    this.release();
     raw.cork();
     this.corked = raw;
+    if (!this.endOfTurnScheduled) {
+      this.endOfTurnScheduled = true;
+      process.nextTick(this.endTurn);
+    }
   }
 
   /**
@@ -80,12 +92,14 @@ export class NextFrameWriter {
     const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
     // Agreed in the handshake, before any subscription (ws builds the string on each read).
     const plain = !socket.extensions;
-    return (result) => {
+    return (result, more = false) => {
       if (socket.readyState !== socket.OPEN) return;
-      if (raw) this.corkWhileWriting(raw);
+      if (raw && more) this.hold(raw);
+      else if (this.corked !== raw) this.release();
       if (raw && plain && sender?._state === SENDER_IDLE && sender._firstFragment && socket.bufferedAmount <= maxBufferedBytes) {
         raw.write(textFrame(head, bodyOf(result)));
       } else socket.send(Buffer.concat([head, bodyOf(result)]), { binary: false });
+      if (!more && this.corked === raw) this.release();
     };
   }
 }
@@ -140,12 +154,12 @@ function sharedStream(
   // A channel's live events can come straight from its feed (see LIVE_PUSH): a result ready at once and
   // without errors is written there and then; anything else is left to next(), in order.
   if (send && LIVE_PUSH in it) {
-    (it as LivePushStream)[LIVE_PUSH]((event) => {
+    (it as LivePushStream)[LIVE_PUSH]((event, more) => {
       // Runs inside the feed's loop over all subscribers: a failure here stays this subscriber's, on the usual path.
       try {
         const result = run(event);
         if (result instanceof Promise || result.errors) return false;
-        send(result);
+        send(result, more);
         return true;
       } catch {
         return false;

@@ -3,21 +3,25 @@
  * is done, each subscriber all of it in a row. These tests hold it to its promise around that hand-over:
  * a subscriber joining in the same turn starts after the head it was told (no message twice, none lost),
  * messages committed together reach every subscriber in order, and one subscriber's failure is its own.
+ * With Redis, a message committed on this replica reaches its subscribers here without waiting for Redis
+ * to echo it, and the echo is not delivered again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageView } from '../src/modules/messages/channel-feeds.js';
 import { postMessage } from '../src/modules/messages/messages.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { createChannel, createOrg } from './support/seed.js';
-import { databases } from './support/services.js';
+import { databases, redisAvailable, REDIS_URL } from './support/services.js';
 import { sleep, until } from './support/wait.js';
 
-describe.each(databases)('channel feeds (%s)', (db) => {
+const setups = [...databases.map((db) => ({ db, redis: false })), ...(redisAvailable ? [{ db: databases[0], redis: true }] : [])];
+
+describe.each(setups)('channel feeds ($db, Redis: $redis)', ({ db, redis }) => {
   let t: TestApp;
   let channelId: string;
 
   beforeAll(async () => {
-    t = await startTestApp(db);
+    t = await startTestApp(db, redis ? { REDIS_URL } : {});
     const org = await createOrg(t, 'feeds');
     channelId = (await createChannel(t, org, 'feed')).id;
   });

@@ -93,7 +93,11 @@ export interface PubSub {
   /** 'redis' or 'memory'. */
   readonly kind: 'redis' | 'memory';
   publish(channelId: string, message: MessageEvent): void;
-  /** Listen to a channel's messages; resolves once the listener is live; the returned function stops it. */
+  /**
+   * Listen to a channel's messages; resolves once the listener is live; the returned function stops it. On
+   * Redis, a message published on this replica reaches its listeners here at once, and again when Redis
+   * echoes it: a listener takes each message number once (channel-feeds.ts does).
+   */
   listen(channelId: string, listener: Listener): Promise<() => void>;
   /**
    * Whether an organisation's delivery events could reach a subscriber: false only when this pubsub knows nobody
@@ -152,6 +156,12 @@ export async function createAppPubSub(redisUrl?: string): Promise<PubSub> {
   const pubsub = createPubSub<PubSubTopics>({ eventTarget: target as never });
   /** Listeners on this replica, by topic. */
   const listening = new Map<string, number>();
+  /**
+   * On Redis, this replica's channel-message listeners by channel: a message committed here reaches them
+   * without the round trip through Redis (which, on a busy machine, waits on the Redis server's turn on a
+   * core), while Redis carries it to the other replicas.
+   */
+  const local = new Map<string, Set<Listener>>();
 
   /** Listen to `topic` (Redis: resolves once the SUBSCRIBE is in force); the returned function stops it. */
   async function on<T>(topic: string, listener: (detail: T) => void): Promise<() => void> {
@@ -176,8 +186,21 @@ export async function createAppPubSub(redisUrl?: string): Promise<PubSub> {
     kind: redisUrl ? 'redis' : 'memory',
     publish(channelId, message) {
       pubsub.publish('channel:message', channelId, message);
+      const here = subscriber && local.get(channelId);
+      if (here) for (const listener of here) listener(message);
     },
-    listen: (channelId, listener) => on(topicOf(channelId), listener),
+    async listen(channelId, listener) {
+      const stop = await on(topicOf(channelId), listener);
+      if (!subscriber) return stop;
+      let listeners = local.get(channelId);
+      if (!listeners) local.set(channelId, (listeners = new Set()));
+      listeners.add(listener);
+      return () => {
+        stop();
+        listeners.delete(listener);
+        if (!listeners.size && local.get(channelId) === listeners) local.delete(channelId);
+      };
+    },
     wantsDeliveries: (organisationId) => !!subscriber || listening.has(deliveryTopicOf(organisationId)),
     publishDelivery(organisationId, event) {
       pubsub.publish('organisation:delivery', organisationId, event);

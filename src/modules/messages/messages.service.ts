@@ -564,8 +564,8 @@ async function resumePoint(em: EntityManager, channelId: string, after: string):
  */
 export async function channelMessageStream(scope: Scope, channelId: string, after?: string | null): Promise<LivePushStream> {
   const channel = await requireChannel(scope, channelId);
-  const em = scope.em.fork();
-  const from = after ? await resumePoint(em, channel.id, after) : null;
+  // Reads get a fork each, made when they run: a subscription lives long, and most never read again.
+  const from = after ? await resumePoint(scope.em.fork(), channel.id, after) : null;
 
   const live: MessageView[] = [];
   let wake: (() => void) | null = null;
@@ -634,7 +634,7 @@ export async function channelMessageStream(scope: Scope, channelId: string, afte
       while (!done) {
         if (last < readUpTo) {
           if (!read.length) {
-            const rows = await readCommitted(em.fork(), channel.id, last, readUpTo);
+            const rows = await readCommitted(scope.em.fork(), channel.id, last, readUpTo);
             if (done) break;
             read = rows.map(toView);
             if (!read.length) {

@@ -196,7 +196,7 @@ async function openSockets(url: string, protocol: string | undefined, onOpen?: (
   const sockets: WebSocket[] = [];
   for (let i = 0; i < subscribers; i += 50) {
     await Promise.all(
-      Array.from({ length: Math.min(50, subscribers - i) }, (_, j) => {
+      Array.from({ length: Math.min(50, subscribers - i) }, () => {
         const ws = new WebSocket(url, protocol);
         sockets.push(ws);
         return new Promise<void>((resolve, reject) => {

@@ -95,11 +95,12 @@ export class NextFrameWriter {
     return (result, more = false) => {
       if (socket.readyState !== socket.OPEN) return;
       if (raw && more) this.hold(raw);
-      else if (this.corked !== raw) this.release();
       if (raw && plain && sender?._state === SENDER_IDLE && sender._firstFragment && socket.bufferedAmount <= maxBufferedBytes) {
         raw.write(textFrame(head, bodyOf(result)));
       } else socket.send(Buffer.concat([head, bodyOf(result)]), { binary: false });
-      if (!more && this.corked === raw) this.release();
+      // This socket's last frame of the turn (its own cork, if it had one, ends with it), or a frame for another
+      // socket than the one held: either way no frame follows for the one held.
+      if (!more) this.release();
     };
   }
 }

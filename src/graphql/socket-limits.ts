@@ -59,7 +59,7 @@ export function limitSocketConnections(
     boundWebSocketBuffer(socket, backpressure, metrics, logger);
     const address = addressOf(request);
     void (async () => {
-      const refusal = await limits.fromAddress(address);
+      const refusal = await limits.check([limits.perAddress(address)]);
       const lease = refusal ?? (await limits.openConnection(address, null));
       if (isRefusal(lease)) return closeRefused(socket, lease);
       if (socket.readyState === socket.CLOSING || socket.readyState === socket.CLOSED) lease.release();
@@ -77,7 +77,7 @@ export function withSocketLimits<O extends AnyOptions>(options: O, limits: RateL
       const token = connectionToken(ctx.connectionParams);
       if (token) {
         const address = addressOf(ctx.extra.request);
-        const refusal = (await limits.authBlocked(address)) ?? (await limits.withToken(token));
+        const refusal = await limits.check([limits.blockedAddress(address), limits.perToken(token)]);
         const lease = refusal ?? (await limits.openConnection(undefined, token));
         if (isRefusal(lease)) {
           closeRefused(ctx.extra.socket, lease);
@@ -89,10 +89,9 @@ export function withSocketLimits<O extends AnyOptions>(options: O, limits: RateL
     },
     async onSubscribe(ctx: Ctx, id: string, payload: Parameters<NonNullable<AnyOptions['onSubscribe']>>[2]) {
       const token = connectionToken(ctx.connectionParams);
+      const address = limits.perAddress(addressOf(ctx.extra.request));
       const refusal =
-        limits.tooManyOperations(Object.keys(ctx.subscriptions).length) ??
-        (await limits.fromAddress(addressOf(ctx.extra.request))) ??
-        (token ? await limits.withToken(token) : null);
+        limits.tooManyOperations(Object.keys(ctx.subscriptions).length) ?? (await limits.check(token ? [address, limits.perToken(token)] : [address]));
       if (refusal) return [rateLimitedError(refusal)];
       return options.onSubscribe ? options.onSubscribe(ctx, id, payload) : undefined;
     },

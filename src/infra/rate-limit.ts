@@ -3,11 +3,11 @@
  * shared by every door: REST and GraphQL over HTTP and SSE (src/rest/rate-limit.ts), graphql-ws
  * (src/graphql/socket-limits.ts), and openScope, which reports failed authentications.
  *
- * Request rates are fixed windows: with REDIS_URL each window is one Redis key (rate-limiter-flexible: INCRBY and
- * its expiry in one Lua script, atomic), so every replica counts against the same number; without, a map in this
- * process (`MemoryWindow`), checked at once: a request's checks then cost no promise. If Redis stops answering, each
- * replica falls back to its own in-memory window (rate-limiter-flexible's insurance limiter) rather than refusing or
- * waiting.
+ * Request rates are fixed windows: with REDIS_URL each window is one Redis key, so every replica counts against the
+ * same number; without, a map in this process (`MemoryWindow`), checked at once: a request's checks then cost no
+ * promise. A request's windows (its address, token, channel ...) are spent in order in one Lua script, one round
+ * trip whatever their number, stopping at the first that refuses, as the memory windows do. If Redis stops
+ * answering, each replica counts in its own memory windows meanwhile rather than refusing or waiting.
  *
  * Connection caps (sockets per address or token) are counts of what is open now, not rates: in Redis a sorted set
  * per key whose members are the open connections, each with an expiry its replica pushes forward while the
@@ -25,7 +25,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
 import type { Logger } from 'pino';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig, RateWindow } from '../config.js';
 import { parseAddress } from './address-guard.js';
 import { hashToken } from './crypto.js';
@@ -129,20 +128,37 @@ export const tokenKey = (token: string) => hashToken(token).slice(0, 32);
 
 const retryAfter = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
-/** A window's count for a key: the points spent in it, and the ms until it ends (rate-limiter-flexible's names). */
+/** A window's count for a key: the points spent in it, and the ms until it ends. */
 interface Spent {
   consumedPoints: number;
   msBeforeNext: number;
 }
 
+/** The limits counted in windows (the others are caps on what is open). */
+export type WindowName = 'address' | 'token' | 'auth_failures' | 'channel' | 'channel_bytes';
+
 /**
- * Fixed windows in this process, counted as rate-limiter-flexible counts its own (a key's window opens with its first
- * point and lasts the window's duration), but answered at once. Ended windows are dropped once per duration, so the
- * map holds the keys of about the last two windows.
+ * Points a request spends in one window, or (`look`) none: it is refused if the window is already spent (an
+ * address's failed authentications, counted elsewhere).
+ */
+export interface Spend {
+  limit: WindowName;
+  key: string;
+  points: number;
+  look?: boolean;
+}
+
+/** The first spend of a request that was refused, with its window's count then. */
+type Overspent = { index: number } & Spent;
+
+/**
+ * Fixed windows in this process (a key's window opens with its first point and lasts the window's duration),
+ * answered at once. Ended windows are dropped once per duration, so the map holds the keys of about the last two
+ * windows.
  */
 class MemoryWindow {
   readonly points: number;
-  private readonly durationMs: number;
+  readonly durationMs: number;
   private readonly keys = new Map<string, { spent: number; endsAt: number }>();
   private nextSweep = 0;
 
@@ -171,6 +187,26 @@ class MemoryWindow {
     this.nextSweep = now + this.durationMs;
   }
 }
+
+// KEYS: the windows' keys, in the request's order. ARGV: per key, the points to spend (0: only look), the window's
+// points and its duration (ms). Spends in order until one is over its points (a look: at them) and returns
+// {its position, its count, ms until its window ends}, or 0 when none refused: the same answers as MemoryWindow's.
+const SPEND_WINDOWS = `
+for i = 1, #KEYS do
+  local points, limit = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1])
+  if points == 0 then
+    local spent = tonumber(redis.call('GET', KEYS[i]) or '0')
+    if spent >= limit then return {i, spent, redis.call('PTTL', KEYS[i])} end
+  else
+    redis.call('SET', KEYS[i], 0, 'PX', ARGV[3 * i], 'NX')
+    local spent = redis.call('INCRBY', KEYS[i], points)
+    if spent > limit then return {i, spent, redis.call('PTTL', KEYS[i])} end
+  end
+end
+return 0
+`;
+
+type WindowRedis = Redis & { sbSpendWindows(keys: number, ...args: (string | number)[]): Promise<0 | [number, number, number]> };
 
 /** Open connections per key: a set in memory, or a sorted set in Redis (see the file's comment). */
 interface SlotStore {
@@ -208,23 +244,27 @@ return 1
 
 type SlotRedis = Redis & { sbAcquireSlot(key: string, now: number, ttl: number, max: number, member: string): Promise<number> };
 
-class RedisSlots implements SlotStore {
+/** Members refreshed by one ZADD: large enough that a refresh is a few commands, small enough not to hold Redis long. */
+const SLOT_REFRESH_CHUNK = 1_000;
+
+export class RedisSlots implements SlotStore {
   private readonly held = new Map<string, Set<string>>();
   private readonly refresh: NodeJS.Timeout;
 
   constructor(
     private readonly redis: SlotRedis,
     private readonly logger: Logger,
+    private readonly ttlMs = SLOT_TTL_MS,
   ) {
     redis.defineCommand('sbAcquireSlot', { numberOfKeys: 1, lua: ACQUIRE_SLOT });
     // Connections still open push their expiry forward, well before it passes.
-    this.refresh = setInterval(() => this.touch(), SLOT_TTL_MS / 3);
+    this.refresh = setInterval(() => this.touch(), ttlMs / 3);
     this.refresh.unref();
   }
 
   async acquire(key: string, max: number, member: string) {
     try {
-      const ok = (await this.redis.sbAcquireSlot(key, Date.now(), SLOT_TTL_MS, max, member)) === 1;
+      const ok = (await this.redis.sbAcquireSlot(key, Date.now(), this.ttlMs, max, member)) === 1;
       if (ok) {
         let members = this.held.get(key);
         if (!members) this.held.set(key, (members = new Set()));
@@ -245,13 +285,26 @@ class RedisSlots implements SlotStore {
     this.redis.zrem(key, member).catch(() => undefined);
   }
 
+  /**
+   * One ZADD per key carrying its members' new expiry, not one per connection: with 1,000 subscribers a command
+   * each took the event loop 25-90 ms every refresh (building, then settling 2,000 replies), a pause every live
+   * message then waited behind; one command per key takes 4-11 ms, mostly Redis's.
+   */
   private touch() {
     if (!this.held.size) return;
-    const expiry = Date.now() + SLOT_TTL_MS;
+    const expiry = Date.now() + this.ttlMs;
     const pipeline = this.redis.pipeline();
     for (const [key, members] of this.held) {
-      for (const member of members) pipeline.zadd(key, expiry, member);
-      pipeline.pexpire(key, SLOT_TTL_MS);
+      let scored: (number | string)[] = [];
+      for (const member of members) {
+        scored.push(expiry, member);
+        if (scored.length === 2 * SLOT_REFRESH_CHUNK) {
+          pipeline.zadd(key, ...scored);
+          scored = [];
+        }
+      }
+      if (scored.length) pipeline.zadd(key, ...scored);
+      pipeline.pexpire(key, this.ttlMs);
     }
     pipeline.exec().catch(() => undefined);
   }
@@ -320,12 +373,18 @@ class RedisTurns implements TurnStore {
 
 export class RateLimits {
   readonly kind: 'redis' | 'memory';
-  private readonly windows: Partial<Record<LimitName, MemoryWindow | RateLimiterRedis>> = {};
+  /**
+   * The windows in this process: the only count without Redis, and each replica's own count while Redis does not
+   * answer.
+   */
+  private readonly windows: Partial<Record<WindowName, MemoryWindow>> = {};
   /** Addresses' keys: an address's key never changes, so they live until the cache starts over when full. */
   private readonly addressKeys = new TtlCache<string, string>(Number.POSITIVE_INFINITY, ADDRESS_KEYS_KEPT);
   private readonly slots: SlotStore;
   private readonly turns: TurnStore;
   private readonly prefix: string;
+  /** Whether the last spend in Redis failed: an outage is logged when it starts and when it ends, not per request. */
+  private redisDown = false;
 
   constructor(
     readonly config: RateLimitConfig,
@@ -335,22 +394,17 @@ export class RateLimits {
   ) {
     this.kind = redis ? 'redis' : 'memory';
     this.prefix = `switchboard:rl:${config.namespace ? `${config.namespace}:` : ''}`;
-    const windows: [LimitName, RateWindow | null][] = [
+    const windows: [WindowName, RateWindow | null][] = [
       ['address', config.address],
       ['token', config.token],
       ['auth_failures', config.authFailures],
       ['channel', config.channel],
       ['channel_bytes', config.channelBytes],
     ];
-    for (const [name, window] of windows) if (window) this.windows[name] = this.windowLimiter(name, window);
+    for (const [name, window] of windows) if (window) this.windows[name] = new MemoryWindow(window);
+    if (redis) redis.defineCommand('sbSpendWindows', { lua: SPEND_WINDOWS });
     this.slots = redis ? new RedisSlots(redis as SlotRedis, logger) : new MemorySlots();
     this.turns = redis ? new RedisTurns(redis as TurnRedis, logger) : new MemoryTurns();
-  }
-
-  private windowLimiter(name: LimitName, window: RateWindow): MemoryWindow | RateLimiterRedis {
-    if (!this.redis) return new MemoryWindow(window);
-    const options = { keyPrefix: `${this.prefix}${name}`, points: window.points, duration: window.durationMs / 1000 };
-    return new RateLimiterRedis({ ...options, storeClient: this.redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) });
   }
 
   private refuse(limit: LimitName, retryAfterSeconds: number): Refusal {
@@ -369,40 +423,14 @@ export class RateLimits {
     return key;
   }
 
-  /** Spend `points` of one window; a refusal once it is spent (refused requests count too). */
-  private take(limit: LimitName, key: string, points = 1): Verdict {
-    const limiter = this.windows[limit];
-    if (!limiter || points <= 0) return null;
-    const verdict = (spent: Spent) => (spent.consumedPoints > limiter.points ? this.refuse(limit, retryAfter(spent.msBeforeNext)) : null);
-    if (limiter instanceof MemoryWindow) return verdict(limiter.spend(key, points));
-    return limiter.consume(key, points).then(
-      () => null,
-      (error: unknown) => {
-        if (error instanceof RateLimiterRes) return verdict(error);
-        this.logger.warn({ err: error, limit }, 'rate limit store unavailable: limit not applied');
-        return null;
-      },
-    );
-  }
-
   /** One request (an HTTP request, a graphql-ws operation or connection) from this address. */
-  fromAddress(address: string | undefined): Verdict {
-    return this.take('address', this.addressKey(address));
+  perAddress(address: string | undefined): Spend {
+    return { limit: 'address', key: this.addressKey(address), points: 1 };
   }
 
   /** One request that presents this token (whether or not it is valid). */
-  withToken(token: string): Verdict {
-    return this.take('token', tokenKey(token));
-  }
-
-  /** One post to an inbound channel (`key` names the channel or hook) of `bytes` body bytes. */
-  inbound(key: string, bytes: number): Verdict {
-    return firstRefusal([() => this.take('channel', key), () => this.take('channel_bytes', key, bytes)]);
-  }
-
-  /** Body bytes of a post counted after reading it (chunked bodies, which announce no length). */
-  inboundBytes(key: string, bytes: number): Verdict {
-    return this.take('channel_bytes', key, bytes);
+  perToken(token: string): Spend {
+    return { limit: 'token', key: tokenKey(token), points: 1 };
   }
 
   /**
@@ -410,26 +438,85 @@ export class RateLimits {
    * refused before any lookup, until the window ends. Only the address that guessed is refused, never the token
    * it guessed at: its holder elsewhere goes on.
    */
-  authBlocked(address: string | undefined): Verdict {
-    const limiter = this.windows.auth_failures;
-    if (!limiter) return null;
-    const verdict = (state: Spent | null) => (!state || state.consumedPoints < limiter.points ? null : this.refuse('auth_failures', retryAfter(state.msBeforeNext)));
-    const key = this.addressKey(address);
-    if (limiter instanceof MemoryWindow) return verdict(limiter.get(key));
-    return limiter.get(key).then(verdict, (error: unknown) => {
-      this.logger.warn({ err: error }, 'rate limit store unavailable: failed authentications not checked');
-      return null;
-    });
+  blockedAddress(address: string | undefined): Spend {
+    return { limit: 'auth_failures', key: this.addressKey(address), points: 0, look: true };
+  }
+
+  /** One post to an inbound channel (`key` names the channel or hook) of `bytes` body bytes. */
+  perChannel(key: string, bytes: number): Spend[] {
+    return [{ limit: 'channel', key, points: 1 }, this.channelBytes(key, bytes)];
+  }
+
+  /** Body bytes posted to an inbound channel, alone: a chunked body's, counted once read, as it announces no length. */
+  channelBytes(key: string, bytes: number): Spend {
+    return { limit: 'channel_bytes', key, points: bytes };
+  }
+
+  /**
+   * Spend a request's windows in order, each only while none before it refused: the first refusal, or null. At once
+   * in memory; by promise, in one round trip, on Redis.
+   */
+  check(spends: readonly Spend[]): Verdict {
+    const live = spends.filter((spend) => this.windows[spend.limit] && (spend.look || spend.points > 0));
+    if (!live.length) return null;
+    const refusal = (overspent: Overspent | null) => {
+      if (!overspent) return null;
+      return this.refuse(live[overspent.index]!.limit, retryAfter(overspent.msBeforeNext));
+    };
+    const spent = this.spend(live);
+    return spent instanceof Promise ? spent.then(refusal) : refusal(spent);
   }
 
   /** A credential that matched nothing (a token of no user, a wrong hook token ...) from this address. */
   async authFailed(address: string | undefined): Promise<void> {
     this.metrics.authFailures.inc();
-    const limiter = this.windows.auth_failures;
-    if (!limiter || address === undefined) return;
-    const key = this.addressKey(address);
-    if (limiter instanceof MemoryWindow) return void limiter.spend(key, 1);
-    await limiter.penalty(key, 1).catch((error: unknown) => this.logger.warn({ err: error }, 'rate limit store unavailable: failed authentication not counted'));
+    if (!this.windows.auth_failures || address === undefined) return;
+    await this.spend([{ limit: 'auth_failures', key: this.addressKey(address), points: 1 }]);
+  }
+
+  /**
+   * Spend windows that exist, in order, up to the first one over: in Redis, or in memory without it. While Redis
+   * is away each spend is counted in memory instead; that costs little, as its connection refuses commands at once
+   * rather than queueing them while disconnected.
+   */
+  private spend(spends: readonly Spend[]): Overspent | null | Promise<Overspent | null> {
+    if (!this.redis) return this.spendInMemory(spends);
+    return this.spendInRedis(spends).catch((error: unknown) => {
+      if (!this.redisDown) this.logger.warn({ err: error }, 'rate limit store unavailable: counting in this replica until it answers');
+      this.redisDown = true;
+      return this.spendInMemory(spends);
+    });
+  }
+
+  private spendInMemory(spends: readonly Spend[]): Overspent | null {
+    for (let index = 0; index < spends.length; index++) {
+      const { limit, key, points, look } = spends[index]!;
+      const window = this.windows[limit]!;
+      if (look) {
+        const state = window.get(key);
+        if (state && state.consumedPoints >= window.points) return { index, ...state };
+        continue;
+      }
+      const state = window.spend(key, points);
+      if (state.consumedPoints > window.points) return { index, ...state };
+    }
+    return null;
+  }
+
+  private async spendInRedis(spends: readonly Spend[]): Promise<Overspent | null> {
+    const keys: string[] = [];
+    const args: number[] = [];
+    for (const { limit, key, points, look } of spends) {
+      const window = this.windows[limit]!;
+      keys.push(`${this.prefix}${limit}:${key}`);
+      args.push(look ? 0 : points, window.points, window.durationMs);
+    }
+    const answer = await (this.redis as WindowRedis).sbSpendWindows(keys.length, ...keys, ...args);
+    if (this.redisDown) {
+      this.redisDown = false;
+      this.logger.info('rate limit store answers again: counting in Redis');
+    }
+    return answer === 0 ? null : { index: answer[0] - 1, consumedPoints: answer[1], msBeforeNext: answer[2] };
   }
 
   /**

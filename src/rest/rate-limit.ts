@@ -126,15 +126,17 @@ export function limitHttp(server: FastifyInstance, limits: RateLimits, backpress
     const address = request.ip;
     const credential = presentedCredential(request);
     const inbound = route ? INBOUND[route] : undefined;
-    const checks: (() => Verdict)[] = [() => limits.fromAddress(address)];
-    if (credential || inbound?.capability?.(request, credential)) checks.push(() => limits.authBlocked(address));
-    if (credential) checks.push(() => limits.withToken(credential));
+    // The request's windows go in one check: on Redis, one round trip for all of them.
+    const spends = [limits.perAddress(address)];
+    if (credential || inbound?.capability?.(request, credential)) spends.push(limits.blockedAddress(address));
+    if (credential) spends.push(limits.perToken(credential));
     const channel = inbound?.channel(request, credential);
     if (channel) {
       const length = Number(request.headers['content-length']);
-      checks.push(() => limits.inbound(channel, Number.isSafeInteger(length) ? length : 0));
+      spends.push(...limits.perChannel(channel, Number.isSafeInteger(length) ? length : 0));
       if (!request.headers['content-length'] && request.headers['transfer-encoding']) chunked.set(request, { channel });
     }
+    const checks: (() => Verdict)[] = [() => limits.check(spends)];
     if (route === '/graphql' && String(request.headers.accept ?? '').includes('text/event-stream')) {
       checks.push(async () => {
         const lease = await limits.openConnection(address, credential);
@@ -166,7 +168,7 @@ export function limitHttp(server: FastifyInstance, limits: RateLimits, backpress
   server.addHook('preHandler', (request, reply, done) => {
     const pending = chunked.get(request);
     if (!pending?.counted) return done();
-    settle(limits.inboundBytes(pending.channel, pending.counted.bytes), request, reply, done);
+    settle(limits.check([limits.channelBytes(pending.channel, pending.counted.bytes)]), request, reply, done);
   });
 
   // The capability doors' wrong tokens are failed authentications of their address.

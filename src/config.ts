@@ -54,6 +54,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(0).default(200),
   RATE_LIMIT_SOCKETS_PER_TOKEN: z.coerce.number().int().min(0).default(100),
   RATE_LIMIT_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(0).default(100),
+  RATE_LIMIT_STORE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   RATE_LIMIT_NAMESPACE: z.string().regex(/^[a-z0-9_]{1,40}$/, 'RATE_LIMIT_NAMESPACE must be 1-40 of a-z, 0-9 and _').optional(),
   SUBSCRIBER_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4_194_304),
   SUBSCRIBER_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
@@ -157,6 +158,11 @@ export interface RateLimitConfig {
   subscriptionsPerSocket: number;
   /** Key prefix suffix in Redis, so that several deployments can share one server. */
   namespace?: string;
+  /**
+   * How long a limit waits for Redis before counting in this replica's memory instead, ms (then without asking
+   * Redis again until a probe, once a second, has its answer).
+   */
+  storeTimeoutMs?: number;
 }
 
 export interface BackpressureConfig {
@@ -254,6 +260,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       socketsPerToken: e.RATE_LIMIT_SOCKETS_PER_TOKEN,
       subscriptionsPerSocket: e.RATE_LIMIT_SUBSCRIPTIONS_PER_SOCKET,
       namespace: e.RATE_LIMIT_NAMESPACE,
+      storeTimeoutMs: e.RATE_LIMIT_STORE_TIMEOUT_MS,
     },
     backpressure: {
       subscriberMaxBufferedBytes: e.SUBSCRIBER_MAX_BUFFERED_BYTES,

@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createMetrics } from '../src/infra/metrics.js';
-import { RateLimits, RedisSlots, firstRefusal, type Refusal } from '../src/infra/rate-limit.js';
+import { RateLimits, RedisSlots, createRateLimits, firstRefusal, type Refusal } from '../src/infra/rate-limit.js';
 import { newRedis, type Redis } from '../src/infra/redis.js';
 import { REDIS_URL, redisAvailable } from './support/services.js';
 
@@ -131,8 +134,13 @@ describe.skipIf(!redisAvailable)('rate windows and connection caps on Redis', ()
     expect(logged.filter((msg) => msg.startsWith('rate limit store unavailable'))).toHaveLength(1);
     if (redis.status !== 'end') await new Promise((resolve) => redis.once('end', resolve));
     await redis.connect();
+    // A probe a second finds it back.
+    await vi.waitFor(() => {
+      rl.check([rl.perAddress('10.1.0.6')]);
+      expect(logged).toContain('rate limit store answers again: counting in Redis');
+    }, { timeout: 5_000, interval: 100 });
     expect(await rl.check([rl.perAddress('10.1.0.6')])).toBeNull();
-    expect(logged).toContain('rate limit store answers again: counting in Redis');
+    expect(await redis.keys(`switchboard:rl:${rl.config.namespace}:address:*`)).toHaveLength(1);
   });
 
   it('keep the places of connections still open past the expiry of their entries', async () => {
@@ -153,6 +161,44 @@ describe.skipIf(!redisAvailable)('rate windows and connection caps on Redis', ()
     } finally {
       slots.close();
       await redis.del(key);
+    }
+  });
+});
+
+describe.skipIf(!redisAvailable)('rate limits while their Redis hangs', () => {
+  it('answer within the store timeout, then from memory at once, and from Redis again once it answers', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const logged: string[] = [];
+    let rl: RateLimits | undefined;
+    try {
+      await vi.waitFor(() => new Promise((resolve, reject) => connect(port, '127.0.0.1').once('connect', function (this: Socket) { this.destroy(); resolve(null); }).once('error', reject)), { timeout: 10_000, interval: 100 });
+      const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line).msg) });
+      rl = await createRateLimits({ ...configOf(), namespace: 'hang', storeTimeoutMs: 200 }, `redis://127.0.0.1:${port}`, createMetrics(), logger);
+      expect(await rl.check([rl.perAddress('10.2.0.1')])).toBeNull();
+      // A server that takes the connection's bytes and never answers: no reset, no close.
+      server.kill('SIGSTOP');
+      let started = performance.now();
+      expect(await rl.check([rl.perAddress('10.2.0.1')])).toBeNull();
+      expect(performance.now() - started).toBeLessThan(1_000);
+      // Known down: the next checks answer from memory without waiting on Redis again.
+      started = performance.now();
+      expect(rl.check([rl.perAddress('10.2.0.1')])).toBeNull();
+      expect(rl.check([rl.perAddress('10.2.0.1')])).toBeNull();
+      expect(rl.check([rl.perAddress('10.2.0.1')])).toMatchObject({ limit: 'address' });
+      expect(logged.filter((msg) => msg.startsWith('rate limit store unavailable'))).toHaveLength(1);
+      server.kill('SIGCONT');
+      await vi.waitFor(async () => {
+        await rl!.check([rl!.perAddress('10.2.0.2')]);
+        expect(logged).toContain('rate limit store answers again: counting in Redis');
+      }, { timeout: 5_000, interval: 100 });
+      const inRedis = rl.check([rl.perAddress('10.2.0.2')]);
+      expect(inRedis).toBeInstanceOf(Promise);
+      expect(await inRedis).toBeNull();
+    } finally {
+      server.kill('SIGCONT');
+      server.kill('SIGKILL');
+      await rl?.close();
     }
   });
 });

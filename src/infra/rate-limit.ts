@@ -81,6 +81,8 @@ declare module '../context.js' {
 
 /** How long an open connection's slot lives in Redis without being refreshed by its replica. */
 const SLOT_TTL_MS = 60_000;
+/** While Redis does not answer, how often one spend asks it whether it is back. */
+const PROBE_EVERY_MS = 1_000;
 /** Connection caps give no time to wait: a client told to retry waits this long. */
 const SLOT_RETRY_AFTER_SECONDS = 10;
 
@@ -383,8 +385,10 @@ export class RateLimits {
   private readonly slots: SlotStore;
   private readonly turns: TurnStore;
   private readonly prefix: string;
-  /** Whether the last spend in Redis failed: an outage is logged when it starts and when it ends, not per request. */
+  /** Whether Redis failed to answer and no probe since has had an answer: an outage is logged when it starts and ends. */
   private redisDown = false;
+  private probing = false;
+  private nextProbeAt = 0;
 
   constructor(
     readonly config: RateLimitConfig,
@@ -475,17 +479,38 @@ export class RateLimits {
   }
 
   /**
-   * Spend windows that exist, in order, up to the first one over: in Redis, or in memory without it. While Redis
-   * is away each spend is counted in memory instead; that costs little, as its connection refuses commands at once
-   * rather than queueing them while disconnected.
+   * Spend windows that exist, in order, up to the first one over: in Redis, or in memory without it. Once Redis has
+   * failed to answer (an error, or no reply within the store's timeout), spends are counted in memory at once, not
+   * each waiting out the timeout again, while one probe a second asks Redis whether it is back.
    */
   private spend(spends: readonly Spend[]): Overspent | null | Promise<Overspent | null> {
     if (!this.redis) return this.spendInMemory(spends);
-    return this.spendInRedis(spends).catch((error: unknown) => {
+    if (this.redisDown) {
+      this.probe(this.redis);
+      return this.spendInMemory(spends);
+    }
+    return this.spendInRedis(this.redis, spends).catch((error: unknown) => {
       if (!this.redisDown) this.logger.warn({ err: error }, 'rate limit store unavailable: counting in this replica until it answers');
       this.redisDown = true;
+      this.nextProbeAt = Date.now() + PROBE_EVERY_MS;
       return this.spendInMemory(spends);
     });
+  }
+
+  private probe(redis: Redis) {
+    if (this.probing || Date.now() < this.nextProbeAt) return;
+    this.probing = true;
+    redis.ping().then(
+      () => {
+        this.probing = false;
+        this.redisDown = false;
+        this.logger.info('rate limit store answers again: counting in Redis');
+      },
+      () => {
+        this.probing = false;
+        this.nextProbeAt = Date.now() + PROBE_EVERY_MS;
+      },
+    );
   }
 
   private spendInMemory(spends: readonly Spend[]): Overspent | null {
@@ -503,7 +528,7 @@ export class RateLimits {
     return null;
   }
 
-  private async spendInRedis(spends: readonly Spend[]): Promise<Overspent | null> {
+  private async spendInRedis(redis: Redis, spends: readonly Spend[]): Promise<Overspent | null> {
     const keys: string[] = [];
     const args: number[] = [];
     for (const { limit, key, points, look } of spends) {
@@ -511,11 +536,7 @@ export class RateLimits {
       keys.push(`${this.prefix}${limit}:${key}`);
       args.push(look ? 0 : points, window.points, window.durationMs);
     }
-    const answer = await (this.redis as WindowRedis).sbSpendWindows(keys.length, ...keys, ...args);
-    if (this.redisDown) {
-      this.redisDown = false;
-      this.logger.info('rate limit store answers again: counting in Redis');
-    }
+    const answer = await (redis as WindowRedis).sbSpendWindows(keys.length, ...keys, ...args);
     return answer === 0 ? null : { index: answer[0] - 1, consumedPoints: answer[1], msBeforeNext: answer[2] };
   }
 
@@ -578,11 +599,13 @@ export const isRefusal = (value: Lease | Refusal): value is Refusal => 'limit' i
 
 /**
  * The app's limits: on Redis (its own ioredis connection, which fails fast rather than queueing commands while
- * Redis is away) when REDIS_URL is set, in memory otherwise.
+ * Redis is away, or waiting on one that does not answer) when REDIS_URL is set, in memory otherwise.
  */
 export async function createRateLimits(config: RateLimitConfig, redisUrl: string | undefined, metrics: Metrics, logger: Logger): Promise<RateLimits> {
   if (!redisUrl) return new RateLimits(config, metrics, logger);
-  const redis = await newRedis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // commandTimeout: a Redis that takes commands and never answers (stopped, or cut off without a reset) fails them
+  // rather than holding every request.
+  const redis = await newRedis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: config.storeTimeoutMs });
   redis.on('error', () => undefined);
   await redis.connect();
   return new RateLimits(config, metrics, logger, redis);

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Deps, Scope } from './context.js';
 import { databaseCheck, initOrm, type Orm } from './db/orm.js';
-import type { GraphQLContext } from './graphql/context.js';
+import { useReleasedSubscriptionScope, type GraphQLContext } from './graphql/context.js';
 import { schema } from './schema.js';
 import { maskError, yogaLogger } from './graphql/errors.js';
 import { useInputGuard } from './graphql/input-guard.js';
@@ -146,6 +146,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       useCompiledExecute(execute),
       // Subscriptions end when their token is revoked or expires, or their member leaves the organisation.
       useLiveAccess(),
+      useReleasedSubscriptionScope(),
     ],
     // Documents that failed to parse are not kept (the default keeps up to 1,024 of them, each keyed by
     // its whole text: up to 1 GB of refused 1 MB documents).

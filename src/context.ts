@@ -75,3 +75,46 @@ const LAZY_EM: PropertyDescriptor = {
 export function forkOnUse<T extends object>(root: { em: EntityManager }, rest: T): T & { readonly em: EntityManager } {
   return Object.defineProperty({ [ROOT]: root, [FORKED]: undefined, ...rest }, 'em', LAZY_EM) as unknown as T & { readonly em: EntityManager };
 }
+
+/**
+ * Forks EntityManagers for work done later within a scope's life (a subscription's reads), from the root the
+ * scope forks from: it neither makes nor keeps the scope's own, which a long-lived scope lets go of (see
+ * releaseUnitOfWork), and it holds the root, not the scope.
+ */
+export function laterForks(scope: WorkScope): () => EntityManager {
+  const root = (scope as { [ROOT]?: { em: EntityManager } })[ROOT] ?? { em: scope.em };
+  return () => root.em.fork();
+}
+
+/**
+ * What a released scope answers for `em`: any use is a mistake (the work it was made for is done), said plainly
+ * rather than forking behind the caller's back. One object for all: writing it keeps the scope's shape, where
+ * giving each copy its own getter back would turn it into a dictionary (850 bytes each, measured).
+ */
+const RELEASED_EM = new Proxy({} as EntityManager, {
+  get(_target, property) {
+    // Symbols and `then` are asked by inspection and `await`, not by work on the database.
+    if (typeof property === 'symbol' || property === 'then') return undefined;
+    throw new Error(`EntityManager.${property} used on a released scope: fork one for later work (laterForks)`);
+  },
+});
+
+/**
+ * Lets go of what a scope's unit of work loaded, for a scope kept after its work is done (a subscription's
+ * context lives as long as the subscription, and its events are resolved from the event alone): its
+ * EntityManager and every entity it loaded (the token, the channel, memberships ...) are dropped, and the
+ * viewer becomes a plain record of the same values, so the scope still says who it serves. Work done later
+ * forks its own EntityManager (laterForks).
+ */
+export function releaseUnitOfWork(scope: Scope) {
+  const lazy = scope as Scope & { [ROOT]?: { em: EntityManager }; [FORKED]?: EntityManager };
+  if (!lazy[ROOT]) return;
+  const own = Object.getOwnPropertyDescriptor(lazy, 'em');
+  // A copy of the scope (GraphQL's context is one) holds the EntityManager as a plain value.
+  if (own && 'value' in own) (lazy as { em: EntityManager }).em = RELEASED_EM;
+  lazy[FORKED] = RELEASED_EM;
+  if (scope.viewer) {
+    const { id, name, email, isAdmin, createdAt } = scope.viewer;
+    scope.viewer = { id, name, email, isAdmin, createdAt };
+  }
+}

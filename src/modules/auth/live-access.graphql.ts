@@ -14,7 +14,7 @@ import type { Context } from 'graphql-ws';
 import type { Plugin } from 'graphql-yoga';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import type { Scope } from '../../context.js';
+import type { Credential, Scope } from '../../context.js';
 import { bearerToken } from './auth.service.js';
 import type { EndReason } from './live-access.js';
 
@@ -75,24 +75,30 @@ export function useLiveAccess(): Plugin {
         onSubscribeResult({ result, setResult }) {
           const scope = args.contextValue as unknown as Scope;
           if (!isAsyncIterable(result) || !scope.viewer || !scope.credential) return;
-          const { viewer, credential, deps } = scope;
-          setResult(
-            endable(result, (end) =>
-              deps.liveAccess.track({
-                kind: 'subscription',
-                userId: viewer.id,
-                tokenId: credential.tokenId,
-                expiresAt: credential.expiresAt,
-                checkedAt: credential.checkedAt,
-                organisations: deps.liveAccess.tiesOf(scope),
-                end: (reason, organisationId) => end(accessRevokedError(reason, organisationId)),
-              }),
-            ),
-          );
+          setResult(endable(result, holding(scope, scope.viewer.id, scope.credential)));
         },
       };
     },
   };
+}
+
+/**
+ * How a subscription of `scope` is held: by plain values read now, so that its holder, kept as long as the
+ * subscription, keeps nothing of the scope (which lets go of its entities once the stream runs).
+ */
+function holding(scope: Scope, userId: string, { tokenId, expiresAt, checkedAt }: Credential) {
+  const { liveAccess } = scope.deps;
+  const organisations = liveAccess.tiesOf(scope);
+  return (end: (error: GraphQLError) => void) =>
+    liveAccess.track({
+      kind: 'subscription',
+      userId,
+      tokenId,
+      expiresAt,
+      checkedAt,
+      organisations,
+      end: (reason, organisationId) => end(accessRevokedError(reason, organisationId)),
+    });
 }
 
 /**

@@ -16,7 +16,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { z } from 'zod';
-import type { Deps, Scope, WorkScope } from '../../context.js';
+import { laterForks, type Deps, type Scope, type WorkScope } from '../../context.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { idCursor, idPage, type PageArgs } from '../../pagination.js';
 import type { MessageEvent } from '../../infra/pubsub.js';
@@ -564,8 +564,11 @@ async function resumePoint(em: EntityManager, channelId: string, after: string):
  */
 export async function channelMessageStream(scope: Scope, channelId: string, after?: string | null): Promise<LivePushStream> {
   const channel = await requireChannel(scope, channelId);
-  // Reads get a fork each, made when they run: a subscription lives long, and most never read again.
-  const from = after ? await resumePoint(scope.em.fork(), channel.id, after) : null;
+  // The stream keeps the channel's id, not its entity, nor the scope (which lets go of what it loaded once the
+  // subscription runs). Reads get a fork each, made when they run: a subscription lives long, and most never read again.
+  const id = channel.id;
+  const fork = laterForks(scope);
+  const from = after ? await resumePoint(fork(), id, after) : null;
 
   const live: MessageView[] = [];
   let wake: (() => void) | null = null;
@@ -578,7 +581,7 @@ export async function channelMessageStream(scope: Scope, channelId: string, afte
   let last = 0;
   // `recovered` for the next event, when there is something to say.
   let mark: boolean | null = null;
-  const { head, leave } = await scope.deps.messages.feeds.join(channel.id, (view, more) => {
+  const { head, leave } = await scope.deps.messages.feeds.join(id, (view, more) => {
     // Straight to the consumer only when it is waiting and this event is exactly the next one, with nothing
     // read, queued or to be said (`recovered`) before it: what `next()` would have answered at once.
     if (push && wake && !live.length && !read.length && last >= readUpTo && mark === null && view.seq === last + 1 && push(view, more)) {
@@ -634,7 +637,7 @@ export async function channelMessageStream(scope: Scope, channelId: string, afte
       while (!done) {
         if (last < readUpTo) {
           if (!read.length) {
-            const rows = await readCommitted(scope.em.fork(), channel.id, last, readUpTo);
+            const rows = await readCommitted(fork(), id, last, readUpTo);
             if (done) break;
             read = rows.map(toView);
             if (!read.length) {

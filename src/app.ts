@@ -161,7 +161,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // GraphiQL bundled in the page: the playground works without reaching a CDN. Its 9 MB module is
     // imported when the page is first asked for, not on every start.
     renderGraphiQL: (options) => import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(options)),
-    context: async (initial) => earlyScope.get(initial) ?? graphqlScope(initial),
+    // Taken out of the map as it is used: the context is the initial object, and a subscription's lives as long as
+    // the subscription, which would keep the scope's EntityManager and entities with it (see useReleasedSubscriptionScope).
+    context: async (initial) => {
+      const early = earlyScope.get(initial);
+      earlyScope.delete(initial);
+      return early ?? graphqlScope(initial);
+    },
   });
 
   const server = Fastify({

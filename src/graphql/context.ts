@@ -1,3 +1,4 @@
+import { RequestCache } from '@pothos/plugin-scope-auth';
 import type { Plugin } from 'graphql-yoga';
 import { releaseUnitOfWork, type Scope } from '../context.js';
 
@@ -10,6 +11,8 @@ const isAsyncIterable = (v: unknown) => typeof v === 'object' && v !== null && S
  * A subscription's context lives as long as its stream, and its events are resolved from the event alone: once
  * the stream runs, the context lets go of the entities its subscribe loaded (the viewer's token, the channel and
  * its membership ...) and of its EntityManager (see releaseUnitOfWork). Streams fork their own for their reads.
+ * Pothos's cache of the context's auth scopes (several maps) goes too: subscribe checked them, and a later check
+ * reads them again from the viewer, which the context keeps.
  * Listed after every plugin that reads the scope when the stream starts (useLiveAccess).
  */
 export function useReleasedSubscriptionScope(): Plugin {
@@ -17,7 +20,9 @@ export function useReleasedSubscriptionScope(): Plugin {
     onSubscribe({ args }) {
       return {
         onSubscribeResult({ result }) {
-          if (isAsyncIterable(result)) releaseUnitOfWork(args.contextValue as unknown as Scope);
+          if (!isAsyncIterable(result)) return;
+          releaseUnitOfWork(args.contextValue as unknown as Scope);
+          RequestCache.clearForContext(args.contextValue);
         },
       };
     },

@@ -7,6 +7,8 @@
  * - throughput: a burst published as fast as the publisher gets answers; delivered messages/s;
  * - lost: deliveries expected minus deliveries received.
  * Both sides' subscribers are read the same way, by one frame reader on their TCP streams (`readFrames`).
+ * Each round also prints the CPU time the hypervisor stole from this machine while it was paced (Linux), which
+ * stretches both sides' p99 on a shared virtual machine.
  *
  * npm run bench:fanout     (env: BENCH_SUBSCRIBERS, BENCH_BURST, BENCH_RATE, BENCH_DB=sqlite|postgres, BENCH_REDIS=1,
  *                          BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof' to profile the gateway)
@@ -16,7 +18,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { percentile } from './load.js';
+import { percentile, stealMeter } from './load.js';
 import { ADMIN_TOKEN, benchDatabase, REDIS_URL, seedChannel } from './setup.js';
 import { spawnBuiltGateway, spawnScript } from './spawn.js';
 
@@ -149,6 +151,7 @@ async function measure(side: Side, tracker: ReturnType<typeof track>, label: str
   const n = side.sockets.length;
   // Latency at a steady rate.
   tracker.reset();
+  const steal = stealMeter();
   const interval = 1000 / rate;
   const start = performance.now();
   const pending: Promise<void>[] = [];
@@ -164,6 +167,7 @@ async function measure(side: Side, tracker: ReturnType<typeof track>, label: str
   await until(() => tracker.received >= paced * n, 30_000);
   const lat = [...tracker.latencies].sort((a, b) => a - b);
   const pacedLost = paced * n - tracker.received;
+  const pacedSteal = steal();
 
   // Throughput: a burst.
   tracker.reset();
@@ -188,6 +192,7 @@ async function measure(side: Side, tracker: ReturnType<typeof track>, label: str
     perSecond: tracker.received / elapsed,
     burstP99: percentile(burstLat, 99),
     lost: pacedLost + burstLost,
+    pacedSteal,
   };
 }
 
@@ -278,7 +283,7 @@ const base2 = await measure(baselineSide, baseTracker, 'base2');
 const ours2 = await measure(gatewaySide, gwTracker, 'gw2');
 
 const line = (name: string, r: Awaited<ReturnType<typeof measure>>) =>
-  console.log(`  ${name.padEnd(34)} ${r.perSecond.toFixed(0).padStart(7)} deliveries/s   paced p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms   burst p99 ${r.burstP99.toFixed(0)} ms   lost ${r.lost}`);
+  console.log(`  ${name.padEnd(34)} ${r.perSecond.toFixed(0).padStart(7)} deliveries/s   paced p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms   burst p99 ${r.burstP99.toFixed(0)} ms   lost ${r.lost}${r.pacedSteal === null ? '' : `   host steal while paced ${r.pacedSteal.toFixed(1)}%`}`);
 console.log(`\nfan-out to ${subscribers} subscribers on ${kind}${process.env.BENCH_REDIS ? ' + Redis pubsub' : ' (in-process pubsub)'}: ${paced} messages at ${rate}/s, then a burst of ${burst}`);
 console.log(`  frame: ${Buffer.byteLength(sampleFrame)} bytes`);
 line('baseline (raw ws broadcast)', base);

@@ -29,6 +29,30 @@ export function processCpuMs(pid: number | undefined): number | null {
 /** USER_HZ: Linux reports process times in hundredths of a second on every architecture it runs on. */
 const CLOCK_TICKS = 100;
 
+/** The machine's CPU times so far (Linux /proc/stat's `cpu` line, in ticks): all of them, and those stolen. */
+function cpuTicks(): { total: number; steal: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7]! };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The share of CPU time the hypervisor gave to other machines (steal) from now until the returned function is
+ * called, in percent (null off Linux). On a shared virtual machine it is time in which a ready process of ours
+ * could not run: it lengthens latency tails for the baseline and the system under test alike.
+ */
+export function stealMeter(): () => number | null {
+  const start = cpuTicks();
+  return () => {
+    const end = cpuTicks();
+    if (!start || !end || end.total === start.total) return null;
+    return (100 * (end.steal - start.steal)) / (end.total - start.total);
+  };
+}
+
 export function percentile(sorted: number[], p: number) {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

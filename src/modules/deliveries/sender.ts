@@ -1,5 +1,7 @@
 /** One outbound JSON call, timed and described: the part of a delivery that talks to the network. */
+import type { ClientRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { CancelableRequest, OptionsInit, Response } from 'got';
 import type { Deps } from '../../context.js';
 import { describe as describeOutbound } from '../../infra/http.js';
 import { signatureHeaders, type Signing } from '../../infra/webhook-signature.js';
@@ -45,20 +47,42 @@ export interface SendInput {
   signing?: Signing | null;
 }
 
+/**
+ * The call on a kept-alive socket, sent once more on a new one when the server reset that socket before any answer:
+ * a server closes an idle kept-alive socket when it likes, and a call written as it does is lost in flight
+ * (Node's documentation gives the same remedy: `request.reusedSocket` and ECONNRESET). Safe for a POST: the
+ * server read none of it, or at worst dropped it before answering, and a signed call carries its `webhook-id`
+ * for receivers to drop a repeat. A reset on a new socket is the server's answer and is not sent again.
+ */
+async function call(deps: Pick<Deps, 'http'>, url: string, options: OptionsInit): Promise<Response<string>> {
+  for (let attempt = 1; ; attempt++) {
+    let reused = false;
+    const pending = deps.http.got(url, { ...options, responseType: 'text' }) as unknown as CancelableRequest<Response<string>>;
+    pending.on('request', (request: ClientRequest) => {
+      reused = request.reusedSocket;
+    });
+    try {
+      return await pending;
+    } catch (error) {
+      if (attempt === 1 && reused && (error as { code?: string }).code === 'ECONNRESET') continue;
+      throw error;
+    }
+  }
+}
+
 /** One JSON call through the guarded client; never throws. The one place outbound calls are signed. */
 export async function sendOnce(deps: Pick<Deps, 'http'>, input: SendInput): Promise<AttemptOutcome> {
   const started = performance.now();
   const payload = input.body === undefined || input.body === null ? undefined : JSON.stringify(input.body);
   const signed = input.signing?.keys.length ? signatureHeaders(input.signing, payload ?? '') : {};
   try {
-    const res = await deps.http.got(input.url, {
+    const res = await call(deps, input.url, {
       method: (input.method ?? 'POST') as 'POST',
       ...(payload === undefined ? {} : { body: payload }),
       headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...input.headers, ...signed },
       ...(input.timeoutMs ? { timeout: { request: input.timeoutMs } } : {}),
       // A 3xx is the receiver's answer, and a failure (Standard Webhooks): a call is never sent on elsewhere.
       followRedirect: false,
-      responseType: 'text',
     });
     const latencyMs = performance.now() - started;
     const body = res.body;

@@ -39,7 +39,7 @@ it("closes an idle kept-alive socket a second before the server's announced keep
  * (keeping the socket open) or to reset the socket without answering, as a server closing an idle kept-alive
  * socket does to a call written at that moment.
  */
-async function resettingServer(answer: (connection: number, request: number) => 'ok' | 'reset') {
+async function resettingServer(answer: (connection: number, request: number) => 'ok' | 'reset', delayMs = (_connection: number, _request: number) => 0) {
   const seen = { connections: 0, requests: 0, bodies: [] as string[] };
   const server = createNetServer((socket) => {
     const connection = ++seen.connections;
@@ -55,8 +55,12 @@ async function resettingServer(answer: (connection: number, request: number) => 
         seen.bodies.push(buffered.slice(end + 4, end + 4 + length));
         buffered = buffered.slice(end + 4 + length);
         seen.requests++;
-        if (answer(connection, ++request) === 'reset') return void socket.resetAndDestroy();
-        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: keep-alive\r\n\r\n{"ok":true}');
+        request++;
+        const act = answer(connection, request);
+        setTimeout(() => {
+          if (act === 'reset') return void socket.resetAndDestroy();
+          socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: keep-alive\r\n\r\n{"ok":true}');
+        }, delayMs(connection, request));
       }
     });
     socket.on('error', () => undefined);
@@ -89,6 +93,24 @@ it('does not send again a call whose new socket was reset: that is the server re
     const outcome = await sendOnce({ http: client }, { url: server.url, body: { n: 1 } });
     expect(outcome).toMatchObject({ ok: false, statusCode: null, failure: 'unreachable', error: 'the server could not be reached (ECONNRESET)' });
     expect(server.seen).toMatchObject({ connections: 1, requests: 1 });
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+it("gives the repeat only what is left of the call's timeout", async () => {
+  // The kept-alive socket is reset 150 ms into a call of 200 ms; the new socket would answer 100 ms later.
+  const server = await resettingServer(
+    (connection, request) => (connection === 1 && request === 2 ? 'reset' : 'ok'),
+    (connection, request) => (connection === 1 ? (request === 2 ? 150 : 0) : 100),
+  );
+  const client = createHttpClient({ ...loadConfig().outbound, allowPrivate: ['127.0.0.1'] });
+  try {
+    expect(await sendOnce({ http: client }, { url: server.url, body: { n: 1 } })).toMatchObject({ ok: true });
+    const outcome = await sendOnce({ http: client }, { url: server.url, body: { n: 2 }, timeoutMs: 200 });
+    expect(outcome).toMatchObject({ ok: false, failure: 'timeout' });
+    expect(server.seen.connections).toBe(2);
   } finally {
     client.close();
     await server.close();

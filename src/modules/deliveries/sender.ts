@@ -54,10 +54,13 @@ export interface SendInput {
  * server read none of it, or at worst dropped it before answering, and a signed call carries its `webhook-id`
  * for receivers to drop a repeat. A reset on a new socket is the server's answer and is not sent again.
  */
-async function call(deps: Pick<Deps, 'http'>, url: string, options: OptionsInit): Promise<Response<string>> {
+async function call(deps: Pick<Deps, 'http'>, url: string, options: OptionsInit, budgetMs: number | undefined): Promise<Response<string>> {
+  const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     let reused = false;
-    const pending = deps.http.got(url, { ...options, responseType: 'text' }) as unknown as CancelableRequest<Response<string>>;
+    // The repeat gets what is left of the call's time, so a call never takes longer than its timeout.
+    const timeout = attempt > 1 && budgetMs ? { timeout: { request: Math.max(1, budgetMs - (performance.now() - started)) } } : {};
+    const pending = deps.http.got(url, { ...options, ...timeout, responseType: 'text' }) as unknown as CancelableRequest<Response<string>>;
     pending.on('request', (request: ClientRequest) => {
       reused = request.reusedSocket;
     });
@@ -83,7 +86,7 @@ export async function sendOnce(deps: Pick<Deps, 'http'>, input: SendInput): Prom
       ...(input.timeoutMs ? { timeout: { request: input.timeoutMs } } : {}),
       // A 3xx is the receiver's answer, and a failure (Standard Webhooks): a call is never sent on elsewhere.
       followRedirect: false,
-    });
+    }, input.timeoutMs ?? deps.http.got.defaults.options.timeout.request);
     const latencyMs = performance.now() - started;
     const body = res.body;
     let json: unknown;

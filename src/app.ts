@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { createYoga } from 'graphql-yoga';
+import { createYoga, isAsyncIterable } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
@@ -392,7 +392,7 @@ function countSubscriptions(metrics: Metrics): EnvelopPlugin {
       const transport = 'socket' in (args.contextValue as object) ? 'websocket' : 'sse';
       return {
         onSubscribeResult({ result }) {
-          if (!(result && typeof result === 'object' && Symbol.asyncIterator in result)) return;
+          if (!isAsyncIterable(result)) return;
           metrics.activeSubscriptions.inc({ transport });
           return { onEnd: () => metrics.activeSubscriptions.dec({ transport }) };
         },

@@ -1,11 +1,9 @@
 import { RequestCache } from '@pothos/plugin-scope-auth';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { releaseUnitOfWork, type Scope } from '../context.js';
 
 /** GraphQL context: the service Scope of the operation (opened by openScope, as on every door). */
 export type GraphQLContext = Scope;
-
-const isAsyncIterable = (v: unknown) => typeof v === 'object' && v !== null && Symbol.asyncIterator in v;
 
 /**
  * A subscription's context lives as long as its stream, and its events are resolved from the event alone: once

@@ -11,7 +11,7 @@
  */
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Context } from 'graphql-ws';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Credential, Scope } from '../../context.js';
@@ -65,8 +65,6 @@ export function accessRevokedError(reason: EndReason, organisationId?: string) {
   });
 }
 
-const isAsyncIterable = (v: unknown): v is AsyncIterable<ExecutionResult> => typeof v === 'object' && v !== null && Symbol.asyncIterator in v;
-
 /** Hold every subscription under its credential and organisations, and end it with an error when access goes. */
 export function useLiveAccess(): Plugin {
   return {
@@ -74,7 +72,7 @@ export function useLiveAccess(): Plugin {
       return {
         onSubscribeResult({ result, setResult }) {
           const scope = args.contextValue as unknown as Scope;
-          if (!isAsyncIterable(result) || !scope.viewer || !scope.credential) return;
+          if (!isAsyncIterable<ExecutionResult>(result) || !scope.viewer || !scope.credential) return;
           setResult(endable(result, holding(scope, scope.viewer.id, scope.credential)));
         },
       };

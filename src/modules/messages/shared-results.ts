@@ -19,7 +19,7 @@
  * promise per subscriber and event.
  */
 import { createSourceEventStream, getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { LIVE_PUSH, type LivePushStream } from './messages.service.js';
@@ -140,7 +140,6 @@ const documentId = (d: DocumentNode) => {
   return id;
 };
 
-const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => typeof v === 'object' && v !== null && Symbol.asyncIterator in v;
 
 /**
  * The source stream mapped through `run`; with `send`, results without errors are written directly and

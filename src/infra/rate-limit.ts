@@ -33,15 +33,10 @@ import { TtlCache } from './ttl-cache.js';
 import type { Metrics } from './metrics.js';
 
 /** The limits, as named in /metrics (`limit` label), in 429 bodies and in the README. */
-export type LimitName =
-  | 'address'
-  | 'token'
-  | 'auth_failures'
-  | 'channel'
-  | 'channel_bytes'
-  | 'sockets_per_address'
-  | 'sockets_per_token'
-  | 'subscriptions_per_socket';
+export type LimitName = WindowName | 'sockets_per_address' | 'sockets_per_token' | 'subscriptions_per_socket';
+
+/** The limits counted in windows (the others are caps on what is open). */
+export type WindowName = 'address' | 'token' | 'auth_failures' | 'channel' | 'channel_bytes';
 
 /** Why a request or connection was refused, and when to try again. */
 export interface Refusal {
@@ -135,9 +130,6 @@ interface Spent {
   consumedPoints: number;
   msBeforeNext: number;
 }
-
-/** The limits counted in windows (the others are caps on what is open). */
-export type WindowName = 'address' | 'token' | 'auth_failures' | 'channel' | 'channel_bytes';
 
 /**
  * Points a request spends in one window, or (`look`) none: it is refused if the window is already spent (an
